@@ -1,0 +1,298 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// BatchProperty is the snapshot-summary property holding the id of the
+// batch a commit appended; it is how a restarted loader knows a batch is in.
+const BatchProperty = "lagoon.batch-id"
+
+// errUnknownCommit marks a commit whose outcome could not be learnt.
+var errUnknownCommit = errors.New("commit outcome unknown")
+
+// commitBatch appends srcs to the table in one commit, retrying on
+// conflicts and checking inside the retry whether the batch is already in.
+// On success the files are deleted. A *RejectError names a file that
+// spoiled the batch; nothing was committed then.
+func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*source) (Result, error) {
+	in := newIntent(ref, srcs)
+	if err := l.writeIntent(ctx, in); err != nil {
+		return Result{}, err
+	}
+	loadedAt := l.cfg.Now().UTC().Truncate(time.Microsecond)
+	var rows int64
+	var err error
+	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
+		var done bool
+		done, rows, err = l.tryCommit(ctx, ref, srcs, in.Batch, loadedAt)
+		if done {
+			return l.finish(ctx, in, srcs, rows)
+		}
+		if !retryable(err) {
+			break
+		}
+		l.log.Debug("commit conflict, retrying", "table", ref.String(), "attempt", attempt+1, "err", err)
+		sleepCtx(ctx, time.Duration(attempt+1)*50*time.Millisecond)
+	}
+	if errors.Is(err, errUnknownCommit) {
+		// Keep the intent: recovery will learn the outcome later.
+		return Result{}, fmt.Errorf("commit %s: %w", ref, err)
+	}
+	_ = l.dropIntent(ctx, in)
+	return Result{}, fmt.Errorf("commit %s: %w", ref, err)
+}
+
+// tryCommit makes one attempt. done is true when the batch is in the table,
+// by this attempt or an earlier one whose answer was lost.
+func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*source, batch string, loadedAt time.Time) (done bool, rows int64, err error) {
+	tbl, err := l.tableFor(ctx, ref, srcs[0])
+	if err != nil {
+		return false, 0, err
+	}
+	if batchCommitted(tbl.Metadata(), batch) {
+		return true, countRows(srcs), nil
+	}
+	tx := tbl.NewTransaction()
+	if err := evolve(tx, srcs); err != nil {
+		return false, 0, err
+	}
+	staged, err := tx.StagedTable()
+	if err != nil {
+		return false, 0, fmt.Errorf("stage schema: %w", err)
+	}
+	rdr, err := newBatchReader(ctx, staged.Schema(), srcs, loadedAt)
+	if err != nil {
+		return false, 0, err
+	}
+	defer rdr.Release()
+	if err := tx.Append(ctx, rdr, iceberg.Properties{BatchProperty: batch}); err != nil {
+		if rdr.err != nil {
+			return false, 0, rdr.err
+		}
+		return false, 0, fmt.Errorf("append: %w", err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
+	}
+	return true, rdr.rows.Load(), nil
+}
+
+// afterFailedCommit looks at the table again: a commit whose answer was an
+// error may still have landed (a lost reply, a timeout).
+func (l *Loader) afterFailedCommit(ctx context.Context, ref lake.TableRef, batch string, cerr error, rows int64) (bool, int64, error) {
+	tbl, err := l.cat.LoadTable(ctx, ref.Ident())
+	if err != nil {
+		return false, 0, fmt.Errorf("%w: %w (reload: %w)", errUnknownCommit, cerr, err)
+	}
+	if batchCommitted(tbl.Metadata(), batch) {
+		return true, rows, nil
+	}
+	return false, 0, cerr
+}
+
+// retryable reports whether a failed attempt met a concurrent commit.
+// iceberg-go wraps most conflicts in ErrCommitFailed, but a stale base
+// (e.g. the schema changed underneath) surfaces as a plain "requirement
+// failed" error.
+func retryable(err error) bool {
+	if err == nil || errors.Is(err, ErrRejected) {
+		return false
+	}
+	return errors.Is(err, table.ErrCommitFailed) ||
+		errors.Is(err, catalog.ErrTableAlreadyExists) ||
+		strings.Contains(err.Error(), "requirement failed")
+}
+
+func batchCommitted(meta table.Metadata, batch string) bool {
+	for _, s := range meta.Snapshots() {
+		if s.Summary != nil && s.Summary.Properties[BatchProperty] == batch {
+			return true
+		}
+	}
+	return false
+}
+
+func countRows(srcs []*source) int64 {
+	var n int64
+	for _, s := range srcs {
+		n += s.rows
+	}
+	return n
+}
+
+// tableFor loads the table, creating it from first's schema when missing.
+func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source) (*table.Table, error) {
+	tbl, err := l.cat.LoadTable(ctx, ref.Ident())
+	if err == nil || !errors.Is(err, catalog.ErrNoSuchTable) {
+		return tbl, err
+	}
+	sc, err := first.icebergSchema()
+	if err != nil {
+		return nil, reject(first.info.Key, "unsupported schema", err)
+	}
+	if err := l.ensureNamespace(ctx, ref); err != nil {
+		return nil, err
+	}
+	spec, err := dayPartition(sc)
+	if err != nil {
+		return nil, err
+	}
+	tbl, err = l.cat.CreateTable(ctx, ref.Ident(), sc,
+		catalog.WithPartitionSpec(&spec),
+		catalog.WithLocation(strings.TrimSuffix(l.st.URL(ref.Dir(lake.PrefixStg)), "/")),
+		catalog.WithProperties(tableProperties()))
+	if errors.Is(err, catalog.ErrTableAlreadyExists) {
+		return l.cat.LoadTable(ctx, ref.Ident())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create table %s: %w", ref, err)
+	}
+	l.log.Info("table created", "table", ref.String(), "columns", len(sc.Fields()), "from", first.info.Key)
+	return tbl, l.writeVersionHint(ctx, tbl)
+}
+
+func tableProperties() iceberg.Properties {
+	return iceberg.Properties{
+		"format-version":                             "2",
+		"write.parquet.compression-codec":            "zstd",
+		table.CommitNumRetriesKey:                    "10",
+		"write.metadata.delete-after-commit.enabled": "false",
+	}
+}
+
+func (l *Loader) ensureNamespace(ctx context.Context, ref lake.TableRef) error {
+	err := l.cat.CreateNamespace(ctx, table.Identifier{ref.DB}, nil)
+	if err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return fmt.Errorf("create namespace %s: %w", ref.DB, err)
+	}
+	return nil
+}
+
+// dayPartition partitions by day(_etl_loaded_at).
+func dayPartition(sc *iceberg.Schema) (iceberg.PartitionSpec, error) {
+	f, ok := sc.FindFieldByName(LoadedAtColumn)
+	if !ok {
+		return iceberg.PartitionSpec{}, fmt.Errorf("schema lacks %s", LoadedAtColumn)
+	}
+	return iceberg.NewPartitionSpec(iceberg.PartitionField{
+		SourceIDs: []int{f.ID}, FieldID: 1000, Name: LoadedAtColumn + "_day", Transform: iceberg.DayTransform{},
+	}), nil
+}
+
+// evolve merges each file's schema into the table's within tx: new columns
+// are added, legal widenings applied. A file whose types conflict is
+// returned as a *RejectError and the transaction is left as it was.
+func evolve(tx *table.Transaction, srcs []*source) error {
+	for _, s := range srcs {
+		sc, err := s.icebergSchema()
+		if err != nil {
+			return reject(s.info.Key, "unsupported schema", err)
+		}
+		if err := tx.UpdateSchema(true, false).UnionByNameWith(sc).Commit(); err != nil {
+			return reject(s.info.Key, "schema does not fit the table", err)
+		}
+	}
+	return nil
+}
+
+// batchReader streams the batch's files as one RecordReader in the table's
+// schema. A file's decode error stops it and is kept in err.
+type batchReader struct {
+	refs   atomic.Int64
+	schema *arrow.Schema
+	next   func() (arrow.RecordBatch, error, bool)
+	stop   func()
+	cur    arrow.RecordBatch
+	err    error
+	rows   atomic.Int64
+}
+
+var _ interface {
+	Next() bool
+	RecordBatch() arrow.RecordBatch
+} = (*batchReader)(nil)
+
+func newBatchReader(ctx context.Context, target *iceberg.Schema, srcs []*source, loadedAt time.Time) (*batchReader, error) {
+	sc, err := table.SchemaToArrowSchema(target, nil, true, false)
+	if err != nil {
+		return nil, fmt.Errorf("table schema to arrow: %w", err)
+	}
+	seq := func(yield func(arrow.RecordBatch, error) bool) {
+		for _, s := range srcs {
+			for rec, err := range s.records(ctx, target, loadedAt) {
+				if !yield(rec, err) {
+					return
+				}
+			}
+		}
+	}
+	r := &batchReader{schema: sc}
+	r.refs.Store(1)
+	r.next, r.stop = iter.Pull2(iter.Seq2[arrow.RecordBatch, error](seq))
+	return r, nil
+}
+
+func (r *batchReader) Retain() { r.refs.Add(1) }
+
+func (r *batchReader) Release() {
+	if r.refs.Add(-1) == 0 {
+		r.stop()
+		if r.cur != nil {
+			r.cur.Release()
+			r.cur = nil
+		}
+	}
+}
+
+func (r *batchReader) Schema() *arrow.Schema { return r.schema }
+
+func (r *batchReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	if r.err != nil {
+		return false
+	}
+	rec, err, ok := r.next()
+	if !ok {
+		return false
+	}
+	if err != nil {
+		r.err = err
+		return false
+	}
+	r.cur = rec
+	r.rows.Add(rec.NumRows())
+	return true
+}
+
+func (r *batchReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is RecordBatch under its deprecated name.
+func (r *batchReader) Record() arrow.RecordBatch { return r.cur }
+
+func (r *batchReader) Err() error { return r.err }
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

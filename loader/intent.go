@@ -1,0 +1,205 @@
+package loader
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// IntentPrefix holds the intents of batches being committed.
+const IntentPrefix = lake.PrefixTmp + "lagoon/intents/"
+
+// intent records a batch before its commit: which files it appends, in
+// which version, so that a restarted loader deletes exactly those files if
+// (and only if) the batch's id made it into the table.
+type intent struct {
+	Batch   string       `json:"batch"`
+	DB      string       `json:"db"`
+	Table   string       `json:"table"`
+	Created time.Time    `json:"created"`
+	Files   []intentFile `json:"files"`
+}
+
+type intentFile struct {
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Size    int64  `json:"size"`
+}
+
+func newIntent(ref lake.TableRef, srcs []*source) intent {
+	in := intent{Batch: uuid.NewString(), DB: ref.DB, Table: ref.Table, Created: time.Now().UTC()}
+	for _, s := range srcs {
+		in.Files = append(in.Files, intentFile{Key: s.info.Key, Version: s.info.Version, Size: s.info.Size})
+	}
+	return in
+}
+
+func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in.Table} }
+
+// key groups intents by table so that one table's recovery lists only its
+// own: tmp/lagoon/intents/<db>.<table>/<batch>.json.
+func (in intent) key() string { return IntentPrefix + in.ref().String() + "/" + in.Batch + ".json" }
+
+func (l *Loader) writeIntent(ctx context.Context, in intent) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	if err := l.st.Put(ctx, in.key(), bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("write intent: %w", err)
+	}
+	return nil
+}
+
+func (l *Loader) dropIntent(ctx context.Context, in intent) error {
+	return l.st.Delete(ctx, in.key())
+}
+
+func (l *Loader) readIntent(ctx context.Context, key string) (intent, error) {
+	obj, err := l.st.Open(ctx, key)
+	if err != nil {
+		return intent{}, err
+	}
+	defer obj.Close()
+	body, err := io.ReadAll(obj)
+	if err != nil {
+		return intent{}, fmt.Errorf("read intent %s: %w", key, err)
+	}
+	var in intent
+	if err := json.Unmarshal(body, &in); err != nil {
+		return intent{}, fmt.Errorf("intent %s: %w", key, err)
+	}
+	return in, nil
+}
+
+// Recover finishes what a stopped process left half done, for every table:
+// a batch that is in its table has its files deleted; any other intent is
+// dropped, and its files load again. It is idempotent and safe to run at
+// any time no batch of this lake is being committed.
+func (l *Loader) Recover(ctx context.Context) error {
+	return l.recoverPrefix(ctx, IntentPrefix)
+}
+
+func (l *Loader) recoverTable(ctx context.Context, ref lake.TableRef) error {
+	return l.recoverPrefix(ctx, IntentPrefix+ref.String()+"/")
+}
+
+func (l *Loader) recoverPrefix(ctx context.Context, prefix string) error {
+	var keys []string
+	for info, err := range l.st.List(ctx, prefix) {
+		if err != nil {
+			return err
+		}
+		if strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), ".") {
+			keys = append(keys, info.Key)
+		}
+	}
+	for _, k := range keys {
+		if err := l.recoverIntent(ctx, k); err != nil {
+			return fmt.Errorf("recover %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (l *Loader) recoverIntent(ctx context.Context, key string) error {
+	in, err := l.readIntent(ctx, key)
+	if errors.Is(err, lake.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		// A torn intent cannot exist (intents are published atomically);
+		// an unreadable one is kept for a person to look at.
+		return err
+	}
+	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
+	if errors.Is(err, catalog.ErrNoSuchTable) || (err == nil && !batchCommitted(tbl.Metadata(), in.Batch)) {
+		l.log.Info("dropping intent of a batch that was not committed", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
+		return l.dropIntent(ctx, in)
+	}
+	if err != nil {
+		return err
+	}
+	l.log.Info("finishing a committed batch", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
+	if err := l.deleteLoaded(ctx, in); err != nil {
+		return err
+	}
+	if err := l.writeVersionHint(ctx, tbl); err != nil {
+		return err
+	}
+	return l.dropIntent(ctx, in)
+}
+
+// finish runs after a batch's commit: delete its files, point the version
+// hint at the new metadata, drop the intent.
+func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int64) (Result, error) {
+	res := Result{Table: in.ref(), Files: len(srcs), Rows: rows, Commits: 1}
+	for _, s := range srcs {
+		res.Bytes += s.info.Size
+		s.close()
+	}
+	if err := l.deleteLoaded(ctx, in); err != nil {
+		return res, err
+	}
+	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
+	if err != nil {
+		return res, fmt.Errorf("reload %s: %w", in.ref(), err)
+	}
+	if err := l.writeVersionHint(ctx, tbl); err != nil {
+		return res, err
+	}
+	l.log.Info("batch loaded", "table", in.ref().String(), "files", res.Files, "rows", rows,
+		"snapshot", tbl.CurrentSnapshot().SnapshotID)
+	return res, l.dropIntent(ctx, in)
+}
+
+// deleteLoaded deletes an intent's files that are still the version that
+// was loaded; a file written again under the same key since is kept.
+func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
+	for _, f := range in.Files {
+		info, err := l.st.Stat(ctx, f.Key)
+		if errors.Is(err, lake.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if info.Version != f.Version {
+			l.log.Warn("file changed after it was loaded; keeping the new version", "key", f.Key)
+			continue
+		}
+		if err := l.st.Delete(ctx, f.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VersionHintKey is where path-based readers (DuckDB iceberg_scan,
+// icebird) look for a table's current metadata file.
+func versionHintKey(ref lake.TableRef) string {
+	return ref.Dir(lake.PrefixStg) + "metadata/version-hint.text"
+}
+
+// writeVersionHint names the table's current metadata file (without its
+// .metadata.json suffix) in metadata/version-hint.text.
+func (l *Loader) writeVersionHint(ctx context.Context, tbl *table.Table) error {
+	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
+	name := strings.TrimSuffix(path.Base(tbl.MetadataLocation()), ".metadata.json")
+	if err := l.st.Put(ctx, versionHintKey(ref), strings.NewReader(name)); err != nil {
+		return fmt.Errorf("version hint %s: %w", ref, err)
+	}
+	return nil
+}

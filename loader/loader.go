@@ -1,0 +1,327 @@
+// Package loader appends Parquet files waiting under load/ to the lake's
+// Iceberg tables under stg/, exactly once, and deletes what it loaded.
+//
+// A batch of one table's files is appended in one commit. Before the
+// commit, an intent naming the batch and its files is stored under
+// tmp/lagoon/intents/; the commit carries the batch id in its snapshot
+// summary. A process that dies anywhere is finished by Recover: a batch
+// whose id is in the table's history has its files deleted, any other
+// intent is dropped and its files load again.
+package loader
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go/catalog"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// Config tunes the loader. The zero value is not useful; start from
+// DefaultConfig.
+type Config struct {
+	// MaxBatchFiles and MaxBatchBytes bound one commit.
+	MaxBatchFiles int
+	MaxBatchBytes int64
+	// Settle is how long a file must go unmodified before it is loaded, so
+	// that a file still being written is not loaded half.
+	Settle time.Duration
+	// CommitAttempts bounds the retries of a commit that meets a conflict.
+	CommitAttempts int
+	// Now is the clock (the load time of a batch); tests may replace it.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the defaults: 1,000 files or 1 GiB per commit, a
+// 2 s settle time, 20 commit attempts.
+func DefaultConfig() Config {
+	return Config{
+		MaxBatchFiles:  1000,
+		MaxBatchBytes:  1 << 30,
+		Settle:         2 * time.Second,
+		CommitAttempts: 20,
+		Now:            time.Now,
+	}
+}
+
+// Loader appends waiting Parquet files to tables. One Loader may load
+// different tables concurrently; callers must not load the same table from
+// two goroutines at once (the daemon serialises per table).
+type Loader struct {
+	st  lake.Store
+	cat catalog.Catalog
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a loader over a lake's store and catalog.
+func New(st lake.Store, cat catalog.Catalog, cfg Config, log *slog.Logger) *Loader {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Loader{st: st, cat: cat, cfg: cfg, log: log}
+}
+
+// Rejected is a file moved under log/rejected/.
+type Rejected struct {
+	Key     string `json:"key"`
+	MovedTo string `json:"moved_to"`
+	Reason  string `json:"reason"`
+}
+
+// Result says what one LoadTable call did.
+type Result struct {
+	Table    lake.TableRef
+	Files    int   // files appended and deleted
+	Rows     int64 // rows appended
+	Bytes    int64 // bytes of the files appended
+	Commits  int
+	Rejected []Rejected
+	// Waiting counts files not yet settled; NextReady is when the first of
+	// them will be.
+	Waiting   int
+	NextReady time.Time
+}
+
+func (r *Result) add(o Result) {
+	r.Files += o.Files
+	r.Rows += o.Rows
+	r.Bytes += o.Bytes
+	r.Commits += o.Commits
+	r.Rejected = append(r.Rejected, o.Rejected...)
+}
+
+// waiting is one file found under load/ for a table.
+type waiting struct {
+	info lake.ObjectInfo
+	key  lake.Key
+}
+
+// Plan is what a listing of load/ found: the folders of each table that
+// hold files. Keys that map to no table are rejected while planning.
+type Plan struct {
+	Tables   map[lake.TableRef][]string // table → folders (raw key prefixes)
+	Rejected []Rejected
+	Waiting  int // files not settled yet (bad keys included)
+}
+
+// Scan lists load/ and groups what waits there by table. Files whose keys
+// cannot be mapped to a table are rejected once they have settled.
+func (l *Loader) Scan(ctx context.Context) (Plan, error) {
+	p := Plan{Tables: map[lake.TableRef][]string{}}
+	now := l.cfg.Now()
+	for info, err := range l.st.List(ctx, lake.PrefixLoad) {
+		if err != nil {
+			return p, err
+		}
+		if lake.Ignored(info.Key) {
+			continue
+		}
+		k, err := lake.ParseKey(info.Key)
+		if err == nil {
+			dir := tableDir(info.Key)
+			if !slices.Contains(p.Tables[k.Table], dir) {
+				p.Tables[k.Table] = append(p.Tables[k.Table], dir)
+			}
+			continue
+		}
+		if !l.settled(info, now) {
+			p.Waiting++
+			continue
+		}
+		rj, err := l.reject(ctx, info.Key, lake.TableRef{}, err.Error())
+		if err != nil {
+			return p, err
+		}
+		p.Rejected = append(p.Rejected, rj)
+	}
+	return p, nil
+}
+
+// tableDir returns "load/<db>/<table>/" of a key as it is spelled in the
+// store (before normalisation).
+func tableDir(key string) string {
+	segs := strings.SplitN(key, "/", 4)
+	return strings.Join(segs[:3], "/") + "/"
+}
+
+// TableDir returns the folder of a key's table as spelled in the store
+// ("load/Sales/Orders/"), for callers that track folders from events. ok
+// is false for keys too short to have one.
+func TableDir(key string) (dir string, ok bool) {
+	if strings.Count(key, "/") < 3 {
+		return "", false
+	}
+	return tableDir(key), true
+}
+
+func (l *Loader) settled(info lake.ObjectInfo, now time.Time) bool {
+	return !info.ModTime.Add(l.cfg.Settle).After(now)
+}
+
+// LoadTable appends the settled files waiting in dirs (folders of the
+// table, as Scan returns them) to the table ref, in batches, and deletes
+// them. It first finishes batches an earlier process left half done.
+// Files that cannot be loaded are rejected and reported in the Result; the
+// error is for failures that leave files in place to retry (I/O, catalog).
+func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string) (Result, error) {
+	res := Result{Table: ref}
+	if err := l.recoverTable(ctx, ref); err != nil {
+		return res, err
+	}
+	files, err := l.collect(ctx, ref, dirs, &res)
+	if err != nil {
+		return res, err
+	}
+	for len(files) > 0 {
+		var batch []waiting
+		batch, files = l.takeBatch(files)
+		r, err := l.loadBatch(ctx, ref, batch)
+		res.add(r)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// collect lists the table's settled Parquet files, oldest first, rejecting
+// keys that are not Parquet or do not map to this table's columns.
+func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *Result) ([]waiting, error) {
+	var out []waiting
+	now := l.cfg.Now()
+	for _, dir := range dirs {
+		for info, err := range l.st.List(ctx, dir) {
+			if err != nil {
+				return nil, err
+			}
+			if lake.Ignored(info.Key) {
+				continue
+			}
+			if !l.settled(info, now) {
+				res.Waiting++
+				if ready := info.ModTime.Add(l.cfg.Settle); res.NextReady.IsZero() || ready.Before(res.NextReady) {
+					res.NextReady = ready
+				}
+				continue
+			}
+			w, reason := checkKey(info, ref)
+			if reason != "" {
+				rj, err := l.reject(ctx, info.Key, ref, reason)
+				if err != nil {
+					return nil, err
+				}
+				res.Rejected = append(res.Rejected, rj)
+				continue
+			}
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b waiting) int {
+		return cmp.Or(a.info.ModTime.Compare(b.info.ModTime), strings.Compare(a.info.Key, b.info.Key))
+	})
+	return out, nil
+}
+
+func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
+	k, err := lake.ParseKey(info.Key)
+	if err != nil {
+		return waiting{}, err.Error()
+	}
+	if k.Table != ref {
+		return waiting{}, fmt.Sprintf("maps to table %s, not %s", k.Table, ref)
+	}
+	if !strings.HasSuffix(strings.ToLower(k.Name), ".parquet") {
+		return waiting{}, "load/ takes Parquet files (.parquet) only; put other formats under prepare/"
+	}
+	return waiting{info: info, key: k}, ""
+}
+
+func (l *Loader) takeBatch(files []waiting) (batch, rest []waiting) {
+	var bytes int64
+	n := 0
+	for n < len(files) && n < l.cfg.MaxBatchFiles {
+		if n > 0 && bytes+files[n].info.Size > l.cfg.MaxBatchBytes {
+			break
+		}
+		bytes += files[n].info.Size
+		n++
+	}
+	return files[:n], files[n:]
+}
+
+// loadBatch opens the batch's files, rejecting bad ones, and commits the
+// rest; a file found bad while its rows are read is rejected and the batch
+// committed again without it.
+func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (Result, error) {
+	res := Result{Table: ref}
+	var srcs []*source
+	defer func() {
+		for _, s := range srcs {
+			s.close()
+		}
+	}()
+	for _, w := range batch {
+		s, err := openSource(ctx, l.st, w.info, w.key)
+		if err != nil {
+			if err := l.rejectErr(ctx, ref, err, &res); err != nil {
+				return res, err
+			}
+			continue
+		}
+		srcs = append(srcs, s)
+	}
+	for len(srcs) > 0 {
+		r, err := l.commitBatch(ctx, ref, srcs)
+		var rj *RejectError
+		if !errors.As(err, &rj) {
+			res.add(r)
+			return res, err
+		}
+		if err := l.rejectErr(ctx, ref, err, &res); err != nil {
+			return res, err
+		}
+		srcs = slices.DeleteFunc(srcs, func(s *source) bool {
+			if s.info.Key == rj.Key {
+				s.close()
+				return true
+			}
+			return false
+		})
+	}
+	return res, nil
+}
+
+// rejectErr rejects the file a *RejectError names; other errors pass.
+func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, res *Result) error {
+	var rj *RejectError
+	if !errors.As(err, &rj) {
+		return err
+	}
+	r, err := l.reject(ctx, rj.Key, ref, rj.Detail())
+	if err != nil {
+		return err
+	}
+	res.Rejected = append(res.Rejected, r)
+	return nil
+}
+
+func (l *Loader) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (Rejected, error) {
+	r := lake.Reason{Key: key, Stage: "load", Reason: reason, Time: l.cfg.Now().UTC()}
+	if ref.DB != "" {
+		r.Table = ref.String()
+	}
+	dst, err := lake.Reject(ctx, l.st, r)
+	if err != nil {
+		return Rejected{}, err
+	}
+	l.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)
+	return Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+}

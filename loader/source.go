@@ -1,0 +1,255 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// LoadedAtColumn is the column every lagoon table carries: when the row was
+// appended. Tables are partitioned by its day.
+const LoadedAtColumn = "_etl_loaded_at"
+
+var memoryPool = memory.DefaultAllocator
+
+// readBatchRows is how many rows a record batch read from a file holds.
+const readBatchRows = 64 * 1024
+
+// source is one Parquet file of load/ opened for appending. It owns the
+// open object; close releases it.
+type source struct {
+	info   lake.ObjectInfo
+	key    lake.Key
+	obj    lake.Object
+	fr     *pqarrow.FileReader
+	raw    *arrow.Schema // the file's own schema
+	canon  *arrow.Schema // raw made canonical (see canonicalSchema)
+	schema *arrow.Schema // canon plus the path columns, no _etl_loaded_at
+	rows   int64
+}
+
+// openSource opens and checks a waiting file. Problems of the file itself
+// come back as *RejectError; other errors are transient.
+func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key) (*source, error) {
+	if info.Size == 0 {
+		return nil, reject(info.Key, "empty file (0 bytes)", nil)
+	}
+	obj, err := st.Open(ctx, info.Key)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", info.Key, err)
+	}
+	s := &source{info: info, key: key, obj: obj}
+	if err := s.check(); err != nil {
+		obj.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *source) check() error {
+	pf, err := file.NewParquetReader(s.obj)
+	if err != nil {
+		return reject(s.info.Key, "not a readable Parquet file", err)
+	}
+	s.fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, memoryPool)
+	if err != nil {
+		return reject(s.info.Key, "unreadable Parquet schema", err)
+	}
+	s.rows = pf.NumRows()
+	if s.rows == 0 {
+		return reject(s.info.Key, "file has no rows", nil)
+	}
+	s.raw, err = s.fr.Schema()
+	if err != nil {
+		return reject(s.info.Key, "unreadable Parquet schema", err)
+	}
+	s.canon, _, err = canonicalSchema(s.raw)
+	if err != nil {
+		return reject(s.info.Key, "unsupported schema", err)
+	}
+	s.schema, err = withPathColumns(s.canon, s.key.Partitions)
+	if err != nil {
+		return reject(s.info.Key, "unsupported schema", err)
+	}
+	return nil
+}
+
+// withPathColumns appends one string column per name=value path segment.
+// A file column of the same name, or one named _etl_loaded_at, is an error:
+// which value is right cannot be known.
+func withPathColumns(sc *arrow.Schema, parts []lake.PartitionValue) (*arrow.Schema, error) {
+	if idx := sc.FieldIndices(LoadedAtColumn); len(idx) > 0 {
+		return nil, fmt.Errorf("column %s is reserved for the load time", LoadedAtColumn)
+	}
+	fields := sc.Fields()
+	for _, p := range parts {
+		if len(sc.FieldIndices(p.Name)) > 0 {
+			return nil, fmt.Errorf("column %s is both in the file and in the path (%s=%s)", p.Name, p.Name, p.Value)
+		}
+		fields = append(fields, arrow.Field{Name: p.Name, Type: arrow.BinaryTypes.String, Nullable: true})
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+func (s *source) close() { s.obj.Close() }
+
+// icebergSchema is the file's schema as Iceberg sees it, _etl_loaded_at
+// included, with fresh ids (for union with the table's).
+func (s *source) icebergSchema() (*iceberg.Schema, error) {
+	return table.ArrowSchemaToIcebergWithFreshIDs(withLoadedAt(s.schema), false)
+}
+
+var loadedAtType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+
+func withLoadedAt(sc *arrow.Schema) *arrow.Schema {
+	return arrow.NewSchema(append(sc.Fields(), arrow.Field{Name: LoadedAtColumn, Type: loadedAtType, Nullable: true}), nil)
+}
+
+// records yields the file's rows as batches of the target table schema:
+// canonical types, path columns and _etl_loaded_at filled in, missing
+// columns null. Errors decoding the file come back as *RejectError.
+func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt time.Time) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		proj, err := s.projector(target, loadedAt)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		defer proj.release()
+		rr, err := s.fr.GetRecordReader(ctx, nil, nil)
+		if err != nil {
+			yield(nil, s.readErr(ctx, err))
+			return
+		}
+		defer rr.Release()
+		for rr.Next() {
+			out, err := proj.apply(ctx, rr.RecordBatch())
+			if err != nil || !yield(out, nil) {
+				if err != nil {
+					yield(nil, s.readErr(ctx, err))
+				}
+				return
+			}
+		}
+		if err := rr.Err(); err != nil {
+			yield(nil, s.readErr(ctx, err))
+		}
+	}
+}
+
+// readErr classifies an error met while reading: cancellation and network
+// trouble are transient, anything else is the file's fault.
+func (s *source) readErr(ctx context.Context, err error) error {
+	var ne net.Error
+	if ctx.Err() != nil || errors.As(err, &ne) {
+		return fmt.Errorf("read %s: %w", s.info.Key, err)
+	}
+	return reject(s.info.Key, "cannot read the file's data", err)
+}
+
+// projector turns one file's record batches into the table's shape.
+type projector struct {
+	src, canon *arrow.StructType
+	consts     []arrow.Array // path columns then _etl_loaded_at, full batch length
+	constN     int
+	loadedAt   time.Time
+	parts      []lake.PartitionValue
+	fileSchema *iceberg.Schema // the canonical+consts schema with the table's ids
+	target     *iceberg.Schema
+	withTime   *arrow.Schema
+}
+
+func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*projector, error) {
+	withTime := withLoadedAt(s.schema)
+	fileSchema, err := table.ArrowSchemaToIceberg(withTime, false, target.NameMapping())
+	if err != nil {
+		return nil, fmt.Errorf("map %s onto the table schema: %w", s.info.Key, err)
+	}
+	return &projector{
+		src: arrow.StructOf(s.raw.Fields()...), canon: arrow.StructOf(s.canon.Fields()...),
+		loadedAt: loadedAt, parts: s.key.Partitions,
+		fileSchema: fileSchema, target: target, withTime: withTime,
+	}, nil
+}
+
+func (p *projector) apply(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	st := array.RecordToStructArray(rec)
+	defer st.Release()
+	conformed, err := conformStruct(ctx, st.Data(), p.src, p.canon)
+	if err != nil {
+		return nil, err
+	}
+	defer conformed.Release()
+	cols := conformed.(*array.Struct)
+	arrs := make([]arrow.Array, 0, len(p.withTime.Fields()))
+	for i := range cols.NumField() {
+		arrs = append(arrs, cols.Field(i))
+	}
+	consts := p.constants(int(rec.NumRows()))
+	defer releaseAll(consts)
+	arrs = append(arrs, consts...)
+	full := array.NewRecordBatch(p.withTime, arrs, rec.NumRows())
+	defer full.Release()
+	return table.ToRequestedSchema(ctx, p.target, p.fileSchema, full, table.SchemaOptions{
+		IncludeFieldIDs: true, FormatVersion: 2,
+	})
+}
+
+func (p *projector) release() { releaseAll(p.consts) }
+
+// constants returns the path columns and _etl_loaded_at for n rows, reusing
+// the arrays of the last call when n fits.
+func (p *projector) constants(n int) []arrow.Array {
+	if n > p.constN {
+		releaseAll(p.consts)
+		p.consts = buildConstants(p.parts, p.loadedAt, n)
+		p.constN = n
+	}
+	out := make([]arrow.Array, len(p.consts))
+	for i, c := range p.consts {
+		out[i] = array.NewSlice(c, 0, int64(n))
+	}
+	return out
+}
+
+func buildConstants(parts []lake.PartitionValue, loadedAt time.Time, n int) []arrow.Array {
+	out := make([]arrow.Array, 0, len(parts)+1)
+	for _, pv := range parts {
+		b := array.NewStringBuilder(memoryPool)
+		b.Reserve(n)
+		b.ReserveData(n * len(pv.Value))
+		for range n {
+			b.Append(pv.Value)
+		}
+		out = append(out, b.NewArray())
+		b.Release()
+	}
+	tb := array.NewTimestampBuilder(memoryPool, loadedAtType)
+	tb.Reserve(n)
+	ts := arrow.Timestamp(loadedAt.UnixMicro())
+	for range n {
+		tb.Append(ts)
+	}
+	out = append(out, tb.NewArray())
+	tb.Release()
+	return out
+}
+
+func releaseAll(arrs []arrow.Array) {
+	for _, a := range arrs {
+		a.Release()
+	}
+}
