@@ -1,0 +1,231 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Local is a Store on a local directory. Writes go to a dot-named temp file
+// in the target folder, are fsynced, and renamed into place.
+type Local struct {
+	root string // absolute, cleaned
+}
+
+var _ Store = (*Local)(nil)
+
+// NewLocal returns a store rooted at dir, which is made absolute. The
+// directory need not exist yet.
+func NewLocal(dir string) (*Local, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local lake %s: %w", dir, err)
+	}
+	return &Local{root: filepath.Clean(abs)}, nil
+}
+
+// Root returns the absolute directory of the lake.
+func (l *Local) Root() string { return l.root }
+
+// Path returns the file-system path of key.
+func (l *Local) Path(key string) string { return filepath.Join(l.root, filepath.FromSlash(key)) }
+
+// URL implements Store.
+func (l *Local) URL(key string) string { return "file://" + filepath.ToSlash(l.Path(key)) }
+
+// List implements Store. Missing prefixes yield nothing.
+func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error] {
+	return func(yield func(ObjectInfo, error) bool) {
+		dir, base := l.listStart(prefix)
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if d.IsDir() {
+				return nil
+			}
+			key := filepath.ToSlash(strings.TrimPrefix(p, l.root+string(filepath.Separator)))
+			if !strings.HasPrefix(key, base) {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if !yield(objectInfo(key, info)) {
+				return fs.SkipAll
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, fs.SkipAll) {
+			yield(ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
+		}
+	}
+}
+
+// listStart returns the directory to walk for prefix and the key prefix to
+// filter on ("load/a" walks load/ and keeps keys starting with load/a).
+func (l *Local) listStart(prefix string) (string, string) {
+	if prefix == "" || strings.HasSuffix(prefix, "/") {
+		return l.Path(prefix), prefix
+	}
+	return l.Path(pathDir(prefix)), prefix
+}
+
+func pathDir(key string) string {
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		return key[:i+1]
+	}
+	return ""
+}
+
+func objectInfo(key string, info fs.FileInfo) (ObjectInfo, error) {
+	mt := info.ModTime()
+	return ObjectInfo{
+		Key:     key,
+		Size:    info.Size(),
+		ModTime: mt,
+		Version: strconv.FormatInt(info.Size(), 10) + "-" + strconv.FormatInt(mt.UnixNano(), 10),
+	}, nil
+}
+
+// Stat implements Store.
+func (l *Local) Stat(_ context.Context, key string) (ObjectInfo, error) {
+	info, err := os.Stat(l.Path(key))
+	if err != nil {
+		return ObjectInfo{}, mapErr(key, err)
+	}
+	if info.IsDir() {
+		return ObjectInfo{}, fmt.Errorf("stat %s: %w (a directory)", key, ErrNotExist)
+	}
+	return objectInfo(key, info)
+}
+
+func mapErr(key string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: %w", key, ErrNotExist)
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s: %w", key, ErrExist)
+	}
+	return err
+}
+
+type localObject struct {
+	*os.File
+	size int64
+}
+
+func (o localObject) Size() int64 { return o.size }
+
+// Open implements Store.
+func (l *Local) Open(_ context.Context, key string) (Object, error) {
+	f, err := os.Open(l.Path(key))
+	if err != nil {
+		return nil, mapErr(key, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	return localObject{File: f, size: info.Size()}, nil
+}
+
+// Put implements Store: temp file, fsync, rename, fsync of the folder.
+func (l *Local) Put(_ context.Context, key string, r io.Reader) error {
+	return l.put(key, r, false)
+}
+
+// PutIfAbsent implements Store with link(2), which fails when the target
+// exists, so exactly one of several concurrent writers wins.
+func (l *Local) PutIfAbsent(_ context.Context, key string, r io.Reader) error {
+	return l.put(key, r, true)
+}
+
+func (l *Local) put(key string, r io.Reader, exclusive bool) error {
+	dst := l.Path(key)
+	tmp, err := writeTemp(filepath.Dir(dst), r)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	defer os.Remove(tmp)
+	if exclusive {
+		err = os.Link(tmp, dst)
+	} else {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, mapErr(key, err))
+	}
+	return syncDir(filepath.Dir(dst))
+}
+
+// writeTemp writes r to a new dot-named file in dir, fsynced and closed.
+func writeTemp(dir string, r io.Reader) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, ".lagoon-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Delete implements Store.
+func (l *Local) Delete(_ context.Context, key string) error {
+	err := os.Remove(l.Path(key))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Rename implements Store; the target folder is created as needed.
+func (l *Local) Rename(_ context.Context, from, to string) error {
+	dst := l.Path(to)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("rename %s: %w", from, err)
+	}
+	if err := os.Rename(l.Path(from), dst); err != nil {
+		return fmt.Errorf("rename %s: %w", from, mapErr(from, err))
+	}
+	return syncDir(filepath.Dir(dst))
+}

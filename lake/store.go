@@ -1,0 +1,60 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// ErrNotExist is returned (wrapped) for a key the store does not hold.
+var ErrNotExist = errors.New("object does not exist")
+
+// ErrExist is returned (wrapped) by a conditional create when the key is
+// already taken.
+var ErrExist = errors.New("object already exists")
+
+// ObjectInfo describes one object of the store.
+type ObjectInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+	// Version changes whenever the object is written again under the same
+	// key (local: size and nanosecond mtime; S3: the ETag).
+	Version string
+}
+
+// Object is an open object: random access for Parquet footers and row
+// groups. The caller owns it and must Close it.
+type Object interface {
+	io.ReaderAt
+	io.Reader
+	io.Seeker
+	io.Closer
+	Size() int64
+}
+
+// Store is the object store a lake lives in. Keys are slash-separated and
+// relative to the lake root. Implementations are safe for concurrent use.
+type Store interface {
+	// List yields every object whose key starts with prefix, recursively,
+	// in no particular order.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Stat returns an object's info, or an error wrapping ErrNotExist.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// Open opens an object for reading; ErrNotExist if it is missing.
+	Open(ctx context.Context, key string) (Object, error)
+	// Put stores r under key atomically and durably: readers see the old
+	// object or the whole new one, never a part.
+	Put(ctx context.Context, key string, r io.Reader) error
+	// PutIfAbsent is Put that fails with ErrExist when key already exists.
+	PutIfAbsent(ctx context.Context, key string, r io.Reader) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Rename moves an object to a new key, replacing what is there.
+	Rename(ctx context.Context, from, to string) error
+	// URL returns the location Iceberg and other readers use for key
+	// (file:///abs/path or s3://bucket/prefix/key).
+	URL(key string) string
+}
