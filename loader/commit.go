@@ -144,6 +144,11 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	if err != nil {
 		return nil, reject(first.info.Key, "unsupported schema", err)
 	}
+	// The table takes the first file's schema: make sure that file can be
+	// read through before creating it, so a bad file leaves no empty table.
+	if err := first.decodeAll(ctx, sc); err != nil {
+		return nil, err
+	}
 	if err := l.ensureNamespace(ctx, ref); err != nil {
 		return nil, err
 	}

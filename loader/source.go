@@ -150,6 +150,18 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 	}
 }
 
+// decodeAll reads every row of the file into the shape of schema target
+// and discards it: a check that the whole file is readable.
+func (s *source) decodeAll(ctx context.Context, target *iceberg.Schema) error {
+	for rec, err := range s.records(ctx, target, time.Time{}) {
+		if err != nil {
+			return err
+		}
+		rec.Release()
+	}
+	return nil
+}
+
 // readErr classifies an error met while reading: cancellation and network
 // trouble are transient, anything else is the file's fault.
 func (s *source) readErr(ctx context.Context, err error) error {

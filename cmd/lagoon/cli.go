@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitRejected = 3 // run --once: some file was rejected
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	args    string // positional arguments, for the usage line
+	summary string
+	help    string // longer description
+	flags   func(fs *flag.FlagSet, g *globals)
+	run     func(ctx context.Context, g *globals, args []string) int
+}
+
+func commands() []*command {
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd()}
+}
+
+// globals are the flags every command takes, and the output streams.
+type globals struct {
+	root     string
+	json     bool
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" && len(args) == 1 {
+		usage(stdout)
+		return exitOK
+	}
+	name := args[0]
+	if name == "help" {
+		name, args = args[1], []string{args[1], "--help"}
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			return c.exec(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "lagoon: unknown command %q\n\n", name)
+	usage(stderr)
+	return exitUsage
+}
+
+func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `lagoon turns a directory or a bucket into a data lake that loads itself:
+drop Parquet under load/<db>/<table>/ and it lands in Apache Iceberg tables
+under stg/, exactly once.
+
+Usage:
+  lagoon <command> [flags] [args]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Every command takes --root DIR (or $LAGOON_ROOT). Run 'lagoon <command> --help'
+for its flags. Flags may come before or after arguments.
+`)
+}
+
+func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("lagoon "+c.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory (default $LAGOON_ROOT)")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if c.flags != nil {
+		c.flags(fs, g)
+	}
+	fs.Usage = func() { c.usage(fs) }
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		c.usage(fs)
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if g.root == "" {
+		fmt.Fprintf(stderr, "lagoon %s: --root (or LAGOON_ROOT) is required\n", c.name)
+		return exitUsage
+	}
+	g.log = newLogger(stderr, g.logLevel)
+	return c.run(ctx, g, pos)
+}
+
+func (c *command) usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "Usage: lagoon %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.args, strings.TrimSpace(c.help))
+	fs.PrintDefaults()
+}
+
+// parseInterleaved parses flags that may come before, between or after
+// positional arguments, returning the positional ones in order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}
+
+// fail prints an error for a command and returns exitError.
+func (g *globals) fail(cmd string, err error) int {
+	fmt.Fprintf(g.stderr, "lagoon %s: %v\n", cmd, err)
+	return exitError
+}
+
+// wantArgs checks the number of positional arguments.
+func (g *globals) wantArgs(cmd string, args []string, n int, what string) bool {
+	if len(args) != n {
+		fmt.Fprintf(g.stderr, "lagoon %s: want %s, got %d argument(s); see 'lagoon %s --help'\n", cmd, what, len(args), cmd)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lagoon-dev/lagoon/daemon"
+	"github.com/lagoon-dev/lagoon/events"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
+)
+
+type runFlags struct {
+	once   bool
+	ld     loader.Config
+	dm     daemon.Config
+	ev     events.LocalConfig
+	asJSON bool
+}
+
+func runCmd() *command {
+	f := runFlags{ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(), ev: events.DefaultLocalConfig()}
+	return &command{
+		name:    "run",
+		summary: "load what waits, then watch for new files (the daemon)",
+		help: `Appends the Parquet files waiting under load/<db>/<table>/ to Iceberg tables
+under stg/, then watches load/ (recursively; plus a periodic sweep) and loads
+new files as they settle, until SIGINT or SIGTERM.
+
+With --once it processes what is waiting and exits with a one-line summary:
+exit status 0 when every file loaded, 3 when some file was rejected (moved
+under log/rejected/ with a reason), 1 on other errors.
+
+Drop files atomically: write them under a dot-name or a temp suffix (.tmp,
+.part, …) and rename them into place. Files are also only taken once they
+have not changed for --settle.`,
+		flags: func(fs *flag.FlagSet, g *globals) {
+			fs.BoolVar(&f.once, "once", false, "process what is waiting, then exit")
+			fs.BoolVar(&f.asJSON, "json", false, "with --once: print the summary as JSON")
+			fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
+			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
+			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
+			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
+			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
+			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
+		},
+		run: func(ctx context.Context, g *globals, args []string) int {
+			if !g.wantArgs("run", args, 0, "no arguments") {
+				return exitUsage
+			}
+			return f.run(ctx, g)
+		},
+	}
+}
+
+func (f *runFlags) run(ctx context.Context, g *globals) int {
+	if err := lake.Init(ctx, lake.Config{Root: g.root}); err != nil {
+		return g.fail("run", err)
+	}
+	lk, err := lake.Open(ctx, lake.Config{Root: g.root})
+	if err != nil {
+		return g.fail("run", err)
+	}
+	defer lk.Close()
+	local := lk.Store.(*lake.Local)
+	lock, err := lake.LockLocal(local)
+	if err != nil {
+		return g.fail("run", err)
+	}
+	defer lock.Release()
+	ld := loader.New(lk.Store, lk.Catalog, f.ld, g.log)
+	d := daemon.New(ld, f.dm, g.log)
+	if f.once {
+		start := time.Now()
+		sum, err := d.Once(ctx)
+		return f.report(g, sum, err, time.Since(start))
+	}
+	g.log.Info("lagoon running", "root", local.Root(), "workers", f.dm.Workers, "settle", f.ld.Settle)
+	sum, err := f.daemon(ctx, g, d, local.Root())
+	if err != nil {
+		return g.fail("run", err)
+	}
+	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
+	return exitOK
+}
+
+// daemon runs the watcher and the scheduler until ctx ends. The watcher's
+// goroutine is owned here: cancelled and waited for before returning.
+func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, root string) (daemon.Summary, error) {
+	ch := make(chan events.Event, 1024)
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var werr error
+	wg.Go(func() {
+		werr = events.NewLocal(root, f.ev, g.log).Run(wctx, ch)
+		if werr != nil {
+			cancel() // without events the daemon would go deaf: stop
+		}
+	})
+	sum, err := d.Run(wctx, ch)
+	cancel()
+	wg.Wait()
+	if err == nil {
+		err = werr
+	}
+	return sum, err
+}
+
+func (f *runFlags) report(g *globals, sum daemon.Summary, err error, took time.Duration) int {
+	if f.asJSON {
+		out := struct {
+			daemon.Summary
+			Seconds float64 `json:"seconds"`
+			Error   string  `json:"error,omitempty"`
+		}{Summary: sum, Seconds: took.Seconds()}
+		if out.Rejected == nil {
+			out.Rejected = []loader.Rejected{}
+		}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+	} else {
+		fmt.Fprintln(g.stdout, summaryLine(sum, took))
+		for _, r := range sum.Rejected {
+			fmt.Fprintf(g.stdout, "  rejected %s: %s (now %s)\n", r.Key, r.Reason, r.MovedTo)
+		}
+	}
+	switch {
+	case err != nil:
+		return g.fail("run", err)
+	case len(sum.Rejected) > 0:
+		return exitRejected
+	}
+	return exitOK
+}
+
+func summaryLine(s daemon.Summary, took time.Duration) string {
+	line := fmt.Sprintf("loaded %s (%s rows, %s) into %s in %s",
+		plural(s.Files, "file"), groupDigits(s.Rows), humanBytes(s.Bytes), plural(s.Tables, "table"),
+		took.Round(time.Millisecond))
+	if n := len(s.Rejected); n > 0 {
+		line += fmt.Sprintf("; rejected %s (see log/rejected/)", plural(n, "file"))
+	}
+	return line
+}
