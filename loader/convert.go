@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
@@ -196,8 +197,10 @@ func conform(ctx context.Context, arr arrow.Array, target arrow.DataType) (arrow
 		return conformList(ctx, arr.Data(), target)
 	case *arrow.MapType:
 		return conformList(ctx, arr.Data(), target)
+	case *arrow.FixedSizeListType:
+		return conformFixedList(ctx, arr.Data(), src, target)
 	case arrow.ListLikeType:
-		// large, fixed-size and view lists: re-offset as a plain list first.
+		// large and view lists: re-offset as a plain list first.
 		plain := arrow.ListOfField(src.ElemField())
 		l, err := compute.CastArray(ctx, arr, compute.SafeCastOptions(plain))
 		if err != nil {
@@ -263,6 +266,24 @@ func conformList(ctx context.Context, data arrow.ArrayData, target arrow.DataTyp
 	return array.MakeFromData(out), nil
 }
 
+// conformFixedList gives a fixed-size list the offsets of a plain list
+// (arrow has no cast for it) and conforms the shared child.
+func conformFixedList(ctx context.Context, data arrow.ArrayData, src *arrow.FixedSizeListType, target arrow.DataType) (arrow.Array, error) {
+	n, k := data.Offset()+data.Len(), int32(src.Len())
+	b := array.NewInt32Builder(memoryPool)
+	defer b.Release()
+	b.Reserve(n + 1)
+	for j := range n + 1 {
+		b.Append(int32(j) * k)
+	}
+	offsets := b.NewArray()
+	defer offsets.Release()
+	buffers := []*memory.Buffer{data.Buffers()[0], offsets.Data().Buffers()[1]}
+	plain := array.NewData(arrow.ListOfField(src.ElemField()), data.Len(), buffers, data.Children(), data.NullN(), data.Offset())
+	defer plain.Release()
+	return conformList(ctx, plain, target)
+}
+
 func halfToFloat(a *array.Float16) arrow.Array {
 	b := array.NewFloat32Builder(memoryPool)
 	defer b.Release()
@@ -276,3 +297,5 @@ func halfToFloat(a *array.Float16) arrow.Array {
 	}
 	return b.NewArray()
 }
+
+var memoryPool = memory.DefaultAllocator

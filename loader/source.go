@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/iceberg-go"
@@ -22,8 +21,6 @@ import (
 // LoadedAtColumn is the column every lagoon table carries: when the row was
 // appended. Tables are partitioned by its day.
 const LoadedAtColumn = "_etl_loaded_at"
-
-var memoryPool = memory.DefaultAllocator
 
 // readBatchRows is how many rows a record batch read from a file holds.
 const readBatchRows = 64 * 1024

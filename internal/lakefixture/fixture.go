@@ -5,9 +5,12 @@ package lakefixture
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,3 +111,80 @@ func Ints(from, n int) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
+// Record builds a record of schema sc from a JSON array of row objects.
+func Record(tb testing.TB, sc *arrow.Schema, rows string) arrow.RecordBatch {
+	tb.Helper()
+	rec, _, err := array.RecordFromJSON(memory.DefaultAllocator, sc, strings.NewReader(rows))
+	if err != nil {
+		tb.Fatalf("record from %s: %v", rows, err)
+	}
+	return rec
+}
+
+// Schema builds a schema of nullable fields from name/type pairs.
+func Schema(pairs ...any) *arrow.Schema {
+	fields := make([]arrow.Field, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		fields = append(fields, arrow.Field{Name: pairs[i].(string), Type: pairs[i+1].(arrow.DataType), Nullable: true})
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// Parquet encodes rows (JSON) of schema sc as a Parquet file.
+func Parquet(tb testing.TB, sc *arrow.Schema, rows string) []byte {
+	tb.Helper()
+	rec := Record(tb, sc, rows)
+	defer rec.Release()
+	return ParquetBytes(tb, rec)
+}
+
+// Exists reports whether key exists in a local lake.
+func Exists(l *lake.Lake, key string) bool {
+	_, err := os.Stat(filepath.Join(Root(l), filepath.FromSlash(key)))
+	return err == nil
+}
+
+// Rows reads a table's rows as JSON objects (column name → value), sorted
+// by their JSON text, without _etl_loaded_at.
+func Rows(tb testing.TB, l *lake.Lake, name string) []map[string]any {
+	tb.Helper()
+	ctx := context.Background()
+	ref, err := lake.ParseTableRef(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tbl, err := l.LoadTable(ctx, ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := lake.ReadTable(ctx, tbl, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer data.Release()
+	var out []map[string]any
+	tr := array.NewTableReader(data, 1024)
+	defer tr.Release()
+	for tr.Next() {
+		st := array.RecordToStructArray(tr.RecordBatch())
+		for i := range st.Len() {
+			b, err := json.Marshal(st.GetOneForMarshal(i))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				tb.Fatal(err)
+			}
+			delete(m, "_etl_loaded_at")
+			out = append(out, m)
+		}
+		st.Release()
+	}
+	slices.SortFunc(out, func(a, b map[string]any) int {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		return strings.Compare(string(ja), string(jb))
+	})
+	return out
+}

@@ -1,0 +1,61 @@
+package loader_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+)
+
+// TestParquetCorpus drops each file of testdata/parquet-testing into its
+// own table: it must load with the expected row count and column count, or
+// be rejected with the expected reason. docs/loader.md has the same table.
+func TestParquetCorpus(t *testing.T) {
+	cases := []struct {
+		file    string
+		rows    int
+		columns string // first columns of the table, in order
+		reason  string // non-empty: the file is rejected with this reason
+	}{
+		{file: "alltypes_dictionary.parquet", rows: 2, columns: "id:int bool_col:boolean tinyint_col:int smallint_col:int int_col:int bigint_col:long float_col:float double_col:double date_string_col:binary string_col:binary timestamp_col:timestamp"},
+		{file: "alltypes_plain.parquet", rows: 8, columns: "id:int bool_col:boolean"},
+		{file: "datapage_v2.snappy.parquet", rows: 5, columns: "a:string b:int c:double d:boolean e:list<int>"},
+		{file: "fixed_length_decimal.parquet", rows: 24, columns: "value:decimal(25, 2)"},
+		{file: "list_columns.parquet", rows: 3, columns: "int64_list:list<long> utf8_list:list<string>"},
+		{file: "lz4_raw_compressed.parquet", rows: 4, columns: "c0:long c1:binary v11:double"},
+		{file: "nested_structs.rust.parquet", rows: 1, columns: "roll_num:struct<"},
+		{file: "nullable.impala.parquet", rows: 7, columns: "id:long int_array:list<int>"},
+		{file: "nulls.snappy.parquet", rows: 8, columns: "b_struct:struct<"},
+		{file: "int96_from_spark.parquet", reason: "INT96 timestamp is outside the Arrow nanosecond range"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("..", "testdata", "parquet-testing", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := lakefixture.Open(t)
+			key := "load/db/t/" + tc.file
+			lakefixture.Drop(t, l, key, body)
+			res := loadAll(t, newLoader(t, l))
+			if tc.reason != "" {
+				if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, tc.reason) {
+					t.Fatalf("result = %+v, want rejection %q", res, tc.reason)
+				}
+				assertRejected(t, l, key, tc.reason)
+				return
+			}
+			if res.Files != 1 || res.Rows != int64(tc.rows) {
+				t.Fatalf("result = %+v, want %d rows", res, tc.rows)
+			}
+			if got := schemaString(t, l); !strings.HasPrefix(got, tc.columns) {
+				t.Errorf("schema = %s\nwant prefix %s", got, tc.columns)
+			}
+			if n := len(lakefixture.Rows(t, l, "db.t")); n != tc.rows {
+				t.Errorf("table holds %d rows, want %d", n, tc.rows)
+			}
+		})
+	}
+}
