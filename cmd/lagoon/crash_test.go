@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// TestCrashExactlyOnce SIGKILLs the daemon at many random moments while
+// files keep arriving, restarting it each time, and then proves that the
+// table holds every dropped row exactly once and load/ is empty.
+func TestCrashExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	const files, rowsPerFile, kills = 150, 40, 60
+	root := t.TempDir()
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+
+	bodies := make([][]byte, files)
+	for i := range files {
+		bodies[i] = lakefixture.ParquetBytes(t, lakefixture.Ints(i*rowsPerFile, rowsPerFile))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
+
+	for k := range kills {
+		cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "0", "--max-batch-files", "3",
+			"--rescan", "500ms", "--log-level", crashLogLevel)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", k, err)
+		}
+		_ = cmd.Wait()
+	}
+	wg.Wait()
+
+	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
+	if code != exitOK {
+		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
+	}
+	assertExactlyOnce(t, root, files*rowsPerFile)
+}
+
+// dropSlowly drops the files one by one into a few tables' folders.
+func dropSlowly(ctx context.Context, tb testing.TB, root string, bodies [][]byte) {
+	for i, b := range bodies {
+		key := fmt.Sprintf("load/crash/events/part=%d/f%04d.parquet", i%3, i)
+		lakefixture.DropFile(tb, filepath.Join(root, filepath.FromSlash(key)), b)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(80 * time.Millisecond):
+		}
+	}
+}
+
+func assertExactlyOnce(tb testing.TB, root string, want int) {
+	tb.Helper()
+	l := lakefixture.OpenAt(tb, root)
+	ctx := context.Background()
+	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "crash", Table: "events"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := lake.ReadTable(ctx, tbl, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer data.Release()
+	seen := make(map[int64]int, want)
+	tr := array.NewTableReader(data, 4096)
+	defer tr.Release()
+	for tr.Next() {
+		ids := tr.RecordBatch().Column(0).(*array.Int64)
+		for i := range ids.Len() {
+			seen[ids.Value(i)]++
+		}
+	}
+	dups, missing := 0, 0
+	for id := range int64(want) {
+		switch seen[id] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dups++
+		}
+	}
+	if int(data.NumRows()) != want || dups != 0 || missing != 0 {
+		tb.Fatalf("table holds %d rows, want %d: %d ids missing, %d duplicated", data.NumRows(), want, missing, dups)
+	}
+	left := 0
+	for info, err := range l.Store.List(ctx, "load/") {
+		if err == nil && !lake.Ignored(info.Key) {
+			left++
+		}
+	}
+	for info, err := range l.Store.List(ctx, "tmp/lagoon/intents/") {
+		if err == nil {
+			tb.Errorf("intent left behind: %s", info.Key)
+		}
+	}
+	if left != 0 {
+		tb.Errorf("%d files left under load/", left)
+	}
+}
+
+// crashLogLevel is "info" with LAGOON_CRASH_LOG=1, to see what the
+// restarts recovered.
+var crashLogLevel = map[bool]string{true: "info", false: "error"}[os.Getenv("LAGOON_CRASH_LOG") == "1"]
