@@ -57,12 +57,12 @@ func New(ld Loader, cfg Config, log *slog.Logger) *Daemon {
 
 // Summary totals what a run did.
 type Summary struct {
-	Tables   int                 `json:"tables"`
-	Files    int                 `json:"files"`
-	Rows     int64               `json:"rows"`
-	Bytes    int64               `json:"bytes"`
-	Commits  int                 `json:"commits"`
-	Rejected []loader.Rejected   `json:"rejected"`
+	Tables   int               `json:"tables"`
+	Files    int               `json:"files"`
+	Rows     int64             `json:"rows"`
+	Bytes    int64             `json:"bytes"`
+	Commits  int               `json:"commits"`
+	Rejected []loader.Rejected `json:"rejected"`
 	tables   map[lake.TableRef]bool
 }
 

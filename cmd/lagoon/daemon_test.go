@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// TestDaemonWatchesAndStopsGracefully runs the daemon as a process: a file
+// dropped into a folder created after start-up (three levels deep) loads
+// from the file-system event alone (the sweep is set to an hour), and
+// SIGTERM stops it with exit status 0.
+func TestDaemonWatchesAndStopsGracefully(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	var stderr syncBuffer
+	cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "700ms", "--rescan", "1h")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "lagoon running") })
+
+	if code, _, errOut := lagoon(t, "run", "--root", root, "--once"); code != exitError || !strings.Contains(errOut, "in use by another lagoon process") {
+		t.Errorf("second daemon on the same lake: exit %d %s", code, errOut)
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "load/web/hits/2026/11/22/a.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 7)))
+	// Written in place, in two halves: --settle keeps it from loading half.
+	slow := lakefixture.ParquetBytes(t, lakefixture.Ints(7, 5))
+	p := filepath.Join(root, "load/web/hits/slow.parquet")
+	writeSlowly(t, p, slow, 400*time.Millisecond)
+	waitFor(t, 10*time.Second, func() bool {
+		tbl, err := l.LoadTable(context.Background(), lake.TableRef{DB: "web", Table: "hits"})
+		return err == nil && tbl.CurrentSnapshot() != nil && !lakefixture.Exists(l, "load/web/hits/slow.parquet")
+	})
+	if n := len(lakefixture.Rows(t, l, "web.hits")); n != 12 {
+		t.Errorf("rows = %d, want 12", n)
+	}
+	if lakefixture.Exists(l, "log/rejected/load/web/hits/slow.parquet") {
+		t.Errorf("the file written slowly was rejected")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("daemon exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("daemon did not stop on SIGTERM\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "lagoon stopped") {
+		t.Errorf("no shutdown log:\n%s", stderr.String())
+	}
+}
+
+// writeSlowly writes the first half of body to path, waits, then the rest.
+func writeSlowly(tb testing.TB, path string, body []byte, pause time.Duration) {
+	tb.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	half := len(body) / 2
+	if _, err := f.Write(body[:half]); err != nil {
+		tb.Fatal(err)
+	}
+	time.Sleep(pause)
+	if _, err := f.Write(body[half:]); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(tb testing.TB, limit time.Duration, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("condition not met within %s", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
