@@ -1,0 +1,10 @@
+// Runs one SQL query with DuckDB (npm @duckdb/node-api) and prints the rows
+// as JSON: the independent reader of lagoon's interoperability tests.
+// Usage: node query.mjs "SELECT ..."
+import { DuckDBInstance } from '@duckdb/node-api';
+
+const sql = process.argv[2];
+const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+const conn = await db.connect();
+const reader = await conn.runAndReadAll(sql);
+process.stdout.write(JSON.stringify(reader.getRowObjectsJson()));
