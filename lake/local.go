@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"iter"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -177,12 +178,21 @@ func (l *Local) put(key string, r io.Reader, exclusive bool) error {
 	return syncDir(filepath.Dir(dst))
 }
 
+const tempPrefix, tempSuffix = ".lagoon-", ".tmp"
+
+// IsTemp reports whether key is the temp file of a write that has not been
+// published (left behind when a writer dies mid-write).
+func IsTemp(key string) bool {
+	base := path.Base(key)
+	return strings.HasPrefix(base, tempPrefix) && strings.HasSuffix(base, tempSuffix)
+}
+
 // writeTemp writes r to a new dot-named file in dir, fsynced and closed.
 func writeTemp(dir string, r io.Reader) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(dir, ".lagoon-*.tmp")
+	f, err := os.CreateTemp(dir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return "", err
 	}

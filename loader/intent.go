@@ -102,6 +102,14 @@ func (l *Loader) recoverPrefix(ctx context.Context, prefix string) error {
 		if err != nil {
 			return err
 		}
+		if lake.IsTemp(info.Key) {
+			// An intent whose writer died before publishing it: no commit
+			// can have used it.
+			if err := l.st.Delete(ctx, info.Key); err != nil {
+				return err
+			}
+			continue
+		}
 		if strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), ".") {
 			keys = append(keys, info.Key)
 		}
