@@ -9,6 +9,7 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
 )
 
 // TestBadFiles: each kind of bad file is rejected under log/ with its
@@ -104,4 +105,22 @@ func corruptPages(good []byte) []byte {
 	b := append([]byte(nil), good...)
 	copy(b[8:len(b)/3], junk(len(b)/3-8))
 	return b
+}
+
+// TestFileBadMidBatch: a file whose pages fail after good files of its
+// batch went to the writer is rejected; the batch commits without it and
+// leaves no stray data file. (Orphans of killed attempts are covered by
+// the crash test in cmd/lagoon.)
+func TestFileBadMidBatch(t *testing.T) {
+	l := lakefixture.Open(t)
+	good := lakefixture.ParquetBytes(t, lakefixture.Ints(0, 100))
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", good)
+	lakefixture.Drop(t, l, "load/db/t/b.parquet", good)
+	lakefixture.Drop(t, l, "load/db/t/c.parquet", corruptPages(good))
+	lakefixture.Drop(t, l, "load/db/t/0-first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(100, 1)))
+	res := loadAll(t, newLoader(t, l, func(c *loader.Config) { c.CleanOrphans = true }))
+	if res.Files != 3 || res.Rows != 201 || len(res.Rejected) != 1 || res.Rejected[0].Key != "load/db/t/c.parquet" {
+		t.Fatalf("result = %+v", res)
+	}
+	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "db", Table: "t"})
 }

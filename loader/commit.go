@@ -52,8 +52,25 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		// Keep the intent: recovery will learn the outcome later.
 		return Result{}, fmt.Errorf("commit %s: %w", ref, err)
 	}
-	_ = l.dropIntent(ctx, in)
+	if aerr := l.abandon(ctx, in); aerr != nil {
+		l.log.Warn("cannot clean up after a failed batch; recovery will", "table", ref.String(), "err", aerr)
+	}
 	return Result{}, fmt.Errorf("commit %s: %w", ref, err)
+}
+
+// abandon cleans up after a batch known not to be committed: data files
+// its attempts wrote (when CleanOrphans is on), then its intent.
+func (l *Loader) abandon(ctx context.Context, in intent) error {
+	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
+	if err == nil {
+		err = l.cleanOrphans(ctx, tbl)
+	} else if errors.Is(err, catalog.ErrNoSuchTable) {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return l.dropIntent(ctx, in)
 }
 
 // tryCommit makes one attempt. done is true when the batch is in the table,

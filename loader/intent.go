@@ -133,8 +133,14 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 		return err
 	}
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
-	if errors.Is(err, catalog.ErrNoSuchTable) || (err == nil && !batchCommitted(tbl.Metadata(), in.Batch)) {
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		return l.dropIntent(ctx, in)
+	}
+	if err == nil && !batchCommitted(tbl.Metadata(), in.Batch) {
 		l.log.Info("dropping intent of a batch that was not committed", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
+		if err := l.cleanOrphans(ctx, tbl); err != nil {
+			return err
+		}
 		return l.dropIntent(ctx, in)
 	}
 	if err != nil {
@@ -148,6 +154,22 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 		return err
 	}
 	return l.dropIntent(ctx, in)
+}
+
+// cleanOrphans deletes data files of the table that no snapshot
+// references: what an attempt killed before its commit left behind.
+func (l *Loader) cleanOrphans(ctx context.Context, tbl *table.Table) error {
+	if !l.cfg.CleanOrphans {
+		return nil
+	}
+	res, err := tbl.DeleteOrphanFiles(ctx, table.WithLocation(tbl.Location()+"/data"), table.WithFilesOlderThan(0))
+	if err != nil {
+		return fmt.Errorf("orphan cleanup of %s: %w", tbl.Identifier(), err)
+	}
+	if n := len(res.DeletedFiles); n > 0 {
+		l.log.Info("deleted data files of uncommitted attempts", "table", strings.Join(tbl.Identifier(), "."), "files", n)
+	}
+	return nil
 }
 
 // finish runs after a batch's commit: delete its files, point the version

@@ -35,6 +35,10 @@ type Config struct {
 	Settle time.Duration
 	// CommitAttempts bounds the retries of a commit that meets a conflict.
 	CommitAttempts int
+	// CleanOrphans removes, after a crash, the data files that an attempt
+	// wrote but never committed. Safe only where no other process writes
+	// the lake's tables: a local lake, whose daemon holds the run lock.
+	CleanOrphans bool
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }

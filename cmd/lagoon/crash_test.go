@@ -124,6 +124,7 @@ func assertExactlyOnce(tb testing.TB, root string, want int) {
 	if left != 0 {
 		tb.Errorf("%d files left under load/", left)
 	}
+	lakefixture.AssertNoOrphans(tb, l, lake.TableRef{DB: "crash", Table: "events"})
 }
 
 // crashLogLevel is "info" with LAGOON_CRASH_LOG=1, to see what the

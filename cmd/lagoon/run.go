@@ -72,6 +72,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	defer lock.Release()
+	f.ld.CleanOrphans = true // a local lake: this process holds the run lock
 	ld := loader.New(lk.Store, lk.Catalog, f.ld, g.log)
 	d := daemon.New(ld, f.dm, g.log)
 	if f.once {

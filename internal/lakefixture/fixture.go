@@ -188,3 +188,34 @@ func Rows(tb testing.TB, l *lake.Lake, name string) []map[string]any {
 	})
 	return out
 }
+
+// AssertNoOrphans checks that every data file under a table's data/ folder
+// is one its current snapshot lists (true of append-only tables).
+func AssertNoOrphans(tb testing.TB, l *lake.Lake, ref lake.TableRef) {
+	tb.Helper()
+	ctx := context.Background()
+	tbl, err := l.LoadTable(ctx, ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	listed, err := lake.DataFiles(ctx, tbl)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, f := range listed {
+		want[f] = true
+	}
+	var orphans []string
+	for info, err := range l.Store.List(ctx, ref.Dir(lake.PrefixStg)+"data/") {
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !want[l.Store.URL(info.Key)] {
+			orphans = append(orphans, info.Key)
+		}
+	}
+	if len(orphans) > 0 {
+		tb.Errorf("%d orphan data files in %s: %v", len(orphans), ref, orphans)
+	}
+}
