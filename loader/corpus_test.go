@@ -3,8 +3,11 @@ package loader_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 )
@@ -28,7 +31,7 @@ func TestParquetCorpus(t *testing.T) {
 		{file: "nested_structs.rust.parquet", rows: 1, columns: "roll_num:struct<"},
 		{file: "nullable.impala.parquet", rows: 7, columns: "id:long int_array:list<int>"},
 		{file: "nulls.snappy.parquet", rows: 8, columns: "b_struct:struct<"},
-		{file: "int96_from_spark.parquet", reason: "INT96 timestamp is outside the Arrow nanosecond range"},
+		{file: "int96_from_spark.parquet", rows: 6, columns: "a:timestamp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -53,9 +56,38 @@ func TestParquetCorpus(t *testing.T) {
 			if got := schemaString(t, l); !strings.HasPrefix(got, tc.columns) {
 				t.Errorf("schema = %s\nwant prefix %s", got, tc.columns)
 			}
-			if n := len(lakefixture.Rows(t, l, "db.t")); n != tc.rows {
+			rows := lakefixture.Rows(t, l, "db.t")
+			if n := len(rows); n != tc.rows {
 				t.Errorf("table holds %d rows, want %d", n, tc.rows)
 			}
+			if tc.file == "int96_from_spark.parquet" {
+				assertInt96Values(t, rows)
+			}
 		})
+	}
+}
+
+// assertInt96Values checks the six values upstream's int96_from_spark.md
+// says Spark wrote (its session zone was UTC-8): years 2024, 9999 and
+// 290000, the last outside what nanosecond readers can hold.
+func assertInt96Values(tb testing.TB, rows []map[string]any) {
+	tb.Helper()
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmtAny(r["a"]))
+	}
+	slices.Sort(got)
+	want := []string{
+		// printed as microseconds: past year 9999 arrow prints no date
+		strconv.FormatInt(time.Date(290000, 12, 30, 23, 0, 0, 0, time.UTC).UnixMicro(), 10),
+		"2024-01-01T01:00:00",
+		"2024-01-01T20:34:56.123456",
+		"2024-12-30T23:00:00",
+		"9999-12-31T03:00:00",
+		"<nil>",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		tb.Errorf("values = %q\nwant     %q", got, want)
 	}
 }

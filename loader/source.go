@@ -31,8 +31,10 @@ type source struct {
 	info   lake.ObjectInfo
 	key    lake.Key
 	obj    lake.Object
+	pf     *file.Reader
 	fr     *pqarrow.FileReader
-	raw    *arrow.Schema // the file's own schema
+	int96  []int96Col    // top-level INT96 columns, read by hand
+	raw    *arrow.Schema // the file's own schema, INT96 as µs timestamps
 	canon  *arrow.Schema // raw made canonical (see canonicalSchema)
 	schema *arrow.Schema // canon plus the path columns, no _etl_loaded_at
 	rows   int64
@@ -69,10 +71,13 @@ func (s *source) check() error {
 	if s.rows == 0 {
 		return reject(s.info.Key, "file has no rows", nil)
 	}
+	s.pf = pf
+	s.int96 = findInt96(pf)
 	s.raw, err = s.fr.Schema()
 	if err != nil {
 		return reject(s.info.Key, "unreadable Parquet schema", err)
 	}
+	s.raw = withInt96(s.raw, s.int96)
 	s.canon, _, err = canonicalSchema(s.raw)
 	if err != nil {
 		return reject(s.info.Key, "unsupported schema", err)
@@ -126,23 +131,20 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 			return
 		}
 		defer proj.release()
-		rr, err := s.fr.GetRecordReader(ctx, nil, nil)
-		if err != nil {
-			yield(nil, s.readErr(ctx, err))
-			return
-		}
-		defer rr.Release()
-		for rr.Next() {
-			out, err := proj.apply(ctx, rr.RecordBatch())
-			if err != nil || !yield(out, nil) {
-				if err != nil {
-					yield(nil, s.readErr(ctx, err))
-				}
+		for rec, err := range s.rawBatches(ctx) {
+			if err != nil {
+				yield(nil, s.readErr(ctx, err))
 				return
 			}
-		}
-		if err := rr.Err(); err != nil {
-			yield(nil, s.readErr(ctx, err))
+			out, err := proj.apply(ctx, rec)
+			rec.Release()
+			if err != nil {
+				yield(nil, s.readErr(ctx, err))
+				return
+			}
+			if !yield(out, nil) {
+				return
+			}
 		}
 	}
 }
