@@ -1,0 +1,333 @@
+package prepare
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+// convError says why a value did not go into its column. widen is set when
+// the column's type was inferred and can widen to take it (the file is then
+// converted again); otherwise the record is bad.
+type convError struct {
+	widen bool
+	path  string
+	msg   string
+}
+
+func (e *convError) Error() string { return e.path + ": " + e.msg }
+
+func mismatch(t *Type, path, format string, args ...any) *convError {
+	return &convError{widen: t.Kind != TFixed, path: path, msg: fmt.Sprintf(format, args...)}
+}
+
+// appendRecord appends one record (a KObject) to the builders of the top
+// struct t. On error the builders may hold part of the record: the caller
+// discards the batch and rebuilds it without the record.
+func appendRecord(fields []array.Builder, t *Type, v Value) error {
+	return appendFields(fields, t, v, "")
+}
+
+func appendFields(builders []array.Builder, t *Type, v Value, prefix string) error {
+	var set []bool
+	if len(builders) <= 64 {
+		var small [64]bool
+		set = small[:len(builders)]
+	} else {
+		set = make([]bool, len(builders))
+	}
+	for _, f := range v.Fields {
+		c := t.column(f.Name, false)
+		path := prefix + f.Name
+		if c == nil {
+			if f.Val.isNullish() {
+				continue
+			}
+			return &convError{widen: true, path: path, msg: "a new column"}
+		}
+		if c.idx < 0 {
+			if f.Val.isNullish() {
+				continue
+			}
+			return &convError{widen: true, path: path, msg: "first value of a column seen only empty"}
+		}
+		if set[c.idx] {
+			return &convError{path: path, msg: "field given twice in one record"}
+		}
+		set[c.idx] = true
+		if err := appendValue(builders[c.idx], c.Type, f.Val, path); err != nil {
+			return err
+		}
+	}
+	for i, b := range builders {
+		if !set[i] {
+			b.AppendNull()
+		}
+	}
+	return nil
+}
+
+func appendValue(b array.Builder, t *Type, v Value, path string) error {
+	if v.Kind == KNull || (v.Kind == KText && v.Str == "" && !v.Quoted) {
+		if sb, ok := b.(*array.StringBuilder); ok && v.Kind == KText {
+			sb.Append("") // an empty CSV field of a text column
+			return nil
+		}
+		b.AppendNull()
+		return nil
+	}
+	switch bb := b.(type) {
+	case *array.StructBuilder:
+		return appendStruct(bb, t, v, path)
+	case *array.ListBuilder:
+		return appendList(bb, t, v, path)
+	case *array.MapBuilder:
+		return appendMap(bb, t, v, path)
+	}
+	return appendScalar(b, t, v, path)
+}
+
+func appendStruct(b *array.StructBuilder, t *Type, v Value, path string) error {
+	if v.Kind != KObject || t.Kind != TStruct {
+		return mismatch(t, path, "want an object, got %s", describe(v))
+	}
+	b.Append(true)
+	children := make([]array.Builder, b.NumField())
+	for i := range children {
+		children[i] = b.FieldBuilder(i)
+	}
+	return appendFields(children, t, v, path+".")
+}
+
+func appendList(b *array.ListBuilder, t *Type, v Value, path string) error {
+	if v.Kind != KArray || t.Kind != TList {
+		return mismatch(t, path, "want an array, got %s", describe(v))
+	}
+	b.Append(true)
+	vb := b.ValueBuilder()
+	for _, e := range v.Elems {
+		if err := appendValue(vb, t.Elem, e, path+"[]"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appendMap fills a table's map column from a JSON object.
+func appendMap(b *array.MapBuilder, t *Type, v Value, path string) error {
+	if v.Kind != KObject {
+		return mismatch(t, path, "want an object for a map, got %s", describe(v))
+	}
+	mt := t.Arrow.(*arrow.MapType)
+	b.Append(true)
+	keyT, itemT := &Type{Kind: TFixed, Arrow: mt.KeyType()}, &Type{Kind: TFixed, Arrow: mt.ItemType()}
+	for _, f := range v.Fields {
+		if err := appendScalar(b.KeyBuilder(), keyT, Value{Kind: KString, Str: f.Name}, path+".key"); err != nil {
+			return err
+		}
+		if err := appendValue(b.ItemBuilder(), itemT, f.Val, path+"."+f.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func describe(v Value) string {
+	switch v.Kind {
+	case KObject:
+		return "an object"
+	case KArray:
+		return "an array"
+	case KBool:
+		return "a boolean"
+	case KNumber:
+		return "number " + v.Str
+	}
+	s := v.Str
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func appendScalar(b array.Builder, t *Type, v Value, path string) error {
+	if v.Kind == KObject || v.Kind == KArray {
+		if sb, ok := b.(*array.StringBuilder); ok {
+			sb.Append(string(v.Raw)) // objects fall back to their JSON text
+			return nil
+		}
+		return mismatch(t, path, "want a scalar, got %s", describe(v))
+	}
+	ok := false
+	switch bb := b.(type) {
+	case *array.StringBuilder:
+		bb.Append(scalarText(v))
+		ok = true
+	case *array.Int64Builder:
+		var n int64
+		if n, ok = toInt(v, math.MinInt64, math.MaxInt64); ok {
+			bb.Append(n)
+		}
+	case *array.Int32Builder:
+		var n int64
+		if n, ok = toInt(v, math.MinInt32, math.MaxInt32); ok {
+			bb.Append(int32(n))
+		}
+	case *array.Float64Builder:
+		var f float64
+		if f, ok = toFloat(v, 64); ok {
+			bb.Append(f)
+		}
+	case *array.Float32Builder:
+		var f float64
+		if f, ok = toFloat(v, 32); ok {
+			bb.Append(float32(f))
+		}
+	case *array.BooleanBuilder:
+		var x bool
+		if x, ok = toBool(v); ok {
+			bb.Append(x)
+		}
+	default:
+		return appendTemporal(b, t, v, path)
+	}
+	if !ok {
+		return mismatch(t, path, "%s is not a %s", describe(v), b.Type())
+	}
+	return nil
+}
+
+func appendTemporal(b array.Builder, t *Type, v Value, path string) error {
+	s, ok := v.Str, v.Kind == KString || v.Kind == KText
+	switch bb := b.(type) {
+	case *array.Date32Builder:
+		var d time.Time
+		if d, ok = parseDate(s, ok); ok {
+			bb.Append(arrow.Date32FromTime(d))
+		}
+	case *array.TimestampBuilder:
+		var us int64
+		if us, ok = parseTimestamp(s, ok); ok {
+			bb.Append(arrow.Timestamp(us))
+		}
+	case *array.Time64Builder:
+		var d time.Time
+		if ok {
+			d, ok = parseTime(s)
+		}
+		if ok {
+			bb.Append(arrow.Time64(d.Sub(d.Truncate(24 * time.Hour)).Microseconds()))
+		}
+	case *array.BinaryBuilder:
+		if ok {
+			bb.Append([]byte(s))
+		}
+	case *array.Decimal128Builder:
+		dt := bb.Type().(*arrow.Decimal128Type)
+		var n decimal128.Num
+		var err error
+		ok = v.Kind == KNumber || v.Kind == KText || v.Kind == KString
+		if ok {
+			n, err = decimal128.FromString(v.Str, dt.Precision, dt.Scale)
+			ok = err == nil && n.FitsInPrecision(dt.Precision)
+		}
+		if ok {
+			bb.Append(n)
+		}
+	default:
+		return mismatch(t, path, "cannot convert to %s", b.Type())
+	}
+	if !ok {
+		return mismatch(t, path, "%s is not a %s", describe(v), b.Type())
+	}
+	return nil
+}
+
+func scalarText(v Value) string {
+	if v.Kind == KBool {
+		return strconv.FormatBool(v.Bool)
+	}
+	return v.Str
+}
+
+// toInt accepts integers, and numbers with no fraction ("3.0") into a
+// table's integer column.
+func toInt(v Value, lo, hi int64) (int64, bool) {
+	if v.Kind != KNumber && v.Kind != KText {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
+		return n, n >= lo && n <= hi
+	}
+	f, err := strconv.ParseFloat(v.Str, 64)
+	if err != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+func toFloat(v Value, bits int) (float64, bool) {
+	if v.Kind != KNumber && v.Kind != KText {
+		return 0, false
+	}
+	if v.Kind == KText && !isInteger(v.Str) && !isDecimal(v.Str) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v.Str, bits)
+	return f, err == nil
+}
+
+func toBool(v Value) (bool, bool) {
+	switch {
+	case v.Kind == KBool:
+		return v.Bool, true
+	case v.Kind == KText && strings.EqualFold(v.Str, "true"):
+		return true, true
+	case v.Kind == KText && strings.EqualFold(v.Str, "false"):
+		return false, true
+	}
+	return false, false
+}
+
+func parseDate(s string, ok bool) (time.Time, bool) {
+	if !ok || len(s) != 10 {
+		return time.Time{}, false
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	return d, err == nil
+}
+
+// parseTimestamp returns microseconds since the epoch. Into a zoned column
+// a value without zone is taken as UTC; into a column without zone a zoned
+// value is converted to UTC wall time. Sub-microsecond digits are refused.
+func parseTimestamp(s string, ok bool) (int64, bool) {
+	if !ok || len(s) < 10 || fractionDigits(s) > 6 {
+		return 0, false
+	}
+	if len(s) == 10 {
+		d, ok := parseDate(s, true)
+		return d.UnixMicro(), ok
+	}
+	if t, ok := parseZoned(s); ok {
+		return t.UnixMicro(), true
+	}
+	if t, ok := parseNaive(s); ok {
+		return t.UnixMicro(), true
+	}
+	return 0, false
+}
+
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range []string{"15:04:05", "15:04"} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,249 @@
+package prepare
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Source is one input file of a conversion.
+type Source struct {
+	Key  string // its key (or path): named in rejects and the lineage column
+	Name string // file name, for the format
+	Size int64
+	// Open opens the file from its start; each call returns a fresh reader
+	// the caller closes (a conversion may read a file twice).
+	Open func() (io.ReadCloser, error)
+	// Consts are columns with one value for every row of the file (path
+	// name=value segments, the lineage column).
+	Consts []Const
+}
+
+// Const is a constant column of a source.
+type Const struct{ Name, Value string }
+
+// BadRecord is a record that could not be converted.
+type BadRecord struct {
+	Key    string `json:"file"`
+	Line   int    `json:"line"`
+	Record int    `json:"record"`
+	Reason string `json:"reason"`
+	Raw    string `json:"raw"`
+}
+
+// Options tune a conversion. Start from DefaultOptions.
+type Options struct {
+	// Table is the schema of the table the output goes to, if it exists:
+	// its columns keep their types (values are converted to them).
+	Table *arrow.Schema
+	// SampleRecords is how many records the first inference reads.
+	SampleRecords int
+	// BatchRows is the number of rows per Arrow batch.
+	BatchRows int
+	// RowGroupRows and FileBytes shape the Parquet output.
+	RowGroupRows int64
+	FileBytes    int64
+	// MaxRecordBytes bounds one record (a line, a CSV row, a JSON element).
+	MaxRecordBytes int
+	// Rejects receives each bad record (nil: dropped after counting).
+	Rejects func(BadRecord) error
+	Mem     memory.Allocator
+}
+
+// DefaultOptions: 20,000 sample records, 64 Ki-row batches, row groups of
+// 122,880 rows, output files of up to 256 MiB, records up to 64 MiB.
+func DefaultOptions() Options {
+	return Options{
+		SampleRecords:  20_000,
+		BatchRows:      64 * 1024,
+		RowGroupRows:   122_880,
+		FileBytes:      256 << 20,
+		MaxRecordBytes: 64 << 20,
+		Mem:            memory.DefaultAllocator,
+	}
+}
+
+// SourceResult says how one source went.
+type SourceResult struct {
+	Key  string
+	Rows int64 // good records
+	Bad  int64 // bad records
+	// Err, when set, is why the file as a whole could not be read (it
+	// stopped early; rows before the failure count in Rows).
+	Err error
+}
+
+// Result says what a conversion did.
+type Result struct {
+	Rows    int64
+	Outputs int
+	Sources []SourceResult
+	Schema  *arrow.Schema
+}
+
+// Sink receives the Parquet output files of a conversion.
+type Sink interface {
+	// Create opens the i-th output file.
+	Create(i int) (io.WriteCloser, error)
+	// Reset discards every output created so far (the conversion restarts).
+	Reset() error
+}
+
+// errWiden restarts a conversion with the schema inferred from all records.
+var errWiden = errors.New("schema must widen")
+
+// Convert turns srcs into Parquet files written to sink, in one schema:
+// the table's columns as they are, new columns inferred. It reads a sample
+// first; if a later value does not fit, it infers from every record and
+// converts again. Bad records go to opt.Rejects; a file that cannot be
+// read to its end is reported in its SourceResult.
+func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
+	t := tableType(opt.Table)
+	if err := observe(ctx, srcs, t, opt, opt.SampleRecords); err != nil {
+		return Result{}, err
+	}
+	res, err := convertAll(ctx, srcs, t, sink, opt)
+	if !errors.Is(err, errWiden) {
+		return res, err
+	}
+	if err := sink.Reset(); err != nil {
+		return Result{}, err
+	}
+	t = tableType(opt.Table)
+	if err := observe(ctx, srcs, t, opt, -1); err != nil {
+		return Result{}, err
+	}
+	res, err = convertAll(ctx, srcs, t, sink, opt)
+	if errors.Is(err, errWiden) {
+		return Result{}, fmt.Errorf("conversion did not settle on a schema: %w", err)
+	}
+	return res, err
+}
+
+// tableType is the starting type: the table's columns, fixed.
+func tableType(sc *arrow.Schema) *Type {
+	if sc == nil {
+		return newStruct()
+	}
+	return fixedType(arrow.StructOf(sc.Fields()...))
+}
+
+// observe infers from up to limit records (all when limit < 0).
+func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
+	n := 0
+	for _, src := range srcs {
+		err := eachRecord(ctx, src, opt, func(r Record) error {
+			if r.Err == nil {
+				t.observe(r.Val)
+				n++
+			}
+			if limit >= 0 && n >= limit {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(err, errStop) {
+			return nil
+		}
+		if err != nil && !isFileErr(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+// fileErr wraps errors that are the file's fault (bad compression, broken
+// structure): the file is reported, the conversion goes on.
+type fileErr struct{ err error }
+
+func (e fileErr) Error() string { return e.err.Error() }
+func (e fileErr) Unwrap() error { return e.err }
+
+func isFileErr(err error) bool {
+	var fe fileErr
+	return errors.As(err, &fe)
+}
+
+// eachRecord calls fn for each record of src. Errors of the file itself
+// come back as fileErr; fn's errors pass through.
+func eachRecord(ctx context.Context, src Source, opt Options, fn func(Record) error) error {
+	rc, err := src.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	rr, closer, err := openRecords(src.Name, rc, opt.MaxRecordBytes)
+	if err != nil {
+		return fileErr{err}
+	}
+	defer closer.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := rr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fileErr{err}
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// openRecords picks the reader for a file's format.
+func openRecords(name string, r io.Reader, maxRecord int) (recordReader, io.Closer, error) {
+	format, comp, err := detect(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	dr, err := decompress(r, comp)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(dr, 1<<20)
+	if format == "" {
+		if format, err = sniff(br); err != nil {
+			dr.Close()
+			return nil, nil, err
+		}
+	}
+	rr, err := formatReader(format, br, maxRecord)
+	if err != nil {
+		dr.Close()
+		return nil, nil, err
+	}
+	return rr, dr, nil
+}
+
+func formatReader(f Format, br *bufio.Reader, maxRecord int) (recordReader, error) {
+	switch f {
+	case FormatNDJSON:
+		return newNDJSONReader(br, maxRecord), nil
+	case FormatJSON:
+		return newJSONStreamReader(br, maxRecord), nil
+	case FormatCSV:
+		return newCSVRecords(newCSVReader(br, ',', maxRecord))
+	case FormatTSV:
+		return newCSVRecords(newCSVReader(br, '\t', maxRecord))
+	case FormatAvro:
+		return newAvroReader(br)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
+}
+
+// readAllBuilder is what convertAll appends rows to.
+func newRecordBuilder(sc *arrow.Schema, mem memory.Allocator) *array.RecordBuilder {
+	return array.NewRecordBuilder(mem, sc)
+}

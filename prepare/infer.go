@@ -1,0 +1,302 @@
+package prepare
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// TKind is an inferred type.
+type TKind uint8
+
+const (
+	TUnknown TKind = iota // only nulls seen so far
+	TBool
+	TInt // int64
+	TFloat
+	TDate
+	TTimestamp   // no zone
+	TTimestampTZ // with a zone: stored as UTC instants
+	TString
+	TStruct
+	TList
+	TFixed // a column the table already has: values are converted to Arrow
+)
+
+// Type is a column type being inferred. Fixed nodes (from an existing
+// table) never change; structs and lists from a table can still gain new
+// nested fields, which are inferred.
+type Type struct {
+	Kind   TKind
+	Arrow  arrow.DataType // TFixed
+	Fields []*Column      // TStruct, in order of first appearance
+	Elem   *Type          // TList
+	byRaw  map[string]*Column
+	byName map[string]*Column
+}
+
+// Column is a named member of a struct (a record is the top struct).
+type Column struct {
+	Name string // normalised
+	Orig string // as first seen
+	Type *Type
+	idx  int // position among the struct's present columns; -1: left out
+}
+
+func newStruct() *Type {
+	return &Type{Kind: TStruct, byRaw: map[string]*Column{}, byName: map[string]*Column{}}
+}
+
+// column returns the column a raw field name maps to, adding it when
+// create is set. Names are normalised; a second raw name that normalises
+// to a name another raw name took gets _2, _3, … (order of appearance),
+// while a column that came from the table is taken by the first raw name
+// that normalises to it.
+func (t *Type) column(raw string, create bool) *Column {
+	if c, ok := t.byRaw[raw]; ok {
+		return c
+	}
+	base := lake.NormalizeColumn(raw)
+	if base == "" {
+		base = "col"
+	}
+	if c, ok := t.byName[base]; ok && c.Orig == "" {
+		c.Orig = raw
+		t.byRaw[raw] = c
+		return c
+	}
+	if !create {
+		return nil
+	}
+	name := base
+	for i := 2; t.byName[name] != nil; i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	c := &Column{Name: name, Orig: raw, Type: &Type{}}
+	t.addColumn(c)
+	t.byRaw[raw] = c
+	return c
+}
+
+func (t *Type) addColumn(c *Column) {
+	t.Fields = append(t.Fields, c)
+	t.byName[c.Name] = c
+}
+
+// observe widens t so that v fits it.
+func (t *Type) observe(v Value) {
+	if v.isNullish() || t.Kind == TFixed {
+		return
+	}
+	if t.Kind == TUnknown {
+		t.become(v)
+		return
+	}
+	switch {
+	case t.Kind == TStruct && v.Kind == KObject:
+		t.observeObject(v)
+	case t.Kind == TList && v.Kind == KArray:
+		for _, e := range v.Elems {
+			t.Elem.observe(e)
+		}
+	case t.Kind == TStruct || t.Kind == TList || v.Kind == KObject || v.Kind == KArray:
+		t.toString()
+	default:
+		t.Kind = join(t.Kind, scalarKind(v))
+	}
+}
+
+func (t *Type) observeObject(v Value) {
+	for _, f := range v.Fields {
+		t.column(f.Name, true).Type.observe(f.Val)
+	}
+}
+
+// become sets an unknown type from its first value.
+func (t *Type) become(v Value) {
+	switch v.Kind {
+	case KObject:
+		*t = *newStruct()
+		t.observeObject(v)
+	case KArray:
+		*t = Type{Kind: TList, Elem: &Type{}}
+		for _, e := range v.Elems {
+			t.Elem.observe(e)
+		}
+	default:
+		t.Kind = scalarKind(v)
+	}
+}
+
+func (t *Type) toString() { *t = Type{Kind: TString} }
+
+// join is the narrowest kind holding both a and b.
+func join(a, b TKind) TKind {
+	switch {
+	case a == b:
+		return a
+	case a == TInt && b == TFloat, a == TFloat && b == TInt:
+		return TFloat
+	case a == TDate && b == TTimestamp, a == TTimestamp && b == TDate:
+		return TTimestamp
+	}
+	return TString
+}
+
+// scalarKind infers the kind of a non-null scalar.
+func scalarKind(v Value) TKind {
+	switch v.Kind {
+	case KBool:
+		return TBool
+	case KNumber:
+		return numberKind(v.Str)
+	case KString:
+		if k := temporalKind(v.Str); k != TUnknown {
+			return k
+		}
+		return TString
+	case KText:
+		return textKind(v)
+	}
+	return TString
+}
+
+func numberKind(s string) TKind {
+	if strings.ContainsAny(s, ".eE") {
+		return TFloat
+	}
+	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return TInt
+	}
+	return TString // past int64: kept exactly as text
+}
+
+// textKind infers a CSV field: booleans, integers without leading zeros,
+// decimals, dates, timestamps; anything else (and a quoted "") is text.
+func textKind(v Value) TKind {
+	s := v.Str
+	switch {
+	case s == "":
+		return TString
+	case strings.EqualFold(s, "true") || strings.EqualFold(s, "false"):
+		return TBool
+	case isInteger(s):
+		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return TInt
+		}
+		return TString
+	case isDecimal(s):
+		return TFloat
+	}
+	if k := temporalKind(s); k != TUnknown {
+		return k
+	}
+	return TString
+}
+
+// isInteger: optional sign, digits, no leading zero (so "00123" stays text).
+func isInteger(s string) bool {
+	d := strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	if d == "" || (len(d) > 1 && d[0] == '0') {
+		return false
+	}
+	for i := range len(d) {
+		if d[i] < '0' || d[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isDecimal: an integer part without leading zeros, a fraction, an
+// optional exponent ("12.5", "-0.25", "1.5e3").
+func isDecimal(s string) bool {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp && !isInteger(strings.TrimLeft(exp, "0")) && strings.Trim(exp, "+-0") != "" {
+		return false
+	}
+	ip, fp, hasDot := strings.Cut(mant, ".")
+	if !hasDot {
+		return hasExp && isInteger(ip)
+	}
+	if fp == "" || strings.Trim(fp, "0123456789") != "" {
+		return false
+	}
+	trimmed := strings.TrimPrefix(strings.TrimPrefix(ip, "-"), "+")
+	return trimmed == "0" || isInteger(ip)
+}
+
+// Timestamp layouts, tried in order (fractions of a second are accepted
+// after the seconds by time.Parse even when the layout has none).
+var (
+	zonedLayouts = []string{time.RFC3339, "2006-01-02 15:04:05Z07:00", "2006-01-02T15:04:05Z0700", "2006-01-02 15:04:05Z0700", "2006-01-02 15:04:05 Z07:00", "2006-01-02 15:04:05 MST"}
+	naiveLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04"}
+)
+
+// temporalKind recognises dates and timestamps (RFC 3339 and common
+// variants). A timestamp finer than a microsecond is not recognised: it
+// would lose digits, so it stays text.
+func temporalKind(s string) TKind {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' || !isDigits(s[:4]) {
+		return TUnknown
+	}
+	if len(s) == 10 {
+		if _, err := time.Parse(time.DateOnly, s); err == nil {
+			return TDate
+		}
+		return TUnknown
+	}
+	if fractionDigits(s) > 6 {
+		return TUnknown
+	}
+	if _, ok := parseZoned(s); ok {
+		return TTimestampTZ
+	}
+	if _, ok := parseNaive(s); ok {
+		return TTimestamp
+	}
+	return TUnknown
+}
+
+func parseZoned(s string) (time.Time, bool) {
+	for _, l := range zonedLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func parseNaive(s string) (time.Time, bool) {
+	for _, l := range naiveLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func fractionDigits(s string) int {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for j := i + 1; j < len(s) && s[j] >= '0' && s[j] <= '9'; j++ {
+		n++
+	}
+	return n
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

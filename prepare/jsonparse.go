@@ -1,0 +1,296 @@
+package prepare
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds nesting, so hostile input cannot exhaust the stack.
+const maxDepth = 512
+
+// parseJSON parses one JSON value that spans all of b (surrounding
+// whitespace allowed). Object fields keep their order.
+func parseJSON(b []byte) (Value, error) {
+	p := jsonParser{b: b}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return Value{}, err
+	}
+	p.skipSpace()
+	if p.i != len(p.b) {
+		return Value{}, p.errf("unexpected %q after the value", p.b[p.i])
+	}
+	return v, nil
+}
+
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+func (p *jsonParser) errf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *jsonParser) skipSpace() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) value(depth int) (Value, error) {
+	if p.i >= len(p.b) {
+		return Value{}, p.errf("unexpected end of input")
+	}
+	if depth > maxDepth {
+		return Value{}, p.errf("nested deeper than %d", maxDepth)
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		return p.array(depth)
+	case c == '"':
+		s, err := p.str()
+		return Value{Kind: KString, Str: s}, err
+	case c == 't':
+		return Value{Kind: KBool, Bool: true}, p.literal("true")
+	case c == 'f':
+		return Value{Kind: KBool}, p.literal("false")
+	case c == 'n':
+		return Value{}, p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return Value{}, p.errf("unexpected %q", c)
+	}
+}
+
+func (p *jsonParser) literal(word string) error {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+		return p.errf("invalid literal")
+	}
+	p.i += len(word)
+	return nil
+}
+
+func (p *jsonParser) object(depth int) (Value, error) {
+	start := p.i
+	p.i++ // {
+	v := Value{Kind: KObject}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		v.Raw = p.b[start:p.i]
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return Value{}, p.errf("expected a field name")
+		}
+		name, err := p.str()
+		if err != nil {
+			return Value{}, err
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return Value{}, p.errf("expected ':' after field %q", name)
+		}
+		p.i++
+		p.skipSpace()
+		val, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		v.Fields = append(v.Fields, Field{Name: name, Val: val})
+		p.skipSpace()
+		if p.i >= len(p.b) {
+			return Value{}, p.errf("unterminated object")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			v.Raw = p.b[start:p.i]
+			return v, nil
+		default:
+			return Value{}, p.errf("expected ',' or '}' in object")
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (Value, error) {
+	start := p.i
+	p.i++ // [
+	v := Value{Kind: KArray}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		v.Raw = p.b[start:p.i]
+		return v, nil
+	}
+	for {
+		p.skipSpace()
+		e, err := p.value(depth + 1)
+		if err != nil {
+			return Value{}, err
+		}
+		v.Elems = append(v.Elems, e)
+		p.skipSpace()
+		if p.i >= len(p.b) {
+			return Value{}, p.errf("unterminated array")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			v.Raw = p.b[start:p.i]
+			return v, nil
+		default:
+			return Value{}, p.errf("expected ',' or ']' in array")
+		}
+	}
+}
+
+func (p *jsonParser) number() (Value, error) {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := p.digits()
+	if digits == 0 {
+		return Value{}, p.errf("invalid number")
+	}
+	if digits > 1 && p.b[start] == '0' || digits > 1 && p.b[start] == '-' && p.b[start+1] == '0' {
+		return Value{}, p.errf("number with a leading zero")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if p.digits() == 0 {
+			return Value{}, p.errf("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if p.digits() == 0 {
+			return Value{}, p.errf("invalid number")
+		}
+	}
+	return Value{Kind: KNumber, Str: string(p.b[start:p.i])}, nil
+}
+
+func (p *jsonParser) digits() int {
+	n := 0
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+		n++
+	}
+	return n
+}
+
+// str parses a string at p.i (which holds the opening quote).
+func (p *jsonParser) str() (string, error) {
+	p.i++
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, nil
+		case c == '\\':
+			return p.strSlow(start)
+		case c < 0x20:
+			return "", p.errf("control character in string")
+		}
+		p.i++
+	}
+	return "", p.errf("unterminated string")
+}
+
+// strSlow finishes a string that holds escapes.
+func (p *jsonParser) strSlow(start int) (string, error) {
+	buf := append([]byte(nil), p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf), nil
+		case c == '\\':
+			var err error
+			buf, err = p.escape(buf)
+			if err != nil {
+				return "", err
+			}
+		case c < 0x20:
+			return "", p.errf("control character in string")
+		default:
+			buf = append(buf, c)
+			p.i++
+		}
+	}
+	return "", p.errf("unterminated string")
+}
+
+var simpleEscapes = map[byte]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+func (p *jsonParser) escape(buf []byte) ([]byte, error) {
+	if p.i+1 >= len(p.b) {
+		return nil, p.errf("unterminated escape")
+	}
+	e := p.b[p.i+1]
+	if r, ok := simpleEscapes[e]; ok {
+		p.i += 2
+		return append(buf, r), nil
+	}
+	if e != 'u' {
+		return nil, p.errf("invalid escape \\%c", e)
+	}
+	r, err := p.hex4(p.i + 2)
+	if err != nil {
+		return nil, err
+	}
+	p.i += 6
+	if utf16.IsSurrogate(r) {
+		if p.i+6 <= len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+			if r2, err := p.hex4(p.i + 2); err == nil {
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					p.i += 6
+					return utf8.AppendRune(buf, dec), nil
+				}
+			}
+		}
+		r = utf8.RuneError
+	}
+	return utf8.AppendRune(buf, r), nil
+}
+
+func (p *jsonParser) hex4(at int) (rune, error) {
+	if at+4 > len(p.b) {
+		return 0, p.errf("short \\u escape")
+	}
+	n, err := strconv.ParseUint(string(p.b[at:at+4]), 16, 16)
+	if err != nil {
+		return 0, p.errf("invalid \\u escape")
+	}
+	return rune(n), nil
+}
+
+var errNotObject = errors.New("record is not a JSON object")

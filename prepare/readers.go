@@ -1,0 +1,293 @@
+package prepare
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// recordReader yields a file's records; io.EOF ends it. A record that
+// cannot be parsed comes back with Err set (the reader goes on); a
+// returned error stops the file.
+type recordReader interface {
+	next() (Record, error)
+}
+
+// rawLimit bounds the raw text kept of a bad record for the rejects file.
+const rawLimit = 64 << 10
+
+func cut(b []byte) []byte {
+	if len(b) > rawLimit {
+		return b[:rawLimit]
+	}
+	return b
+}
+
+// ndjsonReader reads one JSON object per line; blank lines are skipped.
+type ndjsonReader struct {
+	r       *bufio.Reader
+	line    int
+	num     int
+	maxLine int
+	buf     []byte
+}
+
+func newNDJSONReader(r *bufio.Reader, maxLine int) *ndjsonReader {
+	return &ndjsonReader{r: r, maxLine: maxLine}
+}
+
+func (n *ndjsonReader) next() (Record, error) {
+	for {
+		line, tooLong, err := n.readLine()
+		if err != nil {
+			return Record{}, err
+		}
+		n.line++
+		if tooLong {
+			n.num++
+			return Record{Line: n.line, Num: n.num, Raw: cut(line), Err: fmt.Errorf("%w (over %d bytes)", errRecordTooLong, n.maxLine)}, nil
+		}
+		trimmed := bytes.TrimSpace(line)
+		if len(trimmed) == 0 {
+			continue
+		}
+		n.num++
+		return objectRecord(trimmed, n.line, n.num), nil
+	}
+}
+
+// readLine returns the next line without its end. A line over maxLine is
+// drained and returned cut, with tooLong set.
+func (n *ndjsonReader) readLine() (line []byte, tooLong bool, err error) {
+	n.buf = n.buf[:0]
+	for {
+		chunk, err := n.r.ReadSlice('\n')
+		if len(n.buf)+len(chunk) <= n.maxLine {
+			n.buf = append(n.buf, chunk...)
+		} else {
+			tooLong = true
+			if len(n.buf) < rawLimit {
+				n.buf = append(n.buf, chunk[:min(len(chunk), rawLimit-len(n.buf))]...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(n.buf) > 0:
+			return n.buf, tooLong, nil
+		case err != nil:
+			return nil, false, err
+		}
+		return bytes.TrimSuffix(n.buf, []byte{'\n'}), tooLong, nil
+	}
+}
+
+// objectRecord parses one record. It copies b first: readers reuse their
+// buffers, and a record's values (Raw) outlive the read.
+func objectRecord(b []byte, line, num int) Record {
+	b = append([]byte(nil), b...)
+	v, err := parseJSON(b)
+	if err == nil && v.Kind != KObject {
+		err = errNotObject
+	}
+	if err != nil {
+		return Record{Line: line, Num: num, Raw: cut(b), Err: err}
+	}
+	return Record{Line: line, Num: num, Val: v, Raw: b}
+}
+
+// jsonStreamReader reads a JSON array of objects, or objects one after
+// another in any layout (pretty-printed too), splitting top-level elements
+// by scanning brackets and strings, so memory holds one element at a time.
+type jsonStreamReader struct {
+	r       *bufio.Reader
+	line    int
+	num     int
+	inArray bool
+	started bool
+	done    bool
+	maxElem int
+	buf     []byte
+}
+
+func newJSONStreamReader(r *bufio.Reader, maxElem int) *jsonStreamReader {
+	return &jsonStreamReader{r: r, line: 1, maxElem: maxElem}
+}
+
+func (j *jsonStreamReader) next() (Record, error) {
+	if j.done {
+		return Record{}, io.EOF
+	}
+	if !j.started {
+		j.started = true
+		c, err := j.skipSpace()
+		if err != nil {
+			return Record{}, err
+		}
+		if c == '[' {
+			j.inArray = true
+		} else {
+			j.r.UnreadByte()
+		}
+	}
+	c, err := j.skipSpace()
+	if err == io.EOF && !j.inArray {
+		return Record{}, io.EOF
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("line %d: unexpected end of JSON: %w", j.line, err)
+	}
+	if j.inArray && c == ']' {
+		j.done = true
+		return Record{}, io.EOF
+	}
+	j.r.UnreadByte()
+	start := j.line
+	elem, err := j.element()
+	if err != nil {
+		return Record{}, fmt.Errorf("line %d: %w", start, err)
+	}
+	j.num++
+	rec := objectRecord(elem, start, j.num)
+	if j.inArray {
+		if err := j.separator(); err != nil {
+			return rec, err
+		}
+	}
+	return rec, nil
+}
+
+// separator consumes the ',' after an array element, or sees the ']'.
+func (j *jsonStreamReader) separator() error {
+	c, err := j.skipSpace()
+	if err != nil {
+		return fmt.Errorf("line %d: array not closed", j.line)
+	}
+	switch c {
+	case ',':
+		return nil
+	case ']':
+		j.r.UnreadByte()
+		return nil
+	}
+	return fmt.Errorf("line %d: expected ',' or ']' between array elements, found %q", j.line, c)
+}
+
+func (j *jsonStreamReader) skipSpace() (byte, error) {
+	for {
+		c, err := j.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch c {
+		case '\n':
+			j.line++
+		case ' ', '\t', '\r':
+		case 0xEF: // a UTF-8 BOM at the start
+			if !j.started || j.num == 0 {
+				j.r.Discard(2)
+				continue
+			}
+			return c, nil
+		default:
+			return c, nil
+		}
+	}
+}
+
+// element reads one top-level value's bytes: an object or array by
+// bracket depth, or a scalar up to the next separator.
+func (j *jsonStreamReader) element() ([]byte, error) {
+	j.buf = j.buf[:0]
+	depth, inStr, esc := 0, false, false
+	for {
+		c, err := j.r.ReadByte()
+		if err == io.EOF && depth == 0 && len(j.buf) > 0 {
+			return j.buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("unexpected end of JSON")
+		}
+		if len(j.buf) >= j.maxElem {
+			return nil, fmt.Errorf("%w (an element over %d bytes)", errRecordTooLong, j.maxElem)
+		}
+		if c == '\n' {
+			j.line++
+		}
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth < 0 {
+				j.r.UnreadByte()
+				return j.buf, nil
+			}
+		case depth == 0 && (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			j.r.UnreadByte()
+			return j.buf, nil
+		}
+		j.buf = append(j.buf, c)
+		if depth == 0 && !inStr && (c == '}' || c == ']') {
+			return j.buf, nil
+		}
+	}
+}
+
+// csvRecords turns CSV rows into records keyed by the header row.
+type csvRecords struct {
+	c      *csvReader
+	header []string
+	num    int
+}
+
+func newCSVRecords(c *csvReader) (*csvRecords, error) {
+	_, fields, _, err := c.next()
+	if err == io.EOF {
+		return nil, fmt.Errorf("no header row: the file is empty")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("header row: %w", err)
+	}
+	cr := &csvRecords{c: c}
+	for _, f := range fields {
+		cr.header = append(cr.header, f.text)
+	}
+	return cr, nil
+}
+
+func (cr *csvRecords) next() (Record, error) {
+	line, fields, raw, err := cr.c.next()
+	if err == io.EOF {
+		return Record{}, io.EOF
+	}
+	cr.num++
+	rec := Record{Line: line, Num: cr.num, Raw: cut(raw)}
+	switch {
+	case err != nil && (errors.Is(err, errRecordTooLong) || raw != nil):
+		rec.Err = err
+		return rec, nil
+	case err != nil:
+		return Record{}, err
+	case len(fields) == 1 && fields[0].text == "" && !fields[0].quoted:
+		return cr.next() // a blank line
+	case len(fields) != len(cr.header):
+		rec.Err = fmt.Errorf("ragged row: %d fields, the header has %d", len(fields), len(cr.header))
+		return rec, nil
+	}
+	v := Value{Kind: KObject, Fields: make([]Field, len(fields))}
+	for i, f := range fields {
+		v.Fields[i] = Field{Name: cr.header[i], Val: Value{Kind: KText, Str: f.text, Quoted: f.quoted}}
+	}
+	rec.Val = v
+	return rec, nil
+}

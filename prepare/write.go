@@ -1,0 +1,259 @@
+package prepare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// converter is one pass of a conversion: records → batches → Parquet.
+type converter struct {
+	t      *Type
+	sc     *arrow.Schema
+	consts []string // names of the constant columns, after the record's
+	opt    Options
+	sink   Sink
+	out    *output
+	rb     *array.RecordBuilder
+	rows   int64
+	outs   int
+}
+
+func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options) (Result, error) {
+	c := &converter{t: t, opt: opt, sink: sink}
+	c.sc, c.consts = outputSchema(t, srcs)
+	c.rb = newRecordBuilder(c.sc, opt.Mem)
+	defer c.rb.Release()
+	res := Result{Schema: c.sc}
+	for _, src := range srcs {
+		sr, err := c.source(ctx, src)
+		if err != nil {
+			c.abort()
+			return Result{}, err
+		}
+		res.Sources = append(res.Sources, sr)
+	}
+	if err := c.close(); err != nil {
+		return Result{}, err
+	}
+	res.Rows, res.Outputs = c.rows, c.outs
+	return res, nil
+}
+
+// outputSchema is the record columns then the constant columns (in order
+// of first appearance across the sources).
+func outputSchema(t *Type, srcs []Source) (*arrow.Schema, []string) {
+	fields := t.arrowFields()
+	var consts []string
+	for _, s := range srcs {
+		for _, c := range s.Consts {
+			if !slices.Contains(consts, c.Name) {
+				consts = append(consts, c.Name)
+				fields = append(fields, arrow.Field{Name: c.Name, Type: arrow.BinaryTypes.String, Nullable: true})
+			}
+		}
+	}
+	return arrow.NewSchema(fields, nil), consts
+}
+
+// source converts one file, batch by batch.
+func (c *converter) source(ctx context.Context, src Source) (SourceResult, error) {
+	sr := SourceResult{Key: src.Key}
+	batch := make([]Record, 0, c.opt.BatchRows)
+	flush := func() error {
+		n, bad, err := c.appendBatch(src, batch)
+		sr.Rows += n
+		sr.Bad += bad
+		batch = batch[:0]
+		return err
+	}
+	err := eachRecord(ctx, src, c.opt, func(r Record) error {
+		if r.Err != nil {
+			sr.Bad++
+			return c.reject(src, r, r.Err.Error())
+		}
+		batch = append(batch, r)
+		if len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil || isFileErr(err) {
+		if ferr := flush(); ferr != nil {
+			return sr, ferr
+		}
+	}
+	if isFileErr(err) {
+		sr.Err = err
+		return sr, nil
+	}
+	return sr, err
+}
+
+// appendBatch appends a batch's records and writes them out. A record that
+// does not convert is rejected and the batch rebuilt without it; a value
+// that needs a wider type stops the pass with errWiden.
+func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, err error) {
+	skip := map[int]bool{}
+	for {
+		i, cerr := c.tryBatch(src, batch, skip)
+		if cerr == nil {
+			break
+		}
+		var ce *convError
+		if !errors.As(cerr, &ce) {
+			return 0, 0, cerr
+		}
+		if ce.widen {
+			return 0, 0, fmt.Errorf("%w: %s line %d: %v", errWiden, src.Key, batch[i].Line, ce)
+		}
+		skip[i] = true
+		if err := c.reject(src, batch[i], ce.Error()); err != nil {
+			return 0, 0, err
+		}
+		c.resetBuilders()
+	}
+	n := int64(len(batch) - len(skip))
+	if n == 0 {
+		return 0, int64(len(skip)), nil
+	}
+	rec := c.rb.NewRecordBatch()
+	defer rec.Release()
+	c.rows += n
+	return n, int64(len(skip)), c.write(rec)
+}
+
+// tryBatch appends the batch's records but those in skip; on error it
+// returns the index of the failing record.
+func (c *converter) tryBatch(src Source, batch []Record, skip map[int]bool) (int, error) {
+	nrec := len(c.sc.Fields()) - len(c.consts)
+	builders := c.rb.Fields()[:nrec]
+	for i, r := range batch {
+		if skip[i] {
+			continue
+		}
+		if err := appendRecord(builders, c.t, r.Val); err != nil {
+			return i, err
+		}
+		c.appendConsts(src)
+	}
+	return 0, nil
+}
+
+func (c *converter) appendConsts(src Source) {
+	base := len(c.sc.Fields()) - len(c.consts)
+	for j, name := range c.consts {
+		b := c.rb.Field(base + j).(*array.StringBuilder)
+		i := slices.IndexFunc(src.Consts, func(k Const) bool { return k.Name == name })
+		if i < 0 {
+			b.AppendNull()
+		} else {
+			b.Append(src.Consts[i].Value)
+		}
+	}
+}
+
+// resetBuilders drops whatever the builders hold.
+func (c *converter) resetBuilders() {
+	rec := c.rb.NewRecordBatch()
+	rec.Release()
+}
+
+func (c *converter) reject(src Source, r Record, reason string) error {
+	if c.opt.Rejects == nil {
+		return nil
+	}
+	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(r.Raw)})
+}
+
+// output is one Parquet file being written.
+type output struct {
+	w  io.WriteCloser
+	cw *countingWriter
+	fw *pqarrow.FileWriter
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+// Close closes the sink's writer (the Parquet writer closes its sink).
+func (c *countingWriter) Close() error {
+	if cl, ok := c.w.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *converter) write(rec arrow.RecordBatch) error {
+	if c.out == nil {
+		if err := c.open(); err != nil {
+			return err
+		}
+	}
+	if err := c.out.fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write parquet: %w", err)
+	}
+	if c.out.cw.n+c.out.fw.RowGroupTotalBytesWritten() >= c.opt.FileBytes {
+		return c.closeOutput()
+	}
+	return nil
+}
+
+func (c *converter) open() error {
+	w, err := c.sink.Create(c.outs)
+	if err != nil {
+		return err
+	}
+	cw := &countingWriter{w: w}
+	props := parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(c.opt.RowGroupRows),
+		parquet.WithAllocator(c.opt.Mem),
+	)
+	fw, err := pqarrow.NewFileWriter(c.sc, cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("parquet writer: %w", err)
+	}
+	c.out = &output{w: w, cw: cw, fw: fw}
+	c.outs++
+	return nil
+}
+
+func (c *converter) closeOutput() error {
+	if c.out == nil {
+		return nil
+	}
+	err := c.out.fw.Close() // closes the sink writer too
+	c.out = nil
+	if err != nil {
+		return fmt.Errorf("close parquet: %w", err)
+	}
+	return nil
+}
+
+func (c *converter) close() error { return c.closeOutput() }
+
+// abort closes a partial output; the caller resets the sink.
+func (c *converter) abort() {
+	if c.out != nil {
+		c.out.fw.Close()
+		c.out = nil
+	}
+}
