@@ -1,7 +1,7 @@
 // Package daemon schedules the pipeline's work: it turns event hints and
-// sweeps into per-table jobs, runs at most one job per table at a time and
-// a bounded number overall, retries failures with backoff, and shuts down
-// gracefully.
+// sweeps into per-table jobs of each stage (prepare, load), runs at most
+// one job per stage and table at a time and a bounded number overall,
+// retries failures with backoff, and shuts down gracefully.
 package daemon
 
 import (
@@ -12,21 +12,20 @@ import (
 	"time"
 
 	"github.com/lagoon-dev/lagoon/lake"
-	"github.com/lagoon-dev/lagoon/loader"
 )
 
-// Loader is what the daemon needs of the load stage.
-type Loader interface {
+// Stage is one step of the pipeline, working on one zone of the lake.
+type Stage interface {
+	// Zone is the prefix the stage takes files from (lake.PrefixLoad…).
+	Zone() string
 	Recover(ctx context.Context) error
-	Scan(ctx context.Context) (loader.Plan, error)
-	LoadTable(ctx context.Context, ref lake.TableRef, dirs []string) (loader.Result, error)
+	Scan(ctx context.Context) (lake.Plan, error)
+	Process(ctx context.Context, ref lake.TableRef, dirs []string) (lake.Result, error)
 }
-
-var _ Loader = (*loader.Loader)(nil)
 
 // Config tunes the daemon.
 type Config struct {
-	// Workers bounds the tables processed at once.
+	// Workers bounds the jobs run at once.
 	Workers int
 	// RetryMin and RetryMax bound the backoff after a failed job.
 	RetryMin, RetryMax time.Duration
@@ -40,33 +39,53 @@ func DefaultConfig() Config {
 	return Config{Workers: 2, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute, ShutdownTimeout: 30 * time.Second}
 }
 
-// Daemon runs the pipeline over one lake.
+// Daemon runs the pipeline's stages over one lake.
 type Daemon struct {
-	ld  Loader
-	cfg Config
-	log *slog.Logger
+	stages []Stage // in pipeline order
+	cfg    Config
+	log    *slog.Logger
 }
 
-// New returns a daemon over a loader.
-func New(ld Loader, cfg Config, log *slog.Logger) *Daemon {
+// New returns a daemon over stages, given in pipeline order.
+func New(stages []Stage, cfg Config, log *slog.Logger) *Daemon {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
-	return &Daemon{ld: ld, cfg: cfg, log: log}
+	return &Daemon{stages: stages, cfg: cfg, log: log}
 }
 
-// Summary totals what a run did.
+// Totals are one stage's counts.
+type Totals struct {
+	Files      int   `json:"files"`
+	Rows       int64 `json:"rows"`
+	Bytes      int64 `json:"bytes"`
+	BadRecords int64 `json:"bad_records,omitempty"`
+}
+
+// Summary totals what a run did. Files, Rows and Tables count what reached
+// the tables (the load stage); Prepared counts the prepare stage.
 type Summary struct {
-	Tables   int               `json:"tables"`
-	Files    int               `json:"files"`
-	Rows     int64             `json:"rows"`
-	Bytes    int64             `json:"bytes"`
-	Commits  int               `json:"commits"`
-	Rejected []loader.Rejected `json:"rejected"`
-	tables   map[lake.TableRef]bool
+	Tables     int             `json:"tables"`
+	Files      int             `json:"files"`
+	Rows       int64           `json:"rows"`
+	Bytes      int64           `json:"bytes"`
+	Commits    int             `json:"commits"`
+	Prepared   Totals          `json:"prepared"`
+	BadRecords int64           `json:"bad_records"`
+	Rejected   []lake.Rejected `json:"rejected"`
+	tables     map[lake.TableRef]bool
 }
 
-func (s *Summary) add(r loader.Result) {
+func (s *Summary) add(zone string, r lake.Result) {
+	s.Rejected = append(s.Rejected, r.Rejected...)
+	s.BadRecords += r.BadRecords
+	if zone == lake.PrefixPrepare {
+		s.Prepared.Files += r.Files
+		s.Prepared.Rows += r.Rows
+		s.Prepared.Bytes += r.Bytes
+		s.Prepared.BadRecords += r.BadRecords
+		return
+	}
 	if s.tables == nil {
 		s.tables = map[lake.TableRef]bool{}
 	}
@@ -78,39 +97,25 @@ func (s *Summary) add(r loader.Result) {
 	s.Rows += r.Rows
 	s.Bytes += r.Bytes
 	s.Commits += r.Commits
-	s.Rejected = append(s.Rejected, r.Rejected...)
 }
 
-// Once processes everything waiting, waiting for files still being
-// written to settle, and returns. Failed tables are reported in the
-// joined error after the others have been processed.
+// Once processes everything waiting in every stage, waiting for files
+// still being written to settle, and returns. Failed tables are reported
+// in the joined error after the others have been processed.
 func (d *Daemon) Once(ctx context.Context) (Summary, error) {
 	var sum Summary
-	if err := d.ld.Recover(ctx); err != nil {
-		return sum, err
+	for _, st := range d.stages {
+		if err := st.Recover(ctx); err != nil {
+			return sum, err
+		}
 	}
 	for {
-		plan, err := d.ld.Scan(ctx)
-		if err != nil {
+		pass, err := d.pass(ctx, &sum)
+		if err != nil || pass.Waiting == 0 {
 			return sum, err
 		}
-		sum.Rejected = append(sum.Rejected, plan.Rejected...)
-		results, err := d.loadAll(ctx, plan)
-		progress := len(plan.Rejected)
-		waiting, next := plan.Waiting, time.Time{}
-		for _, r := range results {
-			sum.add(r)
-			progress += r.Files + len(r.Rejected)
-			waiting += r.Waiting
-			if !r.NextReady.IsZero() && (next.IsZero() || r.NextReady.Before(next)) {
-				next = r.NextReady
-			}
-		}
-		if err != nil || waiting == 0 {
-			return sum, err
-		}
-		if progress == 0 {
-			sleepUntil(ctx, next)
+		if pass.Files+len(pass.Rejected) == 0 {
+			sleepUntil(ctx, pass.NextReady)
 		}
 		if ctx.Err() != nil {
 			return sum, ctx.Err()
@@ -118,11 +123,34 @@ func (d *Daemon) Once(ctx context.Context) (Summary, error) {
 	}
 }
 
-// loadAll loads every table of a plan, Workers at a time.
-func (d *Daemon) loadAll(ctx context.Context, plan loader.Plan) ([]loader.Result, error) {
+// pass runs every stage once over what waits, in order.
+func (d *Daemon) pass(ctx context.Context, sum *Summary) (lake.Result, error) {
+	var total lake.Result
+	for _, st := range d.stages {
+		plan, err := st.Scan(ctx)
+		if err != nil {
+			return total, err
+		}
+		sum.Rejected = append(sum.Rejected, plan.Rejected...)
+		total.Rejected = append(total.Rejected, plan.Rejected...)
+		total.Waiting += plan.Waiting
+		results, err := d.processAll(ctx, st, plan)
+		for _, r := range results {
+			sum.add(st.Zone(), r)
+			total.Add(r)
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// processAll runs a stage on every table of a plan, Workers at a time.
+func (d *Daemon) processAll(ctx context.Context, st Stage, plan lake.Plan) ([]lake.Result, error) {
 	var (
 		mu      sync.Mutex
-		results []loader.Result
+		results []lake.Result
 		errs    []error
 		wg      sync.WaitGroup
 		sem     = make(chan struct{}, d.cfg.Workers)
@@ -131,12 +159,12 @@ func (d *Daemon) loadAll(ctx context.Context, plan loader.Plan) ([]loader.Result
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r, err := d.ld.LoadTable(ctx, ref, dirs)
+			r, err := st.Process(ctx, ref, dirs)
 			mu.Lock()
 			defer mu.Unlock()
 			results = append(results, r)
 			if err != nil {
-				d.log.Error("load failed", "table", ref.String(), "err", err)
+				d.log.Error("stage failed", "zone", st.Zone(), "table", ref.String(), "err", err)
 				errs = append(errs, err)
 			}
 		})

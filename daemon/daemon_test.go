@@ -20,7 +20,7 @@ func newDaemon(l *lake.Lake) *daemon.Daemon {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := loader.DefaultConfig()
 	cfg.Settle = 0
-	return daemon.New(loader.New(l.Store, l.Catalog, cfg, log), daemon.DefaultConfig(), log)
+	return daemon.New([]daemon.Stage{loader.New(l.Store, l.Catalog, cfg, log)}, daemon.DefaultConfig(), log)
 }
 
 // TestLostEventsAreCaughtBySweepsAndDuplicatesLoadOnce: the daemon gets no
@@ -70,7 +70,7 @@ func TestOnceWaitsForFilesToSettle(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := loader.DefaultConfig()
 	cfg.Settle = 300 * time.Millisecond
-	d := daemon.New(loader.New(l.Store, l.Catalog, cfg, log), daemon.DefaultConfig(), log)
+	d := daemon.New([]daemon.Stage{loader.New(l.Store, l.Catalog, cfg, log)}, daemon.DefaultConfig(), log)
 	lakefixture.Drop(t, l, "load/db/t/old.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
 	body := lakefixture.ParquetBytes(t, lakefixture.Ints(3, 4))
 	if err := l.Store.Put(context.Background(), "load/db/t/new.parquet", bytes.NewReader(body)); err != nil {

@@ -2,14 +2,20 @@ package daemon
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/lake"
-	"github.com/lagoon-dev/lagoon/loader"
 )
 
-// job is the scheduling state of one table.
+// jobKey names a job: one stage's work on one table.
+type jobKey struct {
+	stage int
+	ref   lake.TableRef
+}
+
+// job is the scheduling state of one stage and table.
 type job struct {
 	dirs     map[string]bool
 	dirty    bool // work arrived since the last run started
@@ -20,19 +26,19 @@ type job struct {
 
 // done reports a finished job to the scheduler.
 type done struct {
-	ref lake.TableRef
-	res loader.Result
+	key jobKey
+	res lake.Result
 	err error
 }
 
 // scheduler is Run's state; only Run's goroutine touches it.
 type scheduler struct {
 	d       *Daemon
-	jobs    map[lake.TableRef]*job
-	queue   []lake.TableRef
+	jobs    map[jobKey]*job
+	queue   []jobKey
 	running int
 	done    chan done
-	wake    chan lake.TableRef // zero ref: rescan
+	wake    chan jobKey // stage -1: rescan
 	sum     Summary
 }
 
@@ -40,10 +46,12 @@ type scheduler struct {
 // lets jobs in flight finish (up to ShutdownTimeout) and returns. Event
 // hints come from ev, which the caller's event source owns.
 func (d *Daemon) Run(ctx context.Context, ev <-chan events.Event) (Summary, error) {
-	if err := d.ld.Recover(ctx); err != nil {
-		return Summary{}, err
+	for _, st := range d.stages {
+		if err := st.Recover(ctx); err != nil {
+			return Summary{}, err
+		}
 	}
-	s := &scheduler{d: d, jobs: map[lake.TableRef]*job{}, done: make(chan done), wake: make(chan lake.TableRef, 64)}
+	s := &scheduler{d: d, jobs: map[jobKey]*job{}, done: make(chan done), wake: make(chan jobKey, 64)}
 	// Jobs run on their own context so that a stop request lets a commit
 	// in flight finish instead of abandoning it.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -59,11 +67,11 @@ func (d *Daemon) Run(ctx context.Context, ev <-chan events.Event) (Summary, erro
 			s.event(ctx, e)
 		case r := <-s.done:
 			s.finished(ctx, r)
-		case ref := <-s.wake:
-			if ref == (lake.TableRef{}) {
+		case k := <-s.wake:
+			if k == rescanKey {
 				s.rescan(ctx)
 			} else {
-				s.mark(ref, nil)
+				s.mark(k, nil)
 			}
 		}
 	}
@@ -77,39 +85,57 @@ func (s *scheduler) event(ctx context.Context, e events.Event) {
 	if lake.Ignored(e.Key) {
 		return
 	}
+	stage := s.stageOf(e.Key)
+	if stage < 0 {
+		return
+	}
 	k, err := lake.ParseKey(e.Key)
-	dir, ok := loader.TableDir(e.Key)
+	dir, ok := lake.TableDir(e.Key)
 	if err != nil || !ok {
 		// A key that maps to no table is rejected by a sweep, once it
 		// has settled.
-		s.after(ctx, time.Second, lake.TableRef{})
+		s.after(ctx, time.Second, rescanKey)
 		return
 	}
-	s.mark(k.Table, []string{dir})
+	s.mark(jobKey{stage, k.Table}, []string{dir})
+}
+
+// rescanKey asks for a sweep of every stage.
+var rescanKey = jobKey{stage: -1}
+
+func (s *scheduler) stageOf(key string) int {
+	for i, st := range s.d.stages {
+		if strings.HasPrefix(key, st.Zone()) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (s *scheduler) rescan(ctx context.Context) {
-	plan, err := s.d.ld.Scan(ctx)
-	if err != nil {
-		s.d.log.Error("scan failed", "err", err)
-		return
-	}
-	s.sum.Rejected = append(s.sum.Rejected, plan.Rejected...)
-	for ref, dirs := range plan.Tables {
-		s.mark(ref, dirs)
-	}
-	if plan.Waiting > 0 {
-		s.after(ctx, time.Second, lake.TableRef{})
+	for i, st := range s.d.stages {
+		plan, err := st.Scan(ctx)
+		if err != nil {
+			s.d.log.Error("scan failed", "zone", st.Zone(), "err", err)
+			continue
+		}
+		s.sum.Rejected = append(s.sum.Rejected, plan.Rejected...)
+		for ref, dirs := range plan.Tables {
+			s.mark(jobKey{i, ref}, dirs)
+		}
+		if plan.Waiting > 0 {
+			s.after(ctx, time.Second, rescanKey)
+		}
 	}
 }
 
 // mark notes work for a table and queues it unless it is queued or
 // running (a running job is rerun when it finishes).
-func (s *scheduler) mark(ref lake.TableRef, dirs []string) {
-	j := s.jobs[ref]
+func (s *scheduler) mark(k jobKey, dirs []string) {
+	j := s.jobs[k]
 	if j == nil {
 		j = &job{dirs: map[string]bool{}}
-		s.jobs[ref] = j
+		s.jobs[k] = j
 	}
 	for _, d := range dirs {
 		j.dirs[d] = true
@@ -117,15 +143,15 @@ func (s *scheduler) mark(ref lake.TableRef, dirs []string) {
 	j.dirty = true
 	if !j.running && !j.queued {
 		j.queued = true
-		s.queue = append(s.queue, ref)
+		s.queue = append(s.queue, k)
 	}
 }
 
 func (s *scheduler) start(ctx context.Context) {
 	for s.running < s.d.cfg.Workers && len(s.queue) > 0 {
-		ref := s.queue[0]
+		k := s.queue[0]
 		s.queue = s.queue[1:]
-		j := s.jobs[ref]
+		j := s.jobs[k]
 		j.queued, j.dirty, j.running = false, false, true
 		dirs := make([]string, 0, len(j.dirs))
 		for d := range j.dirs {
@@ -133,44 +159,50 @@ func (s *scheduler) start(ctx context.Context) {
 		}
 		s.running++
 		go func() {
-			res, err := s.d.ld.LoadTable(ctx, ref, dirs)
-			s.done <- done{ref: ref, res: res, err: err}
+			res, err := s.d.stages[k.stage].Process(ctx, k.ref, dirs)
+			s.done <- done{key: k, res: res, err: err}
 		}()
 	}
 }
 
 func (s *scheduler) finished(ctx context.Context, r done) {
 	s.running--
-	j := s.jobs[r.ref]
+	j := s.jobs[r.key]
 	j.running = false
-	s.sum.add(r.res)
+	zone := s.d.stages[r.key.stage].Zone()
+	s.sum.add(zone, r.res)
+	if zone == lake.PrefixPrepare && r.res.Files > 0 {
+		// What prepare published waits in load/: an event may bring it,
+		// a sweep makes sure.
+		s.after(ctx, 0, rescanKey)
+	}
 	switch {
 	case r.err != nil:
 		j.failures++
 		wait := min(s.d.cfg.RetryMin<<min(j.failures-1, 16), s.d.cfg.RetryMax)
-		s.d.log.Error("load failed; will retry", "table", r.ref.String(), "err", r.err, "retry_in", wait)
-		s.after(ctx, wait, r.ref)
+		s.d.log.Error("job failed; will retry", "zone", zone, "table", r.key.ref.String(), "err", r.err, "retry_in", wait)
+		s.after(ctx, wait, r.key)
 	case r.res.Waiting > 0:
 		j.failures = 0
-		s.after(ctx, time.Until(r.res.NextReady)+10*time.Millisecond, r.ref)
+		s.after(ctx, time.Until(r.res.NextReady)+10*time.Millisecond, r.key)
 	default:
 		j.failures = 0
 	}
 	if j.dirty && !j.queued {
 		j.queued = true
-		s.queue = append(s.queue, r.ref)
+		s.queue = append(s.queue, r.key)
 	}
 	if !j.dirty && !j.queued && r.err == nil && r.res.Waiting == 0 {
-		delete(s.jobs, r.ref) // nothing pending: forget the folders
+		delete(s.jobs, r.key) // nothing pending: forget the folders
 	}
 }
 
-// after wakes the scheduler for ref (zero: a rescan) once d has passed.
+// after wakes the scheduler for job k (rescanKey: a sweep) once d has passed.
 // The timer's goroutine ends at the send or when ctx ends.
-func (s *scheduler) after(ctx context.Context, d time.Duration, ref lake.TableRef) {
+func (s *scheduler) after(ctx context.Context, d time.Duration, k jobKey) {
 	time.AfterFunc(max(d, 0), func() {
 		select {
-		case s.wake <- ref:
+		case s.wake <- k:
 		case <-ctx.Done():
 		}
 	})
@@ -188,7 +220,7 @@ func (s *scheduler) drain(cancel context.CancelFunc) {
 		select {
 		case r := <-s.done:
 			s.running--
-			s.sum.add(r.res)
+			s.sum.add(s.d.stages[r.key.stage].Zone(), r.res)
 		case <-grace.C:
 			s.d.log.Warn("grace period over: cancelling jobs in flight", "jobs", s.running)
 			cancel()

@@ -23,6 +23,10 @@ const (
 	PrefixCatalog = "catalog/"
 )
 
+// LoadedAtColumn is the column every lagoon table carries: when the row was
+// appended. Tables are partitioned by its day.
+const LoadedAtColumn = "_etl_loaded_at"
+
 // Prefixes lists every top-level prefix that `lagoon init` creates.
 var Prefixes = []string{
 	PrefixPrepare, PrefixLoad, PrefixStg, PrefixPrd, PrefixTmp,

@@ -187,6 +187,60 @@ func IsTemp(key string) bool {
 	return strings.HasPrefix(base, tempPrefix) && strings.HasSuffix(base, tempSuffix)
 }
 
+// Create implements Store: a dot-temp file beside key, fsynced and renamed
+// onto key by Close.
+func (l *Local) Create(_ context.Context, key string) (Writer, error) {
+	dst := l.Path(key)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), tempPrefix+"*"+tempSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
+	return &localWriter{f: f, dst: dst, key: key}, nil
+}
+
+type localWriter struct {
+	f    *os.File
+	dst  string
+	key  string
+	done bool
+}
+
+func (w *localWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+
+func (w *localWriter) Close() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	err := w.f.Sync()
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(w.f.Name(), w.dst)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(w.dst))
+	}
+	if err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("write %s: %w", w.key, err)
+	}
+	return nil
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
 // writeTemp writes r to a new dot-named file in dir, fsynced and closed.
 func writeTemp(dir string, r io.Reader) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

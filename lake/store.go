@@ -35,6 +35,13 @@ type Object interface {
 	Size() int64
 }
 
+// Writer streams one object; see Store.Create.
+type Writer interface {
+	io.WriteCloser
+	// Abort discards what was written. Safe after Close (does nothing).
+	Abort() error
+}
+
 // Store is the object store a lake lives in. Keys are slash-separated and
 // relative to the lake root. Implementations are safe for concurrent use.
 type Store interface {
@@ -48,6 +55,9 @@ type Store interface {
 	// Put stores r under key atomically and durably: readers see the old
 	// object or the whole new one, never a part.
 	Put(ctx context.Context, key string, r io.Reader) error
+	// Create returns a writer for key: what is written appears under key,
+	// whole, when Close succeeds; Abort (instead of Close) discards it.
+	Create(ctx context.Context, key string) (Writer, error)
 	// PutIfAbsent is Put that fails with ErrExist when key already exists.
 	PutIfAbsent(ctx context.Context, key string, r io.Reader) error
 	// Delete removes key; a missing key is not an error.

@@ -28,10 +28,10 @@ var errUnknownCommit = errors.New("commit outcome unknown")
 // conflicts and checking inside the retry whether the batch is already in.
 // On success the files are deleted. A *RejectError names a file that
 // spoiled the batch; nothing was committed then.
-func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*source) (Result, error) {
+func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*source) (lake.Result, error) {
 	in := newIntent(ref, srcs)
 	if err := l.writeIntent(ctx, in); err != nil {
-		return Result{}, err
+		return lake.Result{}, err
 	}
 	loadedAt := l.cfg.Now().UTC().Truncate(time.Microsecond)
 	var rows int64
@@ -50,12 +50,12 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	}
 	if errors.Is(err, errUnknownCommit) {
 		// Keep the intent: recovery will learn the outcome later.
-		return Result{}, fmt.Errorf("commit %s: %w", ref, err)
+		return lake.Result{}, fmt.Errorf("commit %s: %w", ref, err)
 	}
 	if aerr := l.abandon(ctx, in); aerr != nil {
 		l.log.Warn("cannot clean up after a failed batch; recovery will", "table", ref.String(), "err", aerr)
 	}
-	return Result{}, fmt.Errorf("commit %s: %w", ref, err)
+	return lake.Result{}, fmt.Errorf("commit %s: %w", ref, err)
 }
 
 // abandon cleans up after a batch known not to be committed: data files

@@ -174,8 +174,8 @@ func (l *Loader) cleanOrphans(ctx context.Context, tbl *table.Table) error {
 
 // finish runs after a batch's commit: delete its files, point the version
 // hint at the new metadata, drop the intent.
-func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int64) (Result, error) {
-	res := Result{Table: in.ref(), Files: len(srcs), Rows: rows, Commits: 1}
+func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int64) (lake.Result, error) {
+	res := lake.Result{Table: in.ref(), Files: len(srcs), Rows: rows, Commits: 1}
 	for _, s := range srcs {
 		res.Bytes += s.info.Size
 		s.close()

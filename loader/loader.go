@@ -73,101 +73,26 @@ func New(st lake.Store, cat catalog.Catalog, cfg Config, log *slog.Logger) *Load
 	return &Loader{st: st, cat: cat, cfg: cfg, log: log}
 }
 
-// Rejected is a file moved under log/rejected/.
-type Rejected struct {
-	Key     string `json:"key"`
-	MovedTo string `json:"moved_to"`
-	Reason  string `json:"reason"`
-}
-
-// Result says what one LoadTable call did.
-type Result struct {
-	Table    lake.TableRef
-	Files    int   // files appended and deleted
-	Rows     int64 // rows appended
-	Bytes    int64 // bytes of the files appended
-	Commits  int
-	Rejected []Rejected
-	// Waiting counts files not yet settled; NextReady is when the first of
-	// them will be.
-	Waiting   int
-	NextReady time.Time
-}
-
-func (r *Result) add(o Result) {
-	r.Files += o.Files
-	r.Rows += o.Rows
-	r.Bytes += o.Bytes
-	r.Commits += o.Commits
-	r.Rejected = append(r.Rejected, o.Rejected...)
-}
-
 // waiting is one file found under load/ for a table.
 type waiting struct {
 	info lake.ObjectInfo
 	key  lake.Key
 }
 
-// Plan is what a listing of load/ found: the folders of each table that
-// hold files. Keys that map to no table are rejected while planning.
-type Plan struct {
-	Tables   map[lake.TableRef][]string // table → folders (raw key prefixes)
-	Rejected []Rejected
-	Waiting  int // files not settled yet (bad keys included)
-}
-
 // Scan lists load/ and groups what waits there by table. Files whose keys
 // cannot be mapped to a table are rejected once they have settled.
-func (l *Loader) Scan(ctx context.Context) (Plan, error) {
-	p := Plan{Tables: map[lake.TableRef][]string{}}
-	now := l.cfg.Now()
-	for info, err := range l.st.List(ctx, lake.PrefixLoad) {
-		if err != nil {
-			return p, err
-		}
-		if lake.Ignored(info.Key) {
-			continue
-		}
-		k, err := lake.ParseKey(info.Key)
-		if err == nil {
-			dir := tableDir(info.Key)
-			if !slices.Contains(p.Tables[k.Table], dir) {
-				p.Tables[k.Table] = append(p.Tables[k.Table], dir)
-			}
-			continue
-		}
-		if !l.settled(info, now) {
-			p.Waiting++
-			continue
-		}
-		rj, err := l.reject(ctx, info.Key, lake.TableRef{}, err.Error())
-		if err != nil {
-			return p, err
-		}
-		p.Rejected = append(p.Rejected, rj)
-	}
-	return p, nil
+func (l *Loader) Scan(ctx context.Context) (lake.Plan, error) {
+	return lake.ScanZone(ctx, l.st, lake.PrefixLoad, l.cfg.Settle, l.cfg.Now(), func(key, reason string) (lake.Rejected, error) {
+		return l.reject(ctx, key, lake.TableRef{}, reason)
+	})
 }
 
-// tableDir returns "load/<db>/<table>/" of a key as it is spelled in the
-// store (before normalisation).
-func tableDir(key string) string {
-	segs := strings.SplitN(key, "/", 4)
-	return strings.Join(segs[:3], "/") + "/"
-}
+// Zone is where the loader takes files from: load/.
+func (l *Loader) Zone() string { return lake.PrefixLoad }
 
-// TableDir returns the folder of a key's table as spelled in the store
-// ("load/Sales/Orders/"), for callers that track folders from events. ok
-// is false for keys too short to have one.
-func TableDir(key string) (dir string, ok bool) {
-	if strings.Count(key, "/") < 3 {
-		return "", false
-	}
-	return tableDir(key), true
-}
-
-func (l *Loader) settled(info lake.ObjectInfo, now time.Time) bool {
-	return !info.ModTime.Add(l.cfg.Settle).After(now)
+// Process is LoadTable, for the daemon.
+func (l *Loader) Process(ctx context.Context, ref lake.TableRef, dirs []string) (lake.Result, error) {
+	return l.LoadTable(ctx, ref, dirs)
 }
 
 // LoadTable appends the settled files waiting in dirs (folders of the
@@ -175,8 +100,8 @@ func (l *Loader) settled(info lake.ObjectInfo, now time.Time) bool {
 // them. It first finishes batches an earlier process left half done.
 // Files that cannot be loaded are rejected and reported in the Result; the
 // error is for failures that leave files in place to retry (I/O, catalog).
-func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string) (Result, error) {
-	res := Result{Table: ref}
+func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string) (lake.Result, error) {
+	res := lake.Result{Table: ref}
 	if err := l.recoverTable(ctx, ref); err != nil {
 		return res, err
 	}
@@ -188,7 +113,7 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 		var batch []waiting
 		batch, files = l.takeBatch(files)
 		r, err := l.loadBatch(ctx, ref, batch)
-		res.add(r)
+		res.Add(r)
 		if err != nil {
 			return res, err
 		}
@@ -198,7 +123,7 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 
 // collect lists the table's settled Parquet files, oldest first, rejecting
 // keys that are not Parquet or do not map to this table's columns.
-func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *Result) ([]waiting, error) {
+func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
 	var out []waiting
 	now := l.cfg.Now()
 	for _, dir := range dirs {
@@ -209,11 +134,8 @@ func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, 
 			if lake.Ignored(info.Key) {
 				continue
 			}
-			if !l.settled(info, now) {
-				res.Waiting++
-				if ready := info.ModTime.Add(l.cfg.Settle); res.NextReady.IsZero() || ready.Before(res.NextReady) {
-					res.NextReady = ready
-				}
+			if !lake.Settled(info, l.cfg.Settle, now) {
+				res.Wait(info, l.cfg.Settle)
 				continue
 			}
 			w, reason := checkKey(info, ref)
@@ -264,8 +186,8 @@ func (l *Loader) takeBatch(files []waiting) (batch, rest []waiting) {
 // loadBatch opens the batch's files, rejecting bad ones, and commits the
 // rest; a file found bad while its rows are read is rejected and the batch
 // committed again without it.
-func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (Result, error) {
-	res := Result{Table: ref}
+func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+	res := lake.Result{Table: ref}
 	var srcs []*source
 	defer func() {
 		for _, s := range srcs {
@@ -286,7 +208,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 		r, err := l.commitBatch(ctx, ref, srcs)
 		var rj *RejectError
 		if !errors.As(err, &rj) {
-			res.add(r)
+			res.Add(r)
 			return res, err
 		}
 		if err := l.rejectErr(ctx, ref, err, &res); err != nil {
@@ -304,7 +226,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 }
 
 // rejectErr rejects the file a *RejectError names; other errors pass.
-func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, res *Result) error {
+func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, res *lake.Result) error {
 	var rj *RejectError
 	if !errors.As(err, &rj) {
 		return err
@@ -317,15 +239,15 @@ func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, re
 	return nil
 }
 
-func (l *Loader) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (Rejected, error) {
+func (l *Loader) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (lake.Rejected, error) {
 	r := lake.Reason{Key: key, Stage: "load", Reason: reason, Time: l.cfg.Now().UTC()}
 	if ref.DB != "" {
 		r.Table = ref.String()
 	}
 	dst, err := lake.Reject(ctx, l.st, r)
 	if err != nil {
-		return Rejected{}, err
+		return lake.Rejected{}, err
 	}
 	l.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)
-	return Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+	return lake.Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
 }

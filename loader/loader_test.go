@@ -30,14 +30,14 @@ func newLoader(tb testing.TB, l *lake.Lake, tweak ...func(*loader.Config)) *load
 }
 
 // loadAll scans load/ and loads every table once.
-func loadAll(tb testing.TB, ld *loader.Loader) loader.Result {
+func loadAll(tb testing.TB, ld *loader.Loader) lake.Result {
 	tb.Helper()
 	ctx := context.Background()
 	plan, err := ld.Scan(ctx)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	total := loader.Result{Rejected: plan.Rejected, Waiting: plan.Waiting}
+	total := lake.Result{Rejected: plan.Rejected, Waiting: plan.Waiting}
 	for ref, dirs := range plan.Tables {
 		r, err := ld.LoadTable(ctx, ref, dirs)
 		if err != nil {

@@ -18,9 +18,8 @@ import (
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
-// LoadedAtColumn is the column every lagoon table carries: when the row was
-// appended. Tables are partitioned by its day.
-const LoadedAtColumn = "_etl_loaded_at"
+// LoadedAtColumn is lake.LoadedAtColumn.
+const LoadedAtColumn = lake.LoadedAtColumn
 
 // readBatchRows is how many rows a record batch read from a file holds.
 const readBatchRows = 64 * 1024

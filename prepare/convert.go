@@ -53,7 +53,10 @@ type Options struct {
 	MaxRecordBytes int
 	// Rejects receives each bad record (nil: dropped after counting).
 	Rejects func(BadRecord) error
-	Mem     memory.Allocator
+	// ResetRejects, when set, is called when the conversion restarts:
+	// the bad records given so far will be given again.
+	ResetRejects func() error
+	Mem          memory.Allocator
 }
 
 // DefaultOptions: 20,000 sample records, 64 Ki-row batches, row groups of
@@ -114,6 +117,11 @@ func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result
 	}
 	if err := sink.Reset(); err != nil {
 		return Result{}, err
+	}
+	if opt.ResetRejects != nil {
+		if err := opt.ResetRejects(); err != nil {
+			return Result{}, err
+		}
 	}
 	t = tableType(opt.Table)
 	if err := observe(ctx, srcs, t, opt, -1); err != nil {

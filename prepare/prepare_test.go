@@ -38,6 +38,7 @@ func convert(tb testing.TB, opt prepare.Options, srcs ...prepare.Source) convert
 	tb.Helper()
 	var out converted
 	opt.Rejects = func(b prepare.BadRecord) error { out.bad = append(out.bad, b); return nil }
+	opt.ResetRejects = func() error { out.bad = nil; return nil }
 	sink := &prepare.FileSink{Path: filepath.Join(tb.TempDir(), "out.parquet")}
 	res, err := prepare.Convert(context.Background(), srcs, sink, opt)
 	if err != nil {

@@ -12,10 +12,12 @@ import (
 	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
+	"github.com/lagoon-dev/lagoon/prepare"
 )
 
 type runFlags struct {
 	once   bool
+	prep   prepare.StageConfig
 	ld     loader.Config
 	dm     daemon.Config
 	ev     events.LocalConfig
@@ -23,13 +25,19 @@ type runFlags struct {
 }
 
 func runCmd() *command {
-	f := runFlags{ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(), ev: events.DefaultLocalConfig()}
+	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(), ev: events.DefaultLocalConfig()}
+	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
 		summary: "load what waits, then watch for new files (the daemon)",
-		help: `Appends the Parquet files waiting under load/<db>/<table>/ to Iceberg tables
-under stg/, then watches load/ (recursively; plus a periodic sweep) and loads
-new files as they settle, until SIGINT or SIGTERM.
+		help: `Converts the files waiting under prepare/<db>/<table>/ (JSON, NDJSON, CSV,
+TSV, Avro; .gz or .zst too) into Parquet under load/, and appends the Parquet
+files under load/<db>/<table>/ to Iceberg tables under stg/. Then it watches
+prepare/ and load/ (recursively; plus a periodic sweep) and processes new
+files as they settle, until SIGINT or SIGTERM.
+
+Records that cannot be parsed or converted go to rejects files under
+log/rejects/<db>/<table>/ (file, line, reason, raw text); the good ones load.
 
 With --once it processes what is waiting and exits with a one-line summary:
 exit status 0 when every file loaded, 3 when some file was rejected (moved
@@ -44,6 +52,7 @@ have not changed for --settle.`,
 			fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
 			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
 			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
+			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
@@ -73,8 +82,12 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	defer lock.Release()
 	f.ld.CleanOrphans = true // a local lake: this process holds the run lock
-	ld := loader.New(lk.Store, lk.Catalog, f.ld, g.log)
-	d := daemon.New(ld, f.dm, g.log)
+	f.prep.Settle = f.ld.Settle
+	stages := []daemon.Stage{
+		prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log),
+		loader.New(lk.Store, lk.Catalog, f.ld, g.log),
+	}
+	d := daemon.New(stages, f.dm, g.log)
 	if f.once {
 		start := time.Now()
 		sum, err := d.Once(ctx)
@@ -119,7 +132,7 @@ func (f *runFlags) report(g *globals, sum daemon.Summary, err error, took time.D
 			Error   string  `json:"error,omitempty"`
 		}{Summary: sum, Seconds: took.Seconds()}
 		if out.Rejected == nil {
-			out.Rejected = []loader.Rejected{}
+			out.Rejected = []lake.Rejected{}
 		}
 		if err != nil {
 			out.Error = err.Error()
@@ -143,9 +156,16 @@ func (f *runFlags) report(g *globals, sum daemon.Summary, err error, took time.D
 }
 
 func summaryLine(s daemon.Summary, took time.Duration) string {
-	line := fmt.Sprintf("loaded %s (%s rows, %s) into %s in %s",
+	line := ""
+	if p := s.Prepared; p.Files > 0 {
+		line = fmt.Sprintf("prepared %s (%s rows); ", plural(p.Files, "file"), groupDigits(p.Rows))
+	}
+	line += fmt.Sprintf("loaded %s (%s rows, %s) into %s in %s",
 		plural(s.Files, "file"), groupDigits(s.Rows), humanBytes(s.Bytes), plural(s.Tables, "table"),
 		took.Round(time.Millisecond))
+	if s.BadRecords > 0 {
+		line += fmt.Sprintf("; %s bad records (see log/rejects/)", groupDigits(s.BadRecords))
+	}
 	if n := len(s.Rejected); n > 0 {
 		line += fmt.Sprintf("; rejected %s (see log/rejected/)", plural(n, "file"))
 	}

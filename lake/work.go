@@ -1,0 +1,110 @@
+package lake
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Rejected is a file moved under log/rejected/.
+type Rejected struct {
+	Key     string `json:"key"`
+	MovedTo string `json:"moved_to"`
+	Reason  string `json:"reason"`
+}
+
+// Plan is what a listing of a zone (prepare/ or load/) found: the folders
+// of each table that hold files. Keys that map to no table are rejected
+// while planning.
+type Plan struct {
+	Tables   map[TableRef][]string // table → folders as spelled in the store
+	Rejected []Rejected
+	Waiting  int // files not settled yet (bad keys included)
+}
+
+// Result says what one stage did for one table.
+type Result struct {
+	Table      TableRef
+	Files      int   // files taken in and removed from the zone
+	Rows       int64 // rows they held (good rows)
+	Bytes      int64 // bytes of those files
+	Commits    int   // table commits (load) or Parquet outputs (prepare)
+	BadRecords int64 // records sent to rejects files
+	Rejected   []Rejected
+	// Waiting counts files not yet settled; NextReady is when the first of
+	// them will be.
+	Waiting   int
+	NextReady time.Time
+}
+
+// Add adds o's counts to r.
+func (r *Result) Add(o Result) {
+	r.Files += o.Files
+	r.Rows += o.Rows
+	r.Bytes += o.Bytes
+	r.Commits += o.Commits
+	r.BadRecords += o.BadRecords
+	r.Rejected = append(r.Rejected, o.Rejected...)
+	r.Waiting += o.Waiting
+	if !o.NextReady.IsZero() && (r.NextReady.IsZero() || o.NextReady.Before(r.NextReady)) {
+		r.NextReady = o.NextReady
+	}
+}
+
+// Wait notes a file that has not settled yet.
+func (r *Result) Wait(info ObjectInfo, settle time.Duration) {
+	r.Waiting++
+	if ready := info.ModTime.Add(settle); r.NextReady.IsZero() || ready.Before(r.NextReady) {
+		r.NextReady = ready
+	}
+}
+
+// Settled reports whether an object has gone unmodified for settle.
+func Settled(info ObjectInfo, settle time.Duration, now time.Time) bool {
+	return !info.ModTime.Add(settle).After(now)
+}
+
+// ScanZone lists zone (PrefixPrepare or PrefixLoad) and groups what waits
+// there by table. A settled file whose key maps to no table is passed to
+// reject, which moves it away and says where.
+func ScanZone(ctx context.Context, st Store, zone string, settle time.Duration, now time.Time,
+	reject func(key, reason string) (Rejected, error)) (Plan, error) {
+	p := Plan{Tables: map[TableRef][]string{}}
+	for info, err := range st.List(ctx, zone) {
+		if err != nil {
+			return p, err
+		}
+		if Ignored(info.Key) {
+			continue
+		}
+		k, err := ParseKey(info.Key)
+		if err == nil {
+			dir, _ := TableDir(info.Key)
+			if !slices.Contains(p.Tables[k.Table], dir) {
+				p.Tables[k.Table] = append(p.Tables[k.Table], dir)
+			}
+			continue
+		}
+		if !Settled(info, settle, now) {
+			p.Waiting++
+			continue
+		}
+		rj, err := reject(info.Key, err.Error())
+		if err != nil {
+			return p, err
+		}
+		p.Rejected = append(p.Rejected, rj)
+	}
+	return p, nil
+}
+
+// TableDir returns the folder of a key's table as spelled in the store
+// ("load/Sales/Orders/"). ok is false for keys too short to have one.
+func TableDir(key string) (dir string, ok bool) {
+	if strings.Count(key, "/") < 3 {
+		return "", false
+	}
+	segs := strings.SplitN(key, "/", 4)
+	return strings.Join(segs[:3], "/") + "/", true
+}

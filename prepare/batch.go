@@ -1,0 +1,381 @@
+package prepare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// A batch is converted exactly once through an intent stored at
+// tmp/lagoon/prepare/<db>.<table>/<batch>.json:
+//
+//  1. the intent is written in state "writing", naming the sources;
+//  2. outputs are written under dot-names in load/<db>/<table>/ (the
+//     loader ignores dot-names), bad records to a dot-named rejects file;
+//  3. the intent moves to "publishing", naming every output and what
+//     becomes of each source (delete, or reject with a reason);
+//  4. outputs and the rejects file are renamed to their final names,
+//     sources deleted or rejected, the intent dropped.
+//
+// A process killed in 1–2 leaves a "writing" intent: recovery deletes its
+// outputs and drops it, and the sources are converted again (in whatever
+// batches form then). Killed in 3–4, recovery redoes step 4, each part of
+// which is safe to repeat. So a source leaves prepare/ only once its rows
+// are durably in load/, and its rows reach load/ once.
+const intentPrefix = lake.PrefixTmp + "lagoon/prepare/"
+
+const (
+	stateWriting    = "writing"
+	statePublishing = "publishing"
+)
+
+type intent struct {
+	Batch   string       `json:"batch"`
+	DB      string       `json:"db"`
+	Table   string       `json:"table"`
+	State   string       `json:"state"`
+	Created time.Time    `json:"created"`
+	Sources []intentSrc  `json:"sources"`
+	Outputs []intentMove `json:"outputs,omitempty"`
+}
+
+type intentSrc struct {
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Reject  string `json:"reject,omitempty"` // non-empty: move to log/rejected/ with this reason
+}
+
+type intentMove struct {
+	Temp  string `json:"temp"`
+	Final string `json:"final"`
+}
+
+func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in.Table} }
+
+func (in intent) key() string {
+	return intentPrefix + in.ref().String() + "/" + in.Batch + ".json"
+}
+
+// tempPrefix is the start of the temp names of the batch's outputs.
+func (in intent) tempPrefix() string {
+	return in.ref().Dir(lake.PrefixLoad) + ".prep-" + in.Batch + "-"
+}
+
+func (in intent) rejectsTemp() string {
+	return in.ref().Dir(lake.PrefixLog+"rejects/") + "." + in.Batch + ".ndjson"
+}
+
+func (s *Stage) writeIntent(ctx context.Context, in intent) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	if err := s.st.Put(ctx, in.key(), bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("write prepare intent: %w", err)
+	}
+	return nil
+}
+
+// runBatch converts one batch and publishes it.
+func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+	in := intent{Batch: uuid.NewString(), DB: ref.DB, Table: ref.Table, State: stateWriting, Created: s.cfg.Now().UTC()}
+	for _, w := range batch {
+		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version})
+	}
+	if err := s.writeIntent(ctx, in); err != nil {
+		return lake.Result{}, err
+	}
+	res, err := s.convertBatch(ctx, &in, batch)
+	if err != nil {
+		if aerr := s.discard(ctx, in); aerr != nil {
+			s.log.Warn("cannot clean up a failed batch; recovery will", "table", ref.String(), "err", aerr)
+		}
+		return lake.Result{}, err
+	}
+	in.State = statePublishing
+	if err := s.writeIntent(ctx, in); err != nil {
+		return lake.Result{}, err
+	}
+	rejected, err := s.publish(ctx, in)
+	res.Rejected = append(res.Rejected, rejected...)
+	if err == nil {
+		s.log.Info("batch prepared", "table", ref.String(), "files", res.Files, "rows", res.Rows,
+			"outputs", res.Commits, "bad_records", res.BadRecords, "rejected", len(rejected))
+	}
+	return res, err
+}
+
+// convertBatch runs the conversion into temp outputs and decides what
+// becomes of each source; in gains the outputs and decisions.
+func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (lake.Result, error) {
+	res := lake.Result{Table: in.ref()}
+	sc, err := s.tableSchema(ctx, in.ref())
+	if err != nil {
+		return res, err
+	}
+	sink := &lakeSink{ctx: ctx, st: s.st, prefix: in.tempPrefix()}
+	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
+	opt := s.cfg.Options
+	opt.Table, opt.Rejects, opt.ResetRejects = sc, rejects.write, rejects.reset
+	cres, err := Convert(ctx, s.sources(ctx, batch), sink, opt)
+	if err == nil {
+		err = s.decide(in, batch, cres, rejects, &res)
+	}
+	if cerr := rejects.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		sink.Reset()
+		return res, err
+	}
+	stamp := s.cfg.Now().UTC().Format("20060102T150405")
+	for i, t := range sink.temps {
+		in.Outputs = append(in.Outputs, intentMove{Temp: t, Final: fmt.Sprintf("%s%s-%s-%05d.parquet", in.ref().Dir(lake.PrefixLoad), stamp, in.Batch[:8], i)})
+	}
+	if rejects.w != nil {
+		in.Outputs = append(in.Outputs, intentMove{Temp: rejects.key, Final: in.ref().Dir(lake.PrefixLog+"rejects/") + stamp + "-" + in.Batch[:8] + ".ndjson"})
+	}
+	res.Commits = len(sink.temps)
+	res.BadRecords = rejects.n
+	return res, nil
+}
+
+// decide sets each source's fate: a file with no good record is rejected
+// whole; a file cut short keeps its good rows, and the failure is a bad
+// record of its own.
+func (s *Stage) decide(in *intent, batch []waiting, cres Result, rejects *rejectsFile, res *lake.Result) error {
+	for i, sr := range cres.Sources {
+		switch {
+		case sr.Rows == 0 && sr.Err != nil:
+			in.Sources[i].Reject = sr.Err.Error()
+		case sr.Rows == 0 && sr.Bad > 0:
+			in.Sources[i].Reject = fmt.Sprintf("no good record: %d bad records (see log/rejects/)", sr.Bad)
+		case sr.Rows == 0:
+			in.Sources[i].Reject = "no records"
+		default:
+			if sr.Err != nil {
+				bad := BadRecord{Key: sr.Key, Reason: "the rest of the file could not be read: " + sr.Err.Error()}
+				if err := rejects.write(bad); err != nil {
+					return err
+				}
+			}
+			res.Files++
+			res.Rows += sr.Rows
+			res.Bytes += batch[i].info.Size
+		}
+	}
+	return nil
+}
+
+// publish renames the outputs into place, then deletes or rejects the
+// sources, then drops the intent. Every step is safe to redo.
+func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error) {
+	for _, o := range in.Outputs {
+		if err := s.st.Rename(ctx, o.Temp, o.Final); err != nil && !errors.Is(err, lake.ErrNotExist) {
+			return nil, err
+		}
+	}
+	var rejected []lake.Rejected
+	for _, src := range in.Sources {
+		info, err := s.st.Stat(ctx, src.Key)
+		if errors.Is(err, lake.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return rejected, err
+		}
+		if info.Version != src.Version {
+			s.log.Warn("file changed after it was converted; keeping the new version", "key", src.Key)
+			continue
+		}
+		if src.Reject != "" {
+			rj, err := s.reject(ctx, src.Key, in.ref(), src.Reject)
+			if err != nil {
+				return rejected, err
+			}
+			rejected = append(rejected, rj)
+			continue
+		}
+		if err := s.st.Delete(ctx, src.Key); err != nil {
+			return rejected, err
+		}
+	}
+	return rejected, s.st.Delete(ctx, in.key())
+}
+
+// discard deletes a batch's temp outputs and drops its intent.
+func (s *Stage) discard(ctx context.Context, in intent) error {
+	for _, p := range []string{in.tempPrefix(), in.rejectsTemp()} {
+		for info, err := range s.st.List(ctx, p) {
+			if err != nil {
+				return err
+			}
+			if err := s.st.Delete(ctx, info.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return s.st.Delete(ctx, in.key())
+}
+
+// Recover finishes or discards the batches a stopped process left: a
+// "writing" batch is discarded (its sources are still in place), a
+// "publishing" one is published. Idempotent; run it when no batch of the
+// lake is in flight.
+func (s *Stage) Recover(ctx context.Context) error {
+	return s.recoverPrefix(ctx, intentPrefix)
+}
+
+func (s *Stage) recoverTable(ctx context.Context, ref lake.TableRef) error {
+	if err := s.sweepTemps(ctx, ref); err != nil {
+		return err
+	}
+	return s.recoverPrefix(ctx, intentPrefix+ref.String()+"/")
+}
+
+// sweepTemps deletes temp files of writes killed midway in the table's
+// load/ folder (only this stage writes there, one batch at a time).
+func (s *Stage) sweepTemps(ctx context.Context, ref lake.TableRef) error {
+	dir := ref.Dir(lake.PrefixLoad)
+	for info, err := range s.st.List(ctx, dir) {
+		if err != nil {
+			return err
+		}
+		if lake.IsTemp(info.Key) && path.Dir(info.Key)+"/" == dir {
+			if err := s.st.Delete(ctx, info.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Stage) recoverPrefix(ctx context.Context, prefix string) error {
+	var keys []string
+	for info, err := range s.st.List(ctx, prefix) {
+		if err != nil {
+			return err
+		}
+		switch {
+		case lake.IsTemp(info.Key):
+			if err := s.st.Delete(ctx, info.Key); err != nil {
+				return err
+			}
+		case strings.HasSuffix(info.Key, ".json"):
+			keys = append(keys, info.Key)
+		}
+	}
+	for _, k := range keys {
+		if err := s.recoverIntent(ctx, k); err != nil {
+			return fmt.Errorf("recover %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stage) recoverIntent(ctx context.Context, key string) error {
+	obj, err := s.st.Open(ctx, key)
+	if errors.Is(err, lake.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(obj)
+	obj.Close()
+	if err != nil {
+		return err
+	}
+	var in intent
+	if err := json.Unmarshal(body, &in); err != nil {
+		return err
+	}
+	if in.State == statePublishing {
+		s.log.Info("finishing a prepared batch", "table", in.ref().String(), "batch", in.Batch)
+		_, err := s.publish(ctx, in)
+		return err
+	}
+	s.log.Info("discarding a batch that was not finished", "table", in.ref().String(), "batch", in.Batch)
+	return s.discard(ctx, in)
+}
+
+// lakeSink writes conversion outputs to temp keys in the lake.
+type lakeSink struct {
+	ctx    context.Context
+	st     lake.Store
+	prefix string
+	temps  []string
+}
+
+func (k *lakeSink) Create(i int) (io.WriteCloser, error) {
+	key := fmt.Sprintf("%s%05d.parquet", k.prefix, i)
+	w, err := k.st.Create(k.ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	k.temps = append(k.temps, key)
+	return w, nil
+}
+
+func (k *lakeSink) Reset() error {
+	for _, t := range k.temps {
+		if err := k.st.Delete(k.ctx, t); err != nil {
+			return err
+		}
+	}
+	k.temps = nil
+	return nil
+}
+
+// rejectsFile writes bad records as NDJSON, created on the first one.
+type rejectsFile struct {
+	ctx context.Context
+	st  lake.Store
+	key string
+	w   lake.Writer
+	n   int64
+}
+
+func (r *rejectsFile) write(b BadRecord) error {
+	if r.w == nil {
+		w, err := r.st.Create(r.ctx, r.key)
+		if err != nil {
+			return err
+		}
+		r.w = w
+	}
+	r.n++
+	line, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	_, err = r.w.Write(append(line, '\n'))
+	return err
+}
+
+func (r *rejectsFile) reset() error {
+	r.n = 0
+	if r.w == nil {
+		return nil
+	}
+	err := r.w.Abort()
+	r.w = nil
+	return err
+}
+
+func (r *rejectsFile) close() error {
+	if r.w == nil {
+		return nil
+	}
+	return r.w.Close()
+}

@@ -1,0 +1,287 @@
+package prepare
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// LineageColumn holds, in each row, the key of the file it came from.
+const LineageColumn = "_etl_source_key"
+
+// StageConfig tunes the prepare stage. Start from DefaultStageConfig.
+type StageConfig struct {
+	// Settle is how long a file must go unmodified before it is taken; it
+	// is also the window in which small files gather into one batch.
+	Settle time.Duration
+	// BatchFiles and BatchBytes bound one batch (one conversion, whose
+	// output is one or more Parquet files). A file of BatchBytes or more
+	// is a batch of its own.
+	BatchFiles int
+	BatchBytes int64
+	// Lineage adds LineageColumn to every row.
+	Lineage bool
+	// Options tune the conversion engine.
+	Options Options
+	Now     func() time.Time
+}
+
+// DefaultStageConfig: 2 s settle, batches of up to 1,000 files or 256 MiB,
+// lineage on.
+func DefaultStageConfig() StageConfig {
+	return StageConfig{Settle: 2 * time.Second, BatchFiles: 1000, BatchBytes: 256 << 20,
+		Lineage: true, Options: DefaultOptions(), Now: time.Now}
+}
+
+// Stage converts files waiting under prepare/ into Parquet under load/,
+// exactly once (see intent.go), and removes what it converted.
+type Stage struct {
+	st  lake.Store
+	cat catalog.Catalog
+	cfg StageConfig
+	log *slog.Logger
+}
+
+// NewStage returns the prepare stage of a lake. cat may be nil (no table
+// types are then known; everything is inferred).
+func NewStage(st lake.Store, cat catalog.Catalog, cfg StageConfig, log *slog.Logger) *Stage {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Stage{st: st, cat: cat, cfg: cfg, log: log}
+}
+
+// Zone is where the stage takes files from: prepare/.
+func (s *Stage) Zone() string { return lake.PrefixPrepare }
+
+// Scan lists prepare/ and groups what waits there by table; keys that map
+// to no table are rejected once settled.
+func (s *Stage) Scan(ctx context.Context) (lake.Plan, error) {
+	return lake.ScanZone(ctx, s.st, lake.PrefixPrepare, s.cfg.Settle, s.cfg.Now(), func(key, reason string) (lake.Rejected, error) {
+		return s.reject(ctx, key, lake.TableRef{}, reason)
+	})
+}
+
+// waiting is one settled file of a table under prepare/.
+type waiting struct {
+	info   lake.ObjectInfo
+	key    lake.Key
+	format Format
+}
+
+// Process converts the settled files waiting in dirs (the table's folders
+// under prepare/) in batches. Files that cannot be converted at all are
+// rejected (in the Result); the error is for failures that leave the files
+// in place to retry.
+func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (lake.Result, error) {
+	res := lake.Result{Table: ref}
+	if err := s.recoverTable(ctx, ref); err != nil {
+		return res, err
+	}
+	files, err := s.collect(ctx, ref, dirs, &res)
+	if err != nil {
+		return res, err
+	}
+	for _, b := range s.batches(files) {
+		r, err := s.runBatch(ctx, ref, b)
+		res.Add(r)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// collect lists the table's settled files, oldest first; it rejects what
+// has an unsupported format or the wrong table, and moves Parquet on to
+// load/ after a check.
+func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
+	var out []waiting
+	now := s.cfg.Now()
+	for _, dir := range dirs {
+		for info, err := range s.st.List(ctx, dir) {
+			if err != nil {
+				return nil, err
+			}
+			if lake.Ignored(info.Key) {
+				continue
+			}
+			if !lake.Settled(info, s.cfg.Settle, now) {
+				res.Wait(info, s.cfg.Settle)
+				continue
+			}
+			w, reason := checkKey(info, ref)
+			if reason == "" && w.format == FormatParquet {
+				reason, err = s.passParquet(ctx, w, res)
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if reason != "" {
+				if err := s.rejectInto(ctx, info.Key, ref, reason, res); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b waiting) int {
+		return cmp.Or(a.info.ModTime.Compare(b.info.ModTime), strings.Compare(a.info.Key, b.info.Key))
+	})
+	return out, nil
+}
+
+func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
+	k, err := lake.ParseKey(info.Key)
+	if err != nil {
+		return waiting{}, err.Error()
+	}
+	if k.Table != ref {
+		return waiting{}, fmt.Sprintf("maps to table %s, not %s", k.Table, ref)
+	}
+	if info.Size == 0 {
+		return waiting{}, "empty file (0 bytes)"
+	}
+	f, _, err := detect(k.Name)
+	if err != nil {
+		return waiting{}, err.Error()
+	}
+	return waiting{info: info, key: k, format: f}, ""
+}
+
+// passParquet checks a Parquet file dropped under prepare/ (a readable
+// footer, some rows) and moves it to the same place under load/, where the
+// loader takes it. The move is one rename, so it needs no intent.
+func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) (string, error) {
+	if reason := s.checkParquet(ctx, w.info.Key); reason != "" {
+		return "", s.rejectInto(ctx, w.info.Key, w.key.Table, reason, res)
+	}
+	dst := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
+	if err := s.st.Rename(ctx, w.info.Key, dst); err != nil {
+		return "", err
+	}
+	res.Files++
+	res.Bytes += w.info.Size
+	return "", nil
+}
+
+func (s *Stage) checkParquet(ctx context.Context, key string) string {
+	obj, err := s.st.Open(ctx, key)
+	if err != nil {
+		return "cannot open: " + err.Error()
+	}
+	defer obj.Close()
+	pf, err := file.NewParquetReader(obj)
+	if err != nil {
+		return "not a readable Parquet file: " + err.Error()
+	}
+	if pf.NumRows() == 0 {
+		return "file has no rows"
+	}
+	return ""
+}
+
+// batches groups files: each file of BatchBytes or more alone, smaller ones
+// together up to BatchFiles and BatchBytes.
+func (s *Stage) batches(files []waiting) [][]waiting {
+	var out [][]waiting
+	var cur []waiting
+	var bytes int64
+	for _, f := range files {
+		if f.info.Size >= s.cfg.BatchBytes {
+			out = append(out, []waiting{f})
+			continue
+		}
+		if len(cur) > 0 && (len(cur) >= s.cfg.BatchFiles || bytes+f.info.Size > s.cfg.BatchBytes) {
+			out = append(out, cur)
+			cur, bytes = nil, 0
+		}
+		cur = append(cur, f)
+		bytes += f.info.Size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// tableSchema returns the Arrow schema of the table, if it exists, without
+// the columns lagoon fills itself.
+func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Schema, error) {
+	if s.cat == nil {
+		return nil, nil
+	}
+	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
+	if errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load table %s: %w", ref, err)
+	}
+	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
+	if err != nil {
+		return nil, fmt.Errorf("table %s schema: %w", ref, err)
+	}
+	var fields []arrow.Field
+	for _, f := range sc.Fields() {
+		if f.Name != lake.LoadedAtColumn && f.Name != LineageColumn {
+			fields = append(fields, f)
+		}
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// sources turns a batch into conversion sources with their constant
+// columns (name=value path segments, lineage).
+func (s *Stage) sources(ctx context.Context, batch []waiting) []Source {
+	out := make([]Source, 0, len(batch))
+	for _, w := range batch {
+		src := Source{Key: w.info.Key, Name: w.key.Name, Size: w.info.Size,
+			Open: func() (io.ReadCloser, error) { return s.st.Open(ctx, w.info.Key) }}
+		for _, p := range w.key.Partitions {
+			src.Consts = append(src.Consts, Const{Name: p.Name, Value: p.Value})
+		}
+		if s.cfg.Lineage {
+			src.Consts = append(src.Consts, Const{Name: LineageColumn, Value: w.info.Key})
+		}
+		out = append(out, src)
+	}
+	return out
+}
+
+func (s *Stage) rejectInto(ctx context.Context, key string, ref lake.TableRef, reason string, res *lake.Result) error {
+	rj, err := s.reject(ctx, key, ref, reason)
+	if err != nil {
+		return err
+	}
+	res.Rejected = append(res.Rejected, rj)
+	return nil
+}
+
+func (s *Stage) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (lake.Rejected, error) {
+	r := lake.Reason{Key: key, Stage: "prepare", Reason: reason, Time: s.cfg.Now().UTC()}
+	if ref.DB != "" {
+		r.Table = ref.String()
+	}
+	dst, err := lake.Reject(ctx, s.st, r)
+	if err != nil {
+		return lake.Rejected{}, err
+	}
+	s.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)
+	return lake.Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+}
