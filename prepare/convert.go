@@ -59,12 +59,12 @@ type Options struct {
 	Mem          memory.Allocator
 }
 
-// DefaultOptions: 20,000 sample records, 64 Ki-row batches, row groups of
+// DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of
 // 122,880 rows, output files of up to 256 MiB, records up to 64 MiB.
 func DefaultOptions() Options {
 	return Options{
 		SampleRecords:  20_000,
-		BatchRows:      64 * 1024,
+		BatchRows:      8 * 1024,
 		RowGroupRows:   122_880,
 		FileBytes:      256 << 20,
 		MaxRecordBytes: 64 << 20,

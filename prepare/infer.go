@@ -64,6 +64,7 @@ func (t *Type) column(raw string, create bool) *Column {
 	if base == "" {
 		base = "col"
 	}
+	raw = strings.Clone(raw) // it outlives the record it came from
 	if c, ok := t.byName[base]; ok && c.Orig == "" {
 		c.Orig = raw
 		t.byRaw[raw] = c

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxDepth bounds nesting, so hostile input cannot exhaust the stack.
@@ -86,7 +87,7 @@ func (p *jsonParser) literal(word string) error {
 func (p *jsonParser) object(depth int) (Value, error) {
 	start := p.i
 	p.i++ // {
-	v := Value{Kind: KObject}
+	v := Value{Kind: KObject, Fields: make([]Field, 0, 8)}
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
@@ -191,7 +192,7 @@ func (p *jsonParser) number() (Value, error) {
 			return Value{}, p.errf("invalid number")
 		}
 	}
-	return Value{Kind: KNumber, Str: string(p.b[start:p.i])}, nil
+	return Value{Kind: KNumber, Str: bytesString(p.b[start:p.i])}, nil
 }
 
 func (p *jsonParser) digits() int {
@@ -211,7 +212,7 @@ func (p *jsonParser) str() (string, error) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
-			s := string(p.b[start:p.i])
+			s := bytesString(p.b[start:p.i])
 			p.i++
 			return s, nil
 		case c == '\\':
@@ -291,6 +292,16 @@ func (p *jsonParser) hex4(at int) (rune, error) {
 		return 0, p.errf("invalid \\u escape")
 	}
 	return rune(n), nil
+}
+
+// bytesString views b as a string without copying. The parser's input is
+// a record's own copy (see objectRecord), never reused, so the strings stay
+// valid for as long as the record; whatever outlives it is cloned.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 var errNotObject = errors.New("record is not a JSON object")

@@ -25,12 +25,13 @@ type command struct {
 	args    string // positional arguments, for the usage line
 	summary string
 	help    string // longer description
+	noRoot  bool   // works on local files, not a lake
 	flags   func(fs *flag.FlagSet, g *globals)
 	run     func(ctx context.Context, g *globals, args []string) int
 }
 
 func commands() []*command {
-	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd()}
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd()}
 }
 
 // globals are the flags every command takes, and the output streams.
@@ -102,7 +103,7 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return exitUsage
 	}
-	if g.root == "" {
+	if g.root == "" && !c.noRoot {
 		fmt.Fprintf(stderr, "lagoon %s: --root (or LAGOON_ROOT) is required\n", c.name)
 		return exitUsage
 	}

@@ -27,6 +27,15 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
 // openLake opens the lake read-write; reading commands take no lock.
 func (g *globals) openLake(ctx context.Context) (*lake.Lake, error) {
 	return lake.Open(ctx, lake.Config{Root: g.root})
