@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -60,6 +61,85 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
 	}
 	assertExactlyOnce(t, root, files*rowsPerFile)
+}
+
+// TestPrepareCrashExactlyOnce is the crash test of the whole pipeline:
+// NDJSON and CSV files arrive under prepare/ while the daemon is SIGKILLed
+// again and again; batches form differently after each restart. In the
+// end every row is in the table once and prepare/, load/ and the intents
+// are empty.
+func TestPrepareCrashExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	const files, rowsPerFile, kills = 150, 40, 60
+	root := t.TempDir()
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	bodies := make([][]byte, files)
+	keys := make([]string, files)
+	for i := range files {
+		bodies[i], keys[i] = feedFile(i, rowsPerFile)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { dropKeys(ctx, t, root, keys, bodies) })
+	for k := range kills {
+		cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
+			"--prepare-batch-files", "3", "--rescan", "500ms", "--log-level", crashLogLevel)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", k, err)
+		}
+		_ = cmd.Wait()
+	}
+	wg.Wait()
+	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
+	if code != exitOK {
+		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
+	}
+	assertExactlyOnce(t, root, files*rowsPerFile)
+	l := lakefixture.OpenAt(t, root)
+	for _, p := range []string{"prepare/", "tmp/lagoon/prepare/"} {
+		for info, err := range l.Store.List(context.Background(), p) {
+			if err == nil {
+				t.Errorf("left behind: %s", info.Key)
+			}
+		}
+	}
+}
+
+// feedFile makes file i: NDJSON or CSV rows with ids i*n … i*n+n-1.
+func feedFile(i, n int) ([]byte, string) {
+	var b strings.Builder
+	if i%2 == 0 {
+		for j := range n {
+			fmt.Fprintf(&b, `{"id":%d,"name":"n%d","payload":{"k":%d}}`+"\n", i*n+j, j, j)
+		}
+		return []byte(b.String()), fmt.Sprintf("prepare/crash/events/part=%d/f%04d.ndjson", i%3, i)
+	}
+	b.WriteString("id,name\n")
+	for j := range n {
+		fmt.Fprintf(&b, "%d,n%d\n", i*n+j, j)
+	}
+	return []byte(b.String()), fmt.Sprintf("prepare/crash/events/f%04d.csv", i)
+}
+
+func dropKeys(ctx context.Context, tb testing.TB, root string, keys []string, bodies [][]byte) {
+	for i, b := range bodies {
+		lakefixture.DropFile(tb, filepath.Join(root, filepath.FromSlash(keys[i])), b)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(80 * time.Millisecond):
+		}
+	}
 }
 
 // dropSlowly drops the files one by one into a few tables' folders.

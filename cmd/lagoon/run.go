@@ -53,6 +53,8 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
 			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
 			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
+			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
+			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
