@@ -16,7 +16,7 @@ const (
 	exitOK       = 0
 	exitError    = 1
 	exitUsage    = 2
-	exitRejected = 3 // run --once: some file was rejected
+	exitRejected = 3 // run --once, convert: some file was rejected or some record was bad
 )
 
 // command is one subcommand.

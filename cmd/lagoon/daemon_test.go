@@ -50,6 +50,15 @@ func TestDaemonWatchesAndStopsGracefully(t *testing.T) {
 	if lakefixture.Exists(l, "log/rejected/load/web/hits/slow.parquet") {
 		t.Errorf("the file written slowly was rejected")
 	}
+	// prepare/ is watched too: a CSV dropped into a new folder lands.
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/web/visits/2026/v.csv"), []byte("id,page\n1,/home\n2,/about\n"))
+	waitFor(t, 10*time.Second, func() bool {
+		tbl, err := l.LoadTable(context.Background(), lake.TableRef{DB: "web", Table: "visits"})
+		return err == nil && tbl.CurrentSnapshot() != nil
+	})
+	if n := len(lakefixture.Rows(t, l, "web.visits")); n != 2 {
+		t.Errorf("visits rows = %d, want 2", n)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

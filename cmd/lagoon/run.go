@@ -41,7 +41,8 @@ log/rejects/<db>/<table>/ (file, line, reason, raw text); the good ones load.
 
 With --once it processes what is waiting and exits with a one-line summary:
 exit status 0 when every file loaded, 3 when some file was rejected (moved
-under log/rejected/ with a reason), 1 on other errors.
+under log/rejected/ with a reason) or some record was bad (in a rejects file
+under log/rejects/), 1 on other errors.
 
 Drop files atomically: write them under a dot-name or a temp suffix (.tmp,
 .part, …) and rename them into place. Files are also only taken once they
@@ -151,7 +152,7 @@ func (f *runFlags) report(g *globals, sum daemon.Summary, err error, took time.D
 	switch {
 	case err != nil:
 		return g.fail("run", err)
-	case len(sum.Rejected) > 0:
+	case len(sum.Rejected) > 0 || sum.BadRecords > 0:
 		return exitRejected
 	}
 	return exitOK
