@@ -1,0 +1,126 @@
+// Command convert measures `lagoon convert` against DuckDB on the feed of
+// ../shared/bench/gen, side by side in one run: for each input it runs
+// both (same thread count, zstd Parquet), takes the median of -runs, and
+// prints the time ratio (lagoon / DuckDB; below 1.0 lagoon is faster) and
+// both processes' peak RSS.
+//
+//	scripts/install-test-deps   # DuckDB from npm
+//	go run ./bench/convert -rows 1000000
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+type job struct {
+	name, format string
+	gzip         bool
+	duckRead     string // DuckDB table function
+}
+
+var jobs = []job{
+	{"NDJSON", "ndjson", false, "read_json_auto"},
+	{"NDJSON.gz", "ndjson", true, "read_json_auto"},
+	{"CSV", "csv", false, "read_csv_auto"},
+	{"CSV.gz", "csv", true, "read_csv_auto"},
+}
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "rows per input file")
+	runs := flag.Int("runs", 3, "runs of each tool per input (the median counts)")
+	only := flag.String("only", "", "run only this input (NDJSON, NDJSON.gz, CSV, CSV.gz)")
+	work := flag.String("work", filepath.Join(os.TempDir(), "lagoon-bench-convert"), "where inputs are generated (kept for reuse)")
+	flag.Parse()
+	check(os.MkdirAll(*work, 0o755))
+	bin := filepath.Join(*work, "lagoon")
+	check(run("", "go", "build", "-o", bin, "./cmd/lagoon"))
+	duck, err := filepath.Abs("testdata/duckdb/query.mjs")
+	check(err)
+	fmt.Printf("machine: %d cores, %s/%s, %s; %d rows per input, median of %d runs\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateOnly), *rows, *runs)
+	fmt.Printf("%-10s %9s %10s %10s %7s %12s %12s\n", "input", "MB", "lagoon s", "duckdb s", "ratio", "lagoon RSS", "duckdb RSS")
+	for _, j := range jobs {
+		if *only != "" && j.name != *only {
+			continue
+		}
+		in := generate(*work, j, *rows)
+		lt, lr := median(*runs, func() (time.Duration, int64) {
+			return measure("", bin, "convert", in, "--out", filepath.Join(*work, "lagoon.parquet"))
+		})
+		sql := fmt.Sprintf("COPY (SELECT * FROM %s('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)", j.duckRead, in, filepath.Join(*work, "duck.parquet"))
+		dt, dr := median(*runs, func() (time.Duration, int64) { return measure(filepath.Dir(duck), "node", duck, sql) })
+		st, _ := os.Stat(in)
+		fmt.Printf("%-10s %9.1f %10.2f %10.2f %7.2f %11.0fM %11.0fM\n", j.name, float64(st.Size())/1e6,
+			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20))
+	}
+}
+
+func generate(work string, j job, rows int) string {
+	name := fmt.Sprintf("feed-%d.%s", rows, j.format)
+	args := []string{"run", ".", "-rows", strconv.Itoa(rows), "-format", j.format}
+	if j.gzip {
+		name += ".gz"
+		args = append(args, "-gzip")
+	}
+	out := filepath.Join(work, name)
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	gen, err := filepath.Abs(filepath.Join("..", "shared", "bench", "gen"))
+	check(err)
+	check(run(gen, "go", append(args, "-out", out)...))
+	return out
+}
+
+// median runs f n times and returns the median time and the peak RSS of
+// that run.
+func median(n int, f func() (time.Duration, int64)) (time.Duration, int64) {
+	type r struct {
+		d   time.Duration
+		rss int64
+	}
+	var rs []r
+	for range n {
+		d, rss := f()
+		rs = append(rs, r{d, rss})
+	}
+	slices.SortFunc(rs, func(a, b r) int { return int(a.d - b.d) })
+	m := rs[len(rs)/2]
+	return m.d, m.rss
+}
+
+// measure runs a command and returns its wall time and peak RSS (bytes).
+func measure(dir, name string, args ...string) (time.Duration, int64) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	check(cmd.Run())
+	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+}
+
+func run(dir, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %v: %w", name, args, err)
+	}
+	return nil
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
