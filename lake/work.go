@@ -1,7 +1,9 @@
 package lake
 
 import (
+	"cmp"
 	"context"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -107,4 +109,51 @@ func TableDir(key string) (dir string, ok bool) {
 	}
 	segs := strings.SplitN(key, "/", 4)
 	return strings.Join(segs[:3], "/") + "/", true
+}
+
+// ListSettled lists the files under dirs that have settled, oldest first
+// (then by key), leaving out ignored names. Files still settling are
+// counted in res.
+func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, res *Result) ([]ObjectInfo, error) {
+	var out []ObjectInfo
+	for _, dir := range dirs {
+		for info, err := range st.List(ctx, dir) {
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case Ignored(info.Key):
+			case !Settled(info, settle, now):
+				res.Wait(info, settle)
+			default:
+				out = append(out, info)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b ObjectInfo) int {
+		return cmp.Or(a.ModTime.Compare(b.ModTime), strings.Compare(a.Key, b.Key))
+	})
+	return out, nil
+}
+
+// ListIntents returns the keys of the intents (*.json) under prefix,
+// deleting the temp files of intents whose writer died before publishing
+// them (no commit can have used those). Callers hold the prefix: no batch
+// of it is in flight.
+func ListIntents(ctx context.Context, st Store, prefix string) ([]string, error) {
+	var keys []string
+	for info, err := range st.List(ctx, prefix) {
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case IsTemp(info.Key):
+			if err := st.Delete(ctx, info.Key); err != nil {
+				return nil, err
+			}
+		case strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), "."):
+			keys = append(keys, info.Key)
+		}
+	}
+	return keys, nil
 }

@@ -97,22 +97,9 @@ func (l *Loader) recoverTable(ctx context.Context, ref lake.TableRef) error {
 }
 
 func (l *Loader) recoverPrefix(ctx context.Context, prefix string) error {
-	var keys []string
-	for info, err := range l.st.List(ctx, prefix) {
-		if err != nil {
-			return err
-		}
-		if lake.IsTemp(info.Key) {
-			// An intent whose writer died before publishing it: no commit
-			// can have used it.
-			if err := l.st.Delete(ctx, info.Key); err != nil {
-				return err
-			}
-			continue
-		}
-		if strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), ".") {
-			keys = append(keys, info.Key)
-		}
+	keys, err := lake.ListIntents(ctx, l.st, prefix)
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := l.recoverIntent(ctx, k); err != nil {

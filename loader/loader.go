@@ -10,7 +10,6 @@
 package loader
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -124,35 +123,23 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 // collect lists the table's settled Parquet files, oldest first, rejecting
 // keys that are not Parquet or do not map to this table's columns.
 func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
-	var out []waiting
-	now := l.cfg.Now()
-	for _, dir := range dirs {
-		for info, err := range l.st.List(ctx, dir) {
-			if err != nil {
-				return nil, err
-			}
-			if lake.Ignored(info.Key) {
-				continue
-			}
-			if !lake.Settled(info, l.cfg.Settle, now) {
-				res.Wait(info, l.cfg.Settle)
-				continue
-			}
-			w, reason := checkKey(info, ref)
-			if reason != "" {
-				rj, err := l.reject(ctx, info.Key, ref, reason)
-				if err != nil {
-					return nil, err
-				}
-				res.Rejected = append(res.Rejected, rj)
-				continue
-			}
-			out = append(out, w)
-		}
+	infos, err := lake.ListSettled(ctx, l.st, dirs, l.cfg.Settle, l.cfg.Now(), res)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(out, func(a, b waiting) int {
-		return cmp.Or(a.info.ModTime.Compare(b.info.ModTime), strings.Compare(a.info.Key, b.info.Key))
-	})
+	var out []waiting
+	for _, info := range infos {
+		w, reason := checkKey(info, ref)
+		if reason == "" {
+			out = append(out, w)
+			continue
+		}
+		rj, err := l.reject(ctx, info.Key, ref, reason)
+		if err != nil {
+			return nil, err
+		}
+		res.Rejected = append(res.Rejected, rj)
+	}
 	return out, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -261,19 +260,9 @@ func (s *Stage) sweepTemps(ctx context.Context, ref lake.TableRef) error {
 }
 
 func (s *Stage) recoverPrefix(ctx context.Context, prefix string) error {
-	var keys []string
-	for info, err := range s.st.List(ctx, prefix) {
-		if err != nil {
-			return err
-		}
-		switch {
-		case lake.IsTemp(info.Key):
-			if err := s.st.Delete(ctx, info.Key); err != nil {
-				return err
-			}
-		case strings.HasSuffix(info.Key, ".json"):
-			keys = append(keys, info.Key)
-		}
+	keys, err := lake.ListIntents(ctx, s.st, prefix)
+	if err != nil {
+		return err
 	}
 	for _, k := range keys {
 		if err := s.recoverIntent(ctx, k); err != nil {

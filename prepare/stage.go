@@ -1,13 +1,11 @@
 package prepare
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -109,40 +107,25 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 // has an unsupported format or the wrong table, and moves Parquet on to
 // load/ after a check.
 func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
+	infos, err := lake.ListSettled(ctx, s.st, dirs, s.cfg.Settle, s.cfg.Now(), res)
+	if err != nil {
+		return nil, err
+	}
 	var out []waiting
-	now := s.cfg.Now()
-	for _, dir := range dirs {
-		for info, err := range s.st.List(ctx, dir) {
-			if err != nil {
-				return nil, err
-			}
-			if lake.Ignored(info.Key) {
-				continue
-			}
-			if !lake.Settled(info, s.cfg.Settle, now) {
-				res.Wait(info, s.cfg.Settle)
-				continue
-			}
-			w, reason := checkKey(info, ref)
-			if reason == "" && w.format == FormatParquet {
-				reason, err = s.passParquet(ctx, w, res)
-				if err != nil {
-					return nil, err
-				}
-				continue
-			}
-			if reason != "" {
-				if err := s.rejectInto(ctx, info.Key, ref, reason, res); err != nil {
-					return nil, err
-				}
-				continue
-			}
+	for _, info := range infos {
+		w, reason := checkKey(info, ref)
+		switch {
+		case reason != "":
+			err = s.rejectInto(ctx, info.Key, ref, reason, res)
+		case w.format == FormatParquet:
+			err = s.passParquet(ctx, w, res)
+		default:
 			out = append(out, w)
 		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	slices.SortFunc(out, func(a, b waiting) int {
-		return cmp.Or(a.info.ModTime.Compare(b.info.ModTime), strings.Compare(a.info.Key, b.info.Key))
-	})
 	return out, nil
 }
 
@@ -167,17 +150,17 @@ func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
 // passParquet checks a Parquet file dropped under prepare/ (a readable
 // footer, some rows) and moves it to the same place under load/, where the
 // loader takes it. The move is one rename, so it needs no intent.
-func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) (string, error) {
+func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) error {
 	if reason := s.checkParquet(ctx, w.info.Key); reason != "" {
-		return "", s.rejectInto(ctx, w.info.Key, w.key.Table, reason, res)
+		return s.rejectInto(ctx, w.info.Key, w.key.Table, reason, res)
 	}
 	dst := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
 	if err := s.st.Rename(ctx, w.info.Key, dst); err != nil {
-		return "", err
+		return err
 	}
 	res.Files++
 	res.Bytes += w.info.Size
-	return "", nil
+	return nil
 }
 
 func (s *Stage) checkParquet(ctx context.Context, key string) string {

@@ -41,19 +41,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
 
-	for k := range kills {
-		cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "0", "--max-batch-files", "3",
-			"--rescan", "500ms", "--log-level", crashLogLevel)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatalf("kill %d: %v", k, err)
-		}
-		_ = cmd.Wait()
-	}
+	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "3", "--rescan", "500ms")
 	wg.Wait()
 
 	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
@@ -86,19 +74,8 @@ func TestPrepareCrashExactlyOnce(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { dropKeys(ctx, t, root, keys, bodies) })
-	for k := range kills {
-		cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
-			"--prepare-batch-files", "3", "--rescan", "500ms", "--log-level", crashLogLevel)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatalf("kill %d: %v", k, err)
-		}
-		_ = cmd.Wait()
-	}
+	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
+		"--prepare-batch-files", "3", "--rescan", "500ms")
 	wg.Wait()
 	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
 	if code != exitOK {
@@ -112,6 +89,24 @@ func TestPrepareCrashExactlyOnce(t *testing.T) {
 				t.Errorf("left behind: %s", info.Key)
 			}
 		}
+	}
+}
+
+// killRepeatedly starts lagoon with args and SIGKILLs it after a random
+// 20–420 ms, kills times over.
+func killRepeatedly(tb testing.TB, rng *rand.Rand, kills int, args ...string) {
+	tb.Helper()
+	for k := range kills {
+		cmd := exec.Command(lagoonBin, append(args, "--log-level", crashLogLevel)...)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		time.Sleep(time.Duration(20+rng.IntN(400)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			tb.Fatalf("kill %d: %v", k, err)
+		}
+		_ = cmd.Wait()
 	}
 }
 
