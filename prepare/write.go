@@ -161,10 +161,12 @@ func (c *converter) appendConsts(src Source) {
 	}
 }
 
-// resetBuilders drops whatever the builders hold.
+// resetBuilders drops whatever the builders hold. After a record failed
+// midway they differ in length, so each is emptied on its own.
 func (c *converter) resetBuilders() {
-	rec := c.rb.NewRecordBatch()
-	rec.Release()
+	for _, b := range c.rb.Fields() {
+		b.NewArray().Release()
+	}
 }
 
 func (c *converter) reject(src Source, r Record, reason string) error {

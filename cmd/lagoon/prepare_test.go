@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+)
+
+// TestInferenceDriftFollowsTheTable: a later batch whose values alone
+// would infer other types is converted to the table's types; a value that
+// cannot be converted is a bad record, and run --once says so (exit 3).
+func TestInferenceDriftFollowsTheTable(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/sales/1.csv"), []byte("amount,code,day\n12.50,123,2026-11-01\n"))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("first run: %d %s %s", code, out, errOut)
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/sales/2.csv"), []byte("amount,code,day\n7,124,2026-11-02\n8,abc,\n"))
+	code, out, _ := lagoon(t, "run", "--root", root, "--once", "--settle", "0")
+	if code != exitRejected || !strings.Contains(out, "1 bad records") {
+		t.Fatalf("second run: exit %d, %q; want 3 and one bad record", code, out)
+	}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "shop.sales") {
+		got = append(got, text(r["amount"])+" "+text(r["code"])+" "+text(r["day"]))
+	}
+	want := "12.5 123 2026-11-01|7 124 2026-11-02"
+	if strings.Join(got, "|") != want {
+		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+func text(v any) string {
+	b, _ := json.Marshal(v)
+	return strings.Trim(string(b), `"`)
+}
+
+func TestConvertCommand(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.ndjson"), filepath.Join(dir, "b.csv")
+	os.WriteFile(a, []byte("{\"id\":1,\"tags\":[\"x\"]}\n{\"id\":\n"), 0o644)
+	os.WriteFile(b, []byte("id,note\n2,hello\n"), 0o644)
+	out := filepath.Join(dir, "out", "all.parquet")
+	code, stdout, errOut := lagoon(t, "convert", a, b, "--out", out, "--lineage")
+	if code != exitRejected || !strings.HasPrefix(stdout, "converted 2 rows from 2 files into 1 Parquet file") {
+		t.Fatalf("exit %d: %q %s", code, stdout, errOut)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out + ".rejects.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	var bad map[string]any
+	if err := json.Unmarshal(sc.Bytes(), &bad); err != nil || bad["file"] != a || bad["line"] != float64(2) {
+		t.Errorf("rejects line %q: %v", sc.Text(), err)
+	}
+	if code, _, _ := lagoon(t, "convert", b, "--out", filepath.Join(dir, "b.parquet")); code != exitOK {
+		t.Errorf("clean convert exit %d", code)
+	}
+	if code, _, _ := lagoon(t, "convert", "--out", filepath.Join(dir, "x.parquet")); code != exitUsage {
+		t.Errorf("convert without inputs exit %d", code)
+	}
+}
