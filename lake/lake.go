@@ -5,18 +5,17 @@ package lake
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
-	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
 // CatalogName is the name lagoon's catalogs are registered under.
@@ -27,62 +26,69 @@ const CatalogFile = PrefixCatalog + "lagoon.db"
 
 // Config says where a lake is and how to reach its catalog.
 type Config struct {
-	// Root is a local directory (the embedded default).
+	// Root is a local directory (the embedded default) or
+	// s3://bucket[/prefix].
 	Root string
+	// Catalog is "" (sqlite locally, glue on S3), "sqlite", "glue",
+	// "postgres://…" or "rest+https://…".
+	Catalog string
+	// S3PathStyle selects path-style S3 addressing (MinIO, moto, …).
+	S3PathStyle bool
 }
 
-// DefaultConfig returns the configuration of a lake in ./lake.
-func DefaultConfig() Config { return Config{Root: "lake"} }
+// DefaultConfig returns the configuration of a lake in ./demo-lake.
+func DefaultConfig() Config { return Config{Root: "demo-lake"} }
 
 // Lake is an open lake: its store and its catalog. Close releases both.
 type Lake struct {
 	Store   Store
 	Catalog catalog.Catalog
-	db      *sql.DB
+	closer  io.Closer
 }
 
-// Open opens the lake at cfg.Root, creating the catalog if it is missing.
+// IsS3 reports whether a root names an S3 bucket.
+func IsS3(root string) bool { return strings.HasPrefix(root, "s3://") }
+
+// Open opens the lake at cfg.Root and its catalog (creating an embedded
+// catalog if it is missing). On S3 the AWS configuration comes from the
+// standard chain: credentials, region, AWS_ENDPOINT_URL(_S3/_GLUE).
 func Open(ctx context.Context, cfg Config) (*Lake, error) {
-	if strings.Contains(cfg.Root, "://") {
-		return nil, fmt.Errorf("open lake %s: only local directories are supported so far", cfg.Root)
-	}
-	st, err := NewLocal(cfg.Root)
+	st, awsCfg, props, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, cat, err := openSQLite(st)
+	cat, closer, err := openCatalog(ctx, cfg, st, awsCfg, props)
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
-	return &Lake{Store: st, Catalog: cat, db: db}, nil
+	return &Lake{Store: st, Catalog: cat, closer: closer}, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (Store, *aws.Config, iceberg.Properties, error) {
+	if !IsS3(cfg.Root) {
+		if strings.Contains(cfg.Root, "://") {
+			return nil, nil, nil, fmt.Errorf("lake root %s: want a local directory or s3://bucket[/prefix]", cfg.Root)
+		}
+		st, err := NewLocal(cfg.Root)
+		return st, nil, nil, err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	st, err := NewS3(awsCfg, cfg.Root, cfg.S3PathStyle)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, &awsCfg, s3Props(awsCfg, cfg.S3PathStyle), nil
 }
 
 // Close releases the catalog connection.
 func (l *Lake) Close() error {
-	if l.db != nil {
-		return l.db.Close()
+	if l.closer != nil {
+		return l.closer.Close()
 	}
 	return nil
-}
-
-func openSQLite(st *Local) (*sql.DB, *sqlcat.Catalog, error) {
-	p := st.Path(CatalogFile)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, nil, err
-	}
-	dsn := "file:" + p + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, nil, err
-	}
-	cat, err := sqlcat.NewCatalog(CatalogName, db, sqlcat.SQLite, iceberg.Properties{
-		"warehouse": st.URL(PrefixStg),
-	})
-	if err != nil {
-		db.Close()
-		return nil, nil, fmt.Errorf("sqlite catalog: %w", err)
-	}
-	return db, cat, nil
 }
 
 // Init creates every prefix of the layout and the catalog. It is
@@ -95,7 +101,7 @@ func Init(ctx context.Context, cfg Config) error {
 	defer l.Close()
 	st, ok := l.Store.(*Local)
 	if !ok {
-		return nil
+		return nil // object stores have no folders to create
 	}
 	for _, p := range Prefixes {
 		if err := os.MkdirAll(st.Path(p), 0o755); err != nil {

@@ -36,12 +36,14 @@ func commands() []*command {
 
 // globals are the flags every command takes, and the output streams.
 type globals struct {
-	root     string
-	json     bool
-	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
-	log      *slog.Logger
+	root      string
+	catalog   string
+	pathStyle bool
+	json      bool
+	logLevel  string
+	stdout    io.Writer
+	stderr    io.Writer
+	log       *slog.Logger
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -79,7 +81,7 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Every command takes --root DIR (or $LAGOON_ROOT). Run 'lagoon <command> --help'
+Every command takes --root DIR or s3://bucket[/prefix] (or $LAGOON_ROOT). Run 'lagoon <command> --help'
 for its flags. Flags may come before or after arguments.
 `)
 }
@@ -88,7 +90,9 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 	g := &globals{stdout: stdout, stderr: stderr}
 	fs := flag.NewFlagSet("lagoon "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory (default $LAGOON_ROOT)")
+	fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory or s3://bucket[/prefix] (default $LAGOON_ROOT)")
+	fs.StringVar(&g.catalog, "catalog", os.Getenv("LAGOON_CATALOG"), "sqlite (local default), glue (S3 default), postgres://… or rest+https://… (default $LAGOON_CATALOG)")
+	fs.BoolVar(&g.pathStyle, "s3-path-style", os.Getenv("LAGOON_S3_PATH_STYLE") == "true", "path-style S3 addressing, for MinIO, moto and the like ($LAGOON_S3_PATH_STYLE)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	if c.flags != nil {
 		c.flags(fs, g)

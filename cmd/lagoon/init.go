@@ -18,7 +18,7 @@ catalog/. Running it again on an initialised lake changes nothing.`,
 			if !g.wantArgs("init", args, 0, "no arguments") {
 				return exitUsage
 			}
-			if err := lake.Init(ctx, lake.Config{Root: g.root}); err != nil {
+			if err := lake.Init(ctx, g.lakeConfig()); err != nil {
 				return g.fail("init", err)
 			}
 			fmt.Fprintf(g.stdout, "lake ready at %s\n", g.root)

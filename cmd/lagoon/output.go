@@ -36,7 +36,12 @@ func writeJSONLine(w io.Writer, v any) error {
 	return err
 }
 
+// lakeConfig is the lake the global flags name.
+func (g *globals) lakeConfig() lake.Config {
+	return lake.Config{Root: g.root, Catalog: g.catalog, S3PathStyle: g.pathStyle}
+}
+
 // openLake opens the lake read-write; reading commands take no lock.
 func (g *globals) openLake(ctx context.Context) (*lake.Lake, error) {
-	return lake.Open(ctx, lake.Config{Root: g.root})
+	return lake.Open(ctx, g.lakeConfig())
 }

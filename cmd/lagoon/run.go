@@ -70,21 +70,22 @@ have not changed for --settle.`,
 }
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
-	if err := lake.Init(ctx, lake.Config{Root: g.root}); err != nil {
+	if err := lake.Init(ctx, g.lakeConfig()); err != nil {
 		return g.fail("run", err)
 	}
-	lk, err := lake.Open(ctx, lake.Config{Root: g.root})
+	lk, err := g.openLake(ctx)
 	if err != nil {
 		return g.fail("run", err)
 	}
 	defer lk.Close()
-	local := lk.Store.(*lake.Local)
-	lock, err := lake.LockLocal(local)
-	if err != nil {
-		return g.fail("run", err)
+	if local, ok := lk.Store.(*lake.Local); ok {
+		lock, err := lake.LockLocal(local)
+		if err != nil {
+			return g.fail("run", err)
+		}
+		defer lock.Release()
+		f.ld.CleanOrphans = true // this process holds the run lock
 	}
-	defer lock.Release()
-	f.ld.CleanOrphans = true // a local lake: this process holds the run lock
 	f.prep.Settle = f.ld.Settle
 	stages := []daemon.Stage{
 		prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log),
@@ -96,8 +97,8 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		sum, err := d.Once(ctx)
 		return f.report(g, sum, err, time.Since(start))
 	}
-	g.log.Info("lagoon running", "root", local.Root(), "workers", f.dm.Workers, "settle", f.ld.Settle)
-	sum, err := f.daemon(ctx, g, d, local.Root())
+	g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle)
+	sum, err := f.daemon(ctx, g, d, f.source(g, lk.Store))
 	if err != nil {
 		return g.fail("run", err)
 	}
@@ -105,15 +106,30 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	return exitOK
 }
 
-// daemon runs the watcher and the scheduler until ctx ends. The watcher's
-// goroutine is owned here: cancelled and waited for before returning.
-func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, root string) (daemon.Summary, error) {
+// eventSource is what feeds the daemon hints.
+type eventSource interface {
+	Run(ctx context.Context, out chan<- events.Event) error
+}
+
+// source picks the event source of a store: file-system events locally,
+// a periodic sweep on S3.
+func (f *runFlags) source(g *globals, st lake.Store) eventSource {
+	if local, ok := st.(*lake.Local); ok {
+		return events.NewLocal(local.Root(), f.ev, g.log)
+	}
+	return events.Poll{Period: f.ev.Rescan}
+}
+
+// daemon runs the event source and the scheduler until ctx ends. The
+// source's goroutine is owned here: cancelled and waited for before
+// returning.
+func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, src eventSource) (daemon.Summary, error) {
 	ch := make(chan events.Event, 1024)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var werr error
 	wg.Go(func() {
-		werr = events.NewLocal(root, f.ev, g.log).Run(wctx, ch)
+		werr = src.Run(wctx, ch)
 		if werr != nil {
 			cancel() // without events the daemon would go deaf: stop
 		}
