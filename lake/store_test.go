@@ -1,0 +1,149 @@
+package lake_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// TestStores runs the same contract checks on every Store.
+func TestStores(t *testing.T) {
+	t.Run("local", func(t *testing.T) {
+		st, err := lake.NewLocal(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeContract(t, st)
+	})
+	t.Run("s3", func(t *testing.T) {
+		lakefixture.Moto(t)
+		lakefixture.Bucket(t, lakefixture.S3Client(t), "store-test")
+		cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := lake.NewS3(cfg, "s3://store-test/some/prefix", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeContract(t, st)
+		if got := st.URL("load/x"); got != "s3://store-test/some/prefix/load/x" {
+			t.Errorf("URL = %s", got)
+		}
+	})
+}
+
+func storeContract(t *testing.T, st lake.Store) {
+	ctx := context.Background()
+	if _, err := st.Stat(ctx, "nope"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("Stat of a missing key: %v", err)
+	}
+	if err := st.Put(ctx, "a/b/c.txt", strings.NewReader("hello")); err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Stat(ctx, "a/b/c.txt")
+	if err != nil || info.Size != 5 || info.Version == "" {
+		t.Fatalf("Stat = %+v, %v", info, err)
+	}
+	if err := st.PutIfAbsent(ctx, "a/b/c.txt", strings.NewReader("again")); !errors.Is(err, lake.ErrExist) {
+		t.Errorf("PutIfAbsent on a taken key: %v", err)
+	}
+	if err := st.PutIfAbsent(ctx, "a/b/new.txt", strings.NewReader("x")); err != nil {
+		t.Errorf("PutIfAbsent on a free key: %v", err)
+	}
+	if err := st.Put(ctx, "a/b/c.txt", strings.NewReader("hello, again")); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.Stat(ctx, "a/b/c.txt"); again.Version == info.Version {
+		t.Errorf("Version did not change on rewrite: %s", again.Version)
+	}
+
+	// A large streamed object (several multipart parts on S3), read back
+	// sequentially, by ranges, and after seeks.
+	big := make([]byte, 12<<20+12345)
+	rand.Read(big)
+	w, err := st.Create(ctx, "big/blob.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(big); off += 1 << 20 {
+		if _, err := w.Write(big[off:min(off+1<<20, len(big))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Stat(ctx, "big/blob.bin"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("object visible before Close: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := st.Open(ctx, "big/blob.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := io.ReadAll(obj)
+	if err != nil || !bytes.Equal(all, big) || obj.Size() != int64(len(big)) {
+		t.Fatalf("ReadAll: %d bytes, %v", len(all), err)
+	}
+	part := make([]byte, 1000)
+	if n, err := obj.ReadAt(part, 5_000_000); err != nil || n != 1000 || !bytes.Equal(part, big[5_000_000:5_001_000]) {
+		t.Errorf("ReadAt: %d, %v", n, err)
+	}
+	if _, err := obj.Seek(-10, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	tail, _ := io.ReadAll(obj)
+	if !bytes.Equal(tail, big[len(big)-10:]) {
+		t.Errorf("read after Seek: %x", tail)
+	}
+	obj.Close()
+
+	aborted, err := st.Create(ctx, "big/aborted.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aborted.Write([]byte("partial"))
+	if err := aborted.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "big/aborted.bin"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("aborted object exists: %v", err)
+	}
+
+	if err := st.Rename(ctx, "a/b/c.txt", "moved/c d+é.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "a/b/c.txt"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("source after Rename: %v", err)
+	}
+	var keys []string
+	for info, err := range st.List(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !lake.Ignored(info.Key) {
+			keys = append(keys, info.Key)
+		}
+	}
+	slices.Sort(keys)
+	want := []string{"a/b/new.txt", "big/blob.bin", "moved/c d+é.txt"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("List = %v, want %v", keys, want)
+	}
+	if err := st.Delete(ctx, "moved/c d+é.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "moved/c d+é.txt"); err != nil {
+		t.Errorf("Delete of a missing key: %v", err)
+	}
+}
