@@ -43,7 +43,9 @@ func DefaultConfig() Config { return Config{Root: "demo-lake"} }
 type Lake struct {
 	Store   Store
 	Catalog catalog.Catalog
-	closer  io.Closer
+	// AWS is the AWS configuration of an S3 lake (nil for a local one).
+	AWS    *aws.Config
+	closer io.Closer
 }
 
 // IsS3 reports whether a root names an S3 bucket.
@@ -61,7 +63,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
-	return &Lake{Store: st, Catalog: cat, closer: closer}, nil
+	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, closer: closer}, nil
 }
 
 func openStore(ctx context.Context, cfg Config) (Store, *aws.Config, iceberg.Properties, error) {

@@ -59,6 +59,9 @@ func ParseS3Root(root string) (bucket, prefix string, err error) {
 // Bucket returns the bucket's name.
 func (s *S3) Bucket() string { return s.bucket }
 
+// Prefix returns the lake's prefix in the bucket ("" or "a/b/").
+func (s *S3) Prefix() string { return s.prefix }
+
 // Client returns the S3 client (for setting up notifications).
 func (s *S3) Client() *s3.Client { return s.client }
 

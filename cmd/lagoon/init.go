@@ -2,18 +2,31 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
 func initCmd() *command {
+	var evs, queue string
 	return &command{
 		name:    "init",
 		summary: "create a lake's folders and catalog (idempotent)",
 		help: `Creates every prefix of the lake layout (prepare/, load/, stg/, prd/, tmp/,
 trail/, stats/, log/, assets/, queries/) and the embedded SQLite catalog under
-catalog/. Running it again on an initialised lake changes nothing.`,
+catalog/. Running it again on an initialised lake changes nothing.
+
+On S3, --events sqs --queue QUEUE also sets the bucket's notification
+configuration: "object created" events under prepare/ and load/ go to the
+queue (other notification settings of the bucket are kept).`,
+		flags: func(fs *flag.FlagSet, g *globals) {
+			fs.StringVar(&evs, "events", "", "sqs: configure the bucket's notifications to --queue")
+			fs.StringVar(&queue, "queue", "", "SQS queue URL or name (with --events sqs)")
+		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("init", args, 0, "no arguments") {
 				return exitUsage
@@ -21,8 +34,33 @@ catalog/. Running it again on an initialised lake changes nothing.`,
 			if err := lake.Init(ctx, g.lakeConfig()); err != nil {
 				return g.fail("init", err)
 			}
+			if evs == "sqs" {
+				if err := initNotifications(ctx, g, queue); err != nil {
+					return g.fail("init", err)
+				}
+				fmt.Fprintf(g.stdout, "bucket notifications for prepare/ and load/ go to %s\n", queue)
+			} else if evs != "" {
+				fmt.Fprintf(g.stderr, "lagoon init: --events %q: only sqs is set up by init\n", evs)
+				return exitUsage
+			}
 			fmt.Fprintf(g.stdout, "lake ready at %s\n", g.root)
 			return exitOK
 		},
 	}
+}
+
+func initNotifications(ctx context.Context, g *globals, queue string) error {
+	if queue == "" {
+		return fmt.Errorf("--events sqs needs --queue")
+	}
+	lk, err := g.openLake(ctx)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	st, ok := lk.Store.(*lake.S3)
+	if !ok {
+		return fmt.Errorf("--events sqs needs an s3:// root")
+	}
+	return events.ConfigureS3ToSQS(ctx, st.Client(), sqs.NewFromConfig(*lk.AWS), st.Bucket(), st.Prefix(), queue)
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/lagoon-dev/lagoon/daemon"
 	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/lake"
@@ -22,10 +24,13 @@ type runFlags struct {
 	dm     daemon.Config
 	ev     events.LocalConfig
 	asJSON bool
+	events string
+	sqs    events.SQSConfig
 }
 
 func runCmd() *command {
-	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(), ev: events.DefaultLocalConfig()}
+	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
+		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig()}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
@@ -53,6 +58,9 @@ have not changed for --settle.`,
 			fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
 			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
 			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
+			fs.StringVar(&f.events, "events", "", "event source: fs (local default), poll (S3 default: sweeps only), sqs (S3 notifications via --queue)")
+			fs.StringVar(&f.sqs.Queue, "queue", "", "SQS queue URL or name, for --events sqs (implies it)")
+			fs.IntVar(&f.sqs.MaxReceives, "max-receives", f.sqs.MaxReceives, "give up on an SQS message delivered more often than this")
 			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
 			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
@@ -97,8 +105,12 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		sum, err := d.Once(ctx)
 		return f.report(g, sum, err, time.Since(start))
 	}
+	src, err := f.source(g, lk)
+	if err != nil {
+		return g.fail("run", err)
+	}
 	g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle)
-	sum, err := f.daemon(ctx, g, d, f.source(g, lk.Store))
+	sum, err := f.daemon(ctx, g, d, src)
 	if err != nil {
 		return g.fail("run", err)
 	}
@@ -111,13 +123,29 @@ type eventSource interface {
 	Run(ctx context.Context, out chan<- events.Event) error
 }
 
-// source picks the event source of a store: file-system events locally,
-// a periodic sweep on S3.
-func (f *runFlags) source(g *globals, st lake.Store) eventSource {
-	if local, ok := st.(*lake.Local); ok {
-		return events.NewLocal(local.Root(), f.ev, g.log)
+// source picks the event source: file-system events locally, S3
+// notifications from SQS, or sweeps alone.
+func (f *runFlags) source(g *globals, lk *lake.Lake) (eventSource, error) {
+	kind := f.events
+	if kind == "" && f.sqs.Queue != "" {
+		kind = "sqs"
 	}
-	return events.Poll{Period: f.ev.Rescan}
+	local, isLocal := lk.Store.(*lake.Local)
+	switch {
+	case kind == "" && isLocal, kind == "fs" && isLocal:
+		return events.NewLocal(local.Root(), f.ev, g.log), nil
+	case kind == "", kind == "poll":
+		return events.Poll{Period: f.ev.Rescan}, nil
+	case kind == "sqs" && !isLocal:
+		if f.sqs.Queue == "" {
+			return nil, fmt.Errorf("--events sqs needs --queue")
+		}
+		st := lk.Store.(*lake.S3)
+		cfg := f.sqs
+		cfg.Bucket, cfg.Prefix, cfg.Rescan = st.Bucket(), st.Prefix(), f.ev.Rescan
+		return events.NewSQS(sqs.NewFromConfig(*lk.AWS), lk.Store, cfg, g.log), nil
+	}
+	return nil, fmt.Errorf("--events %s does not fit root %s", kind, g.root)
 }
 
 // daemon runs the event source and the scheduler until ctx ends. The
