@@ -37,9 +37,11 @@ func runCmd() *command {
 		summary: "load what waits, then watch for new files (the daemon)",
 		help: `Converts the files waiting under prepare/<db>/<table>/ (JSON, NDJSON, CSV,
 TSV, Avro; .gz or .zst too) into Parquet under load/, and appends the Parquet
-files under load/<db>/<table>/ to Iceberg tables under stg/. Then it watches
-prepare/ and load/ (recursively; plus a periodic sweep) and processes new
-files as they settle, until SIGINT or SIGTERM.
+files under load/<db>/<table>/ to Iceberg tables under stg/. Then it follows
+events and processes new files as they settle, until SIGINT or SIGTERM:
+locally file-system events on prepare/ and load/; on S3, bucket notifications
+from SQS (--queue) or, without a queue, sweeps only. A sweep every --rescan
+catches whatever events missed.
 
 Records that cannot be parsed or converted go to rejects files under
 log/rejects/<db>/<table>/ (file, line, reason, raw text); the good ones load.
