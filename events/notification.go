@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // ObjectRef is an object a notification says was created.
@@ -33,6 +35,16 @@ var ErrNotification = errors.New("not an S3 notification")
 // The s3:TestEvent S3 sends when notifications are configured, and events
 // other than object creation, yield no object. Times parse leniently.
 func ParseNotification(body []byte) ([]ObjectRef, error) {
+	return parseNotification(body, true)
+}
+
+// ParseNotificationRaw is ParseNotification for senders that do not
+// URL-encode keys in the S3 shape (versitygw): keys are taken as they are.
+func ParseNotificationRaw(body []byte) ([]ObjectRef, error) {
+	return parseNotification(body, false)
+}
+
+func parseNotification(body []byte, decode bool) ([]ObjectRef, error) {
 	var probe struct {
 		Records    json.RawMessage `json:"Records"`
 		Type       string          `json:"Type"`
@@ -47,11 +59,11 @@ func ParseNotification(body []byte) ([]ObjectRef, error) {
 	case probe.Event == "s3:TestEvent":
 		return nil, nil
 	case probe.Type == "Notification" && probe.Message != "":
-		return ParseNotification([]byte(probe.Message))
+		return parseNotification([]byte(probe.Message), decode)
 	case probe.DetailType != "":
 		return parseEventBridge(body, probe.DetailType)
 	case probe.Records != nil:
-		return parseRecords(probe.Records)
+		return parseRecords(probe.Records, decode)
 	}
 	return nil, ErrNotification
 }
@@ -71,7 +83,7 @@ type s3Record struct {
 	} `json:"s3"`
 }
 
-func parseRecords(raw json.RawMessage) ([]ObjectRef, error) {
+func parseRecords(raw json.RawMessage, decode bool) ([]ObjectRef, error) {
 	var recs []s3Record
 	if err := json.Unmarshal(raw, &recs); err != nil {
 		return nil, fmt.Errorf("%w: Records: %v", ErrNotification, err)
@@ -81,9 +93,11 @@ func parseRecords(raw json.RawMessage) ([]ObjectRef, error) {
 		if !strings.Contains(r.EventName, "ObjectCreated") {
 			continue
 		}
-		key, err := url.QueryUnescape(r.S3.Object.Key)
-		if err != nil {
-			key = r.S3.Object.Key // a gateway that does not encode (versitygw)
+		key := r.S3.Object.Key
+		if decode {
+			if k, err := url.QueryUnescape(key); err == nil {
+				key = k
+			}
 		}
 		out = append(out, ObjectRef{Bucket: r.S3.Bucket.Name, Key: key, Size: r.S3.Object.Size,
 			ETag: strings.Trim(r.S3.Object.ETag, `"`), Time: lenientTime(r.EventTime)})
@@ -124,4 +138,21 @@ func lenientTime(s string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// lakeKeys keeps the keys of a lake's prepare/ and load/ (in bucket, under
+// prefix), made relative to the lake; lagoon's own temp names and writes
+// elsewhere are not work.
+func lakeKeys(refs []ObjectRef, bucket, prefix string) []string {
+	var out []string
+	for _, r := range refs {
+		if r.Bucket != "" && r.Bucket != bucket || !strings.HasPrefix(r.Key, prefix) {
+			continue
+		}
+		k := strings.TrimPrefix(r.Key, prefix)
+		if (strings.HasPrefix(k, lake.PrefixPrepare) || strings.HasPrefix(k, lake.PrefixLoad)) && !lake.Ignored(k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }

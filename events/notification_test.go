@@ -20,7 +20,6 @@ func TestParseNotification(t *testing.T) {
 			"detail":{"bucket":{"name":"b"},"object":{"key":"lake/load/db/t/a b:c.parquet","size":5,"etag":"e"}}}`, "[{b lake/load/db/t/a b:c.parquet 5 e 2026-11-22 10:00:00 +0000 UTC}]", nil},
 		{"EventBridge, other event", `{"detail-type":"Object Deleted","detail":{}}`, "[]", nil},
 		{"s3:TestEvent", `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-22T10:00:00.000Z","Bucket":"b"}`, "[]", nil},
-		{"versitygw: key not encoded", `{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"load/a%zz.parquet"}}}]}`, "[{b load/a%zz.parquet 0  0001-01-01 00:00:00 +0000 UTC}]", nil},
 		{"not JSON", `hello`, "", ErrNotification},
 		{"JSON of another kind", `{"foo":1}`, "", ErrNotification},
 	}
@@ -40,5 +39,29 @@ func TestParseNotification(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseNotificationRaw(t *testing.T) {
+	body := `{"Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"load/a+b%20c.parquet"}}}]}`
+	refs, err := ParseNotificationRaw([]byte(body))
+	if err != nil || len(refs) != 1 || refs[0].Key != "load/a+b%20c.parquet" {
+		t.Fatalf("raw: %v %v", refs, err)
+	}
+	refs, _ = ParseNotification([]byte(body))
+	if refs[0].Key != "load/a b c.parquet" {
+		t.Fatalf("decoded: %v", refs)
+	}
+}
+
+func TestLakeKeys(t *testing.T) {
+	refs := []ObjectRef{
+		{Bucket: "b", Key: "lake/load/db/t/x.parquet"}, {Bucket: "b", Key: "lake/prepare/db/t/.x.csv.tmp"},
+		{Bucket: "b", Key: "lake/stg/db/t/data/x.parquet"}, {Bucket: "other", Key: "lake/load/db/t/y.parquet"},
+		{Bucket: "b", Key: "elsewhere/load/z.parquet"}, {Key: "lake/prepare/db/t/a.csv"},
+	}
+	got := fmt.Sprint(lakeKeys(refs, "b", "lake/"))
+	if got != "[load/db/t/x.parquet prepare/db/t/a.csv]" {
+		t.Errorf("lakeKeys = %s", got)
 	}
 }

@@ -143,7 +143,7 @@ func (s *SQS) take(ctx context.Context, m sqstypes.Message, out chan<- Event) bo
 		s.delete(ctx, aws.ToString(m.ReceiptHandle))
 		return true
 	}
-	keys := s.lakeKeys(refs)
+	keys := lakeKeys(refs, s.cfg.Bucket, s.cfg.Prefix)
 	if len(keys) == 0 {
 		s.delete(ctx, aws.ToString(m.ReceiptHandle))
 		return true
@@ -158,22 +158,6 @@ func (s *SQS) take(ctx context.Context, m sqstypes.Message, out chan<- Event) bo
 		}
 	}
 	return true
-}
-
-// lakeKeys keeps the keys of this lake's prepare/ and load/ (lagoon's own
-// temp names and other writes are not work).
-func (s *SQS) lakeKeys(refs []ObjectRef) []string {
-	var out []string
-	for _, r := range refs {
-		if r.Bucket != "" && r.Bucket != s.cfg.Bucket || !strings.HasPrefix(r.Key, s.cfg.Prefix) {
-			continue
-		}
-		k := strings.TrimPrefix(r.Key, s.cfg.Prefix)
-		if (strings.HasPrefix(k, lake.PrefixPrepare) || strings.HasPrefix(k, lake.PrefixLoad)) && !lake.Ignored(k) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // maintain looks after in-flight messages and sends the periodic sweep.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -26,11 +27,12 @@ type runFlags struct {
 	asJSON bool
 	events string
 	sqs    events.SQSConfig
+	hook   events.WebhookConfig
 }
 
 func runCmd() *command {
 	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
-		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig()}
+		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig()}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
@@ -60,7 +62,9 @@ have not changed for --settle.`,
 			fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
 			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
 			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
-			fs.StringVar(&f.events, "events", "", "event source: fs (local default), poll (S3 default: sweeps only), sqs (S3 notifications via --queue)")
+			fs.StringVar(&f.events, "events", "", "event source: fs (local default), poll (S3 default: sweeps only), sqs (S3 notifications via --queue), webhook (MinIO/Ceph/versitygw posts; token in $LAGOON_WEBHOOK_TOKEN)")
+			fs.StringVar(&f.hook.Addr, "webhook-addr", f.hook.Addr, "where the webhook listens")
+			fs.BoolVar(&f.hook.RawKeys, "webhook-raw-keys", false, "take webhook keys as sent, not URL-decoded (versitygw)")
 			fs.StringVar(&f.sqs.Queue, "queue", "", "SQS queue URL or name, for --events sqs (implies it)")
 			fs.IntVar(&f.sqs.MaxReceives, "max-receives", f.sqs.MaxReceives, "give up on an SQS message delivered more often than this")
 			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
@@ -146,6 +150,15 @@ func (f *runFlags) source(g *globals, lk *lake.Lake) (eventSource, error) {
 		cfg := f.sqs
 		cfg.Bucket, cfg.Prefix, cfg.Rescan = st.Bucket(), st.Prefix(), f.ev.Rescan
 		return events.NewSQS(sqs.NewFromConfig(*lk.AWS), lk.Store, cfg, g.log), nil
+	case kind == "webhook" && !isLocal:
+		st := lk.Store.(*lake.S3)
+		cfg := f.hook
+		cfg.Bucket, cfg.Prefix, cfg.Rescan = st.Bucket(), st.Prefix(), f.ev.Rescan
+		cfg.Token = os.Getenv("LAGOON_WEBHOOK_TOKEN")
+		if cfg.Token == "" {
+			return nil, fmt.Errorf("--events webhook needs a token in LAGOON_WEBHOOK_TOKEN")
+		}
+		return events.NewWebhook(cfg, g.log), nil
 	}
 	return nil, fmt.Errorf("--events %s does not fit root %s", kind, g.root)
 }

@@ -1,0 +1,64 @@
+package events
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWebhook(t *testing.T) {
+	cfg := DefaultWebhookConfig()
+	cfg.Addr, cfg.Token, cfg.Bucket, cfg.Prefix, cfg.MaxBody = "127.0.0.1:0", "s3cret", "b", "lake/", 4096
+	w := NewWebhook(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Event, 10)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, out) }()
+	for w.Addr() == "" {
+		time.Sleep(5 * time.Millisecond)
+	}
+	url := "http://" + w.Addr() + "/"
+	good := `{"EventName":"s3:ObjectCreated:Put","Key":"b/lake/load/db/t/a%20b.parquet","Records":[{"eventName":"s3:ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"lake/load/db/t/a%20b.parquet"}}}]}`
+	cases := []struct {
+		name, auth, body string
+		want             int
+	}{
+		{"no token", "", good, 401},
+		{"wrong token", "Bearer nope", good, 401},
+		{"malformed", "Bearer s3cret", `{"nope":`, 400},
+		{"too large", "Bearer s3cret", strings.Repeat(" ", 5000), 413},
+		{"good, bearer", "Bearer s3cret", good, 204},
+		{"good, bare token", "s3cret", good, 204},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(tc.body))
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	if len(out) != 2 {
+		t.Fatalf("%d events, want 2", len(out))
+	}
+	if e := <-out; e.Key != "load/db/t/a b.parquet" {
+		t.Errorf("event = %+v", e)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := NewWebhook(WebhookConfig{Addr: "127.0.0.1:0"}, nil).Run(context.Background(), out); err != ErrNoToken {
+		t.Errorf("no token: %v", err)
+	}
+}
