@@ -28,6 +28,7 @@ type runFlags struct {
 	events string
 	sqs    events.SQSConfig
 	hook   events.WebhookConfig
+	lease  time.Duration
 }
 
 func runCmd() *command {
@@ -73,6 +74,7 @@ have not changed for --settle.`,
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
+			fs.DurationVar(&f.lease, "lease-ttl", 2*time.Minute, "on S3: a lake lease not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("run", args, 0, "no arguments") {
@@ -92,14 +94,11 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	defer lk.Close()
-	if local, ok := lk.Store.(*lake.Local); ok {
-		lock, err := lake.LockLocal(local)
-		if err != nil {
-			return g.fail("run", err)
-		}
-		defer lock.Release()
-		f.ld.CleanOrphans = true // this process holds the run lock
+	ctx, release, err := f.hold(ctx, g, lk)
+	if err != nil {
+		return g.fail("run", err)
 	}
+	defer release()
 	f.prep.Settle = f.ld.Settle
 	stages := []daemon.Stage{
 		prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log),
@@ -122,6 +121,37 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
+}
+
+// hold takes the lake for this process: the run lock of a local lake, the
+// lease of one in an object store (one worker per lake until several
+// workers are supported). The returned context ends if the lease is lost.
+func (f *runFlags) hold(ctx context.Context, g *globals, lk *lake.Lake) (context.Context, func(), error) {
+	if local, ok := lk.Store.(*lake.Local); ok {
+		lock, err := lake.LockLocal(local)
+		if err != nil {
+			return ctx, nil, err
+		}
+		f.ld.CleanOrphans = true // no other process writes this lake
+		return ctx, func() { lock.Release() }, nil
+	}
+	lease, err := lake.AcquireLease(ctx, lk.Store, lake.LeaseKey, f.lease, g.log)
+	if err != nil {
+		return ctx, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() { // ends with ctx, which release cancels
+		select {
+		case <-lease.Lost():
+			g.log.Error("lake lease lost: stopping")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		cancel()
+		lease.Release(context.Background())
+	}, nil
 }
 
 // eventSource is what feeds the daemon hints.

@@ -34,15 +34,18 @@ func TestMinIOWebhook(t *testing.T) {
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
 	lakefixture.Bucket(t, c, "hooked")
-	_, err := c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
-		Bucket: aws.String("hooked"),
-		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
-			QueueArn: aws.String("arn:minio:sqs::LAGOON:webhook"), Events: []s3types.Event{s3types.EventS3ObjectCreated},
-		}}},
+	// MinIO registers its webhook target in the background after start:
+	// until then the ARN is unknown to it.
+	var err error
+	waitFor(t, 20*time.Second, func() bool {
+		_, err = c.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+			Bucket: aws.String("hooked"),
+			NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+				QueueArn: aws.String("arn:minio:sqs::LAGOON:webhook"), Events: []s3types.Event{s3types.EventS3ObjectCreated},
+			}}},
+		})
+		return err == nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := "s3://hooked/lake"
 	var stderr syncBuffer
 	cmd := exec.Command(lagoonBin, "run", "--root", root, "--s3-path-style", "--catalog", dsn, "--events", "webhook",
