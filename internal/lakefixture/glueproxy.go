@@ -36,13 +36,15 @@ func NewGlueProxy(tb testing.TB, target string) *GlueProxy {
 	}
 	p := &GlueProxy{versions: map[string]int{}}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = p.rewriteGetTable
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Target") != "AWSGlue.UpdateTable" {
+		switch r.Header.Get("X-Amz-Target") {
+		case "AWSGlue.UpdateTable":
+			p.updateTable(w, r, rp)
+		case "AWSGlue.GetTable":
+			p.getTable(w, r, rp)
+		default:
 			rp.ServeHTTP(w, r)
-			return
 		}
-		p.updateTable(w, r, rp)
 	}))
 	tb.Cleanup(srv.Close)
 	p.URL = srv.URL
@@ -92,28 +94,28 @@ func (p *GlueProxy) updateTable(w http.ResponseWriter, r *http.Request, rp *http
 	w.Write(rec.Body.Bytes())
 }
 
-// rewriteGetTable replaces GetTable's VersionId with the proxy's.
-func (p *GlueProxy) rewriteGetTable(resp *http.Response) error {
-	if resp.Request.Header.Get("X-Amz-Target") != "AWSGlue.GetTable" || resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
+// getTable answers GetTable with the proxy's VersionId. It holds the lock
+// while moto answers, so the version and the metadata it reports belong
+// together, as Glue's do.
+func (p *GlueProxy) getTable(w http.ResponseWriter, r *http.Request, rp *httputil.ReverseProxy) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rec := httptest.NewRecorder()
+	rp.ServeHTTP(rec, r)
+	body := rec.Body.Bytes()
 	var out map[string]any
-	if err := json.Unmarshal(body, &out); err == nil {
+	if rec.Code == http.StatusOK && json.Unmarshal(body, &out) == nil {
 		if t, ok := out["Table"].(map[string]any); ok {
-			p.mu.Lock()
-			id := strings.ToLower(t["DatabaseName"].(string) + "." + t["Name"].(string))
-			t["VersionId"] = strconv.Itoa(p.versions[id])
-			p.mu.Unlock()
+			db, _ := t["DatabaseName"].(string)
+			name, _ := t["Name"].(string)
+			t["VersionId"] = strconv.Itoa(p.versions[strings.ToLower(db+"."+name)])
 			body, _ = json.Marshal(out)
 		}
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	return nil
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	w.Write(body)
 }
