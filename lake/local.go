@@ -282,6 +282,17 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// Copy implements Store: the copy is written to a temp name and renamed
+// into place.
+func (l *Local) Copy(ctx context.Context, from, to string) error {
+	f, err := os.Open(l.Path(from))
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", from, mapErr(from, err))
+	}
+	defer f.Close()
+	return l.Put(ctx, to, f)
+}
+
 // Rename implements Store; the target folder is created as needed.
 func (l *Local) Rename(_ context.Context, from, to string) error {
 	dst := l.Path(to)

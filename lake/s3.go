@@ -305,14 +305,23 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Rename implements Store as a server-side copy, then a delete. (S3's
-// single copy takes objects up to 5 GB.) A crash in between leaves both;
-// callers' intents make that safe.
-func (s *S3) Rename(ctx context.Context, from, to string) error {
+// Copy implements Store with a server-side copy (S3's single copy takes
+// objects up to 5 GB).
+func (s *S3) Copy(ctx context.Context, from, to string) error {
 	_, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(to)),
 		CopySource: aws.String(escapePath(s.bucket + "/" + s.full(from)))})
 	if err != nil {
-		return s3Err("rename", from, err)
+		return s3Err("copy", from, err)
+	}
+	return nil
+}
+
+// Rename implements Store as a copy, then a delete. A crash in between
+// leaves both; callers publish through PublishTemp names and intents, which
+// make that safe.
+func (s *S3) Rename(ctx context.Context, from, to string) error {
+	if err := s.Copy(ctx, from, to); err != nil {
+		return err
 	}
 	return s.Delete(ctx, from)
 }

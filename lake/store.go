@@ -62,6 +62,8 @@ type Store interface {
 	PutIfAbsent(ctx context.Context, key string, r io.Reader) error
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// Copy copies an object to a new key, replacing what is there.
+	Copy(ctx context.Context, from, to string) error
 	// Rename moves an object to a new key, replacing what is there.
 	Rename(ctx context.Context, from, to string) error
 	// URL returns the location Iceberg and other readers use for key

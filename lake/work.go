@@ -111,16 +111,28 @@ func TableDir(key string) (dir string, ok bool) {
 	return strings.Join(segs[:3], "/") + "/", true
 }
 
+// PublishTemp is where a file is written before it is published at key:
+// the same folder, under a dot-name every stage ignores. On an object store
+// publishing is a copy then a delete, so while the temp exists the key is
+// not published yet and must not be taken: a copy repeated after a crash
+// would otherwise hand out the same rows twice.
+func PublishTemp(key string) string {
+	dir, base := path.Split(key)
+	return dir + "." + base + ".pub"
+}
+
 // ListSettled lists the files under dirs that have settled, oldest first
-// (then by key), leaving out ignored names. Files still settling are
-// counted in res.
+// (then by key), leaving out ignored names and files still being published
+// (see PublishTemp). Files still settling are counted in res.
 func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, res *Result) ([]ObjectInfo, error) {
 	var out []ObjectInfo
+	seen := map[string]bool{}
 	for _, dir := range dirs {
 		for info, err := range st.List(ctx, dir) {
 			if err != nil {
 				return nil, err
 			}
+			seen[info.Key] = true
 			switch {
 			case Ignored(info.Key):
 			case !Settled(info, settle, now):
@@ -130,6 +142,14 @@ func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Durat
 			}
 		}
 	}
+	out = slices.DeleteFunc(out, func(info ObjectInfo) bool {
+		if seen[PublishTemp(info.Key)] {
+			res.Waiting++
+			res.NextReady = now.Add(max(settle, time.Second))
+			return true
+		}
+		return false
+	})
 	slices.SortFunc(out, func(a, b ObjectInfo) int {
 		return cmp.Or(a.ModTime.Compare(b.ModTime), strings.Compare(a.Key, b.Key))
 	})

@@ -43,6 +43,7 @@ type intent struct {
 	DB      string       `json:"db"`
 	Table   string       `json:"table"`
 	State   string       `json:"state"`
+	Stamp   string       `json:"stamp"` // start of the output names
 	Created time.Time    `json:"created"`
 	Sources []intentSrc  `json:"sources"`
 	Outputs []intentMove `json:"outputs,omitempty"`
@@ -65,14 +66,21 @@ func (in intent) key() string {
 	return intentPrefix + in.ref().String() + "/" + in.Batch + ".json"
 }
 
-// tempPrefix is the start of the temp names of the batch's outputs.
-func (in intent) tempPrefix() string {
-	return in.ref().Dir(lake.PrefixLoad) + ".prep-" + in.Batch + "-"
+// outputFinal is the published name of the batch's i-th output.
+func (in intent) outputFinal(i int) string {
+	return fmt.Sprintf("%s%s-%s-%05d.parquet", in.ref().Dir(lake.PrefixLoad), in.Stamp, in.Batch, i)
 }
 
-func (in intent) rejectsTemp() string {
-	return in.ref().Dir(lake.PrefixLog+"rejects/") + "." + in.Batch + ".ndjson"
+// tempPrefix starts the temp names (lake.PublishTemp) of the outputs.
+func (in intent) tempPrefix() string {
+	return in.ref().Dir(lake.PrefixLoad) + "." + in.Stamp + "-" + in.Batch + "-"
 }
+
+func (in intent) rejectsFinal() string {
+	return in.ref().Dir(lake.PrefixLog+"rejects/") + in.Stamp + "-" + in.Batch + ".ndjson"
+}
+
+func (in intent) rejectsTemp() string { return lake.PublishTemp(in.rejectsFinal()) }
 
 func (s *Stage) writeIntent(ctx context.Context, in intent) error {
 	body, err := json.Marshal(in)
@@ -85,9 +93,15 @@ func (s *Stage) writeIntent(ctx context.Context, in intent) error {
 	return nil
 }
 
+func (s *Stage) newIntent(ref lake.TableRef) intent {
+	now := s.cfg.Now().UTC()
+	return intent{Batch: uuid.NewString(), DB: ref.DB, Table: ref.Table, State: stateWriting,
+		Stamp: now.Format("20060102T150405"), Created: now}
+}
+
 // runBatch converts one batch and publishes it.
 func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
-	in := intent{Batch: uuid.NewString(), DB: ref.DB, Table: ref.Table, State: stateWriting, Created: s.cfg.Now().UTC()}
+	in := s.newIntent(ref)
 	for _, w := range batch {
 		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version})
 	}
@@ -122,7 +136,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 	if err != nil {
 		return res, err
 	}
-	sink := &lakeSink{ctx: ctx, st: s.st, prefix: in.tempPrefix()}
+	sink := &lakeSink{ctx: ctx, st: s.st, name: in.outputFinal}
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects = sc, rejects.write, rejects.reset
@@ -137,12 +151,11 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 		sink.Reset()
 		return res, err
 	}
-	stamp := s.cfg.Now().UTC().Format("20060102T150405")
 	for i, t := range sink.temps {
-		in.Outputs = append(in.Outputs, intentMove{Temp: t, Final: fmt.Sprintf("%s%s-%s-%05d.parquet", in.ref().Dir(lake.PrefixLoad), stamp, in.Batch[:8], i)})
+		in.Outputs = append(in.Outputs, intentMove{Temp: t, Final: in.outputFinal(i)})
 	}
 	if rejects.w != nil {
-		in.Outputs = append(in.Outputs, intentMove{Temp: rejects.key, Final: in.ref().Dir(lake.PrefixLog+"rejects/") + stamp + "-" + in.Batch[:8] + ".ndjson"})
+		in.Outputs = append(in.Outputs, intentMove{Temp: rejects.key, Final: in.rejectsFinal()})
 	}
 	res.Commits = len(sink.temps)
 	res.BadRecords = rejects.n
@@ -214,6 +227,11 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 
 // discard deletes a batch's temp outputs and drops its intent.
 func (s *Stage) discard(ctx context.Context, in intent) error {
+	for _, o := range in.Outputs {
+		if err := s.st.Delete(ctx, o.Temp); err != nil {
+			return err
+		}
+	}
 	for _, p := range []string{in.tempPrefix(), in.rejectsTemp()} {
 		for info, err := range s.st.List(ctx, p) {
 			if err != nil {
@@ -298,16 +316,17 @@ func (s *Stage) recoverIntent(ctx context.Context, key string) error {
 	return s.discard(ctx, in)
 }
 
-// lakeSink writes conversion outputs to temp keys in the lake.
+// lakeSink writes conversion outputs to the publish temps of their final
+// names.
 type lakeSink struct {
-	ctx    context.Context
-	st     lake.Store
-	prefix string
-	temps  []string
+	ctx   context.Context
+	st    lake.Store
+	name  func(i int) string
+	temps []string
 }
 
 func (k *lakeSink) Create(i int) (io.WriteCloser, error) {
-	key := fmt.Sprintf("%s%05d.parquet", k.prefix, i)
+	key := lake.PublishTemp(k.name(i))
 	w, err := k.st.Create(k.ctx, key)
 	if err != nil {
 		return nil, err

@@ -29,21 +29,21 @@ func TestRecoverBothStates(t *testing.T) {
 		return info
 	}
 
-	w := intent{Batch: "11111111-writing", DB: "db", Table: "t", State: stateWriting}
+	w := intent{Batch: "11111111-writing", DB: "db", Table: "t", State: stateWriting, Stamp: "20261122T000000"}
 	src := put("prepare/db/t/a.ndjson", "{}")
 	w.Sources = []intentSrc{{Key: src.Key, Version: src.Version}}
-	put(w.tempPrefix()+"00000.parquet", "partial")
+	put(lake.PublishTemp(w.outputFinal(0)), "partial")
 	put(w.rejectsTemp(), "partial")
 	if err := s.writeIntent(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 
-	p := intent{Batch: "22222222-publishing", DB: "db", Table: "t", State: statePublishing}
+	p := intent{Batch: "22222222-publishing", DB: "db", Table: "t", State: statePublishing, Stamp: "20261122T000000"}
 	b := put("prepare/db/t/b.ndjson", "{}")
 	c := put("prepare/db/t/c.ndjson", "junk")
 	p.Sources = []intentSrc{{Key: b.Key, Version: b.Version}, {Key: c.Key, Version: c.Version, Reject: "no good record"}}
-	put(p.tempPrefix()+"00000.parquet", "output")
-	p.Outputs = []intentMove{{Temp: p.tempPrefix() + "00000.parquet", Final: "load/db/t/final.parquet"}}
+	put(lake.PublishTemp(p.outputFinal(0)), "output")
+	p.Outputs = []intentMove{{Temp: lake.PublishTemp(p.outputFinal(0)), Final: "load/db/t/final.parquet"}}
 	if err := s.writeIntent(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -54,8 +54,8 @@ func TestRecoverBothStates(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]bool{
-		"prepare/db/t/a.ndjson": true, w.tempPrefix() + "00000.parquet": false, w.rejectsTemp(): false,
-		"prepare/db/t/b.ndjson": false, "load/db/t/final.parquet": true, p.tempPrefix() + "00000.parquet": false,
+		"prepare/db/t/a.ndjson": true, lake.PublishTemp(w.outputFinal(0)): false, w.rejectsTemp(): false,
+		"prepare/db/t/b.ndjson": false, "load/db/t/final.parquet": true, lake.PublishTemp(p.outputFinal(0)): false,
 		"prepare/db/t/c.ndjson": false, lake.RejectedPrefix + "prepare/db/t/c.ndjson": true,
 		w.key(): false, p.key(): false,
 	} {

@@ -148,14 +148,28 @@ func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
 }
 
 // passParquet checks a Parquet file dropped under prepare/ (a readable
-// footer, some rows) and moves it to the same place under load/, where the
-// loader takes it. The move is one rename, so it needs no intent.
+// footer, some rows) and passes it on to the same place under load/, where
+// the loader takes it. It goes through an intent like a converted batch:
+// copied to its publish temp, then published, then the source deleted.
 func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) error {
 	if reason := s.checkParquet(ctx, w.info.Key); reason != "" {
 		return s.rejectInto(ctx, w.info.Key, w.key.Table, reason, res)
 	}
-	dst := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
-	if err := s.st.Rename(ctx, w.info.Key, dst); err != nil {
+	in := s.newIntent(w.key.Table)
+	final := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
+	in.Sources = []intentSrc{{Key: w.info.Key, Version: w.info.Version}}
+	in.Outputs = []intentMove{{Temp: lake.PublishTemp(final), Final: final}}
+	if err := s.writeIntent(ctx, in); err != nil {
+		return err
+	}
+	if err := s.st.Copy(ctx, w.info.Key, in.Outputs[0].Temp); err != nil {
+		return errors.Join(err, s.discard(ctx, in))
+	}
+	in.State = statePublishing
+	if err := s.writeIntent(ctx, in); err != nil {
+		return err
+	}
+	if _, err := s.publish(ctx, in); err != nil {
 		return err
 	}
 	res.Files++
