@@ -23,6 +23,14 @@ type Stage interface {
 	Process(ctx context.Context, ref lake.TableRef, dirs []string) (lake.Result, error)
 }
 
+// Claimer gives a worker exclusive use of one stage's work on one table
+// for a while, across processes (several workers on one lake). Claim
+// returns ok=false when another worker holds it; the returned context ends
+// if the claim is lost; release gives it back.
+type Claimer interface {
+	Claim(ctx context.Context, zone string, ref lake.TableRef) (jobCtx context.Context, release func(), ok bool, err error)
+}
+
 // Config tunes the daemon.
 type Config struct {
 	// Workers bounds the jobs run at once.
@@ -32,11 +40,19 @@ type Config struct {
 	// ShutdownTimeout is how long jobs in flight may run on after a stop
 	// request before they are cancelled (which is safe, only slower).
 	ShutdownTimeout time.Duration
+	// Claims, when set, makes every job claim its stage and table first,
+	// so that several workers can share a lake. Start-up recovery is then
+	// done per table, under the claim, by each job.
+	Claims Claimer
+	// ClaimRetry is how soon a job whose table another worker holds is
+	// tried again.
+	ClaimRetry time.Duration
 }
 
 // DefaultConfig returns 2 workers, 5 s to 5 min backoff, a 30 s grace.
 func DefaultConfig() Config {
-	return Config{Workers: 2, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute, ShutdownTimeout: 30 * time.Second}
+	return Config{Workers: 2, RetryMin: 5 * time.Second, RetryMax: 5 * time.Minute, ShutdownTimeout: 30 * time.Second,
+		ClaimRetry: 5 * time.Second}
 }
 
 // Daemon runs the pipeline's stages over one lake.
@@ -99,15 +115,44 @@ func (s *Summary) add(zone string, r lake.Result) {
 	s.Commits += r.Commits
 }
 
+// recoverAll runs every stage's start-up recovery, unless jobs recover
+// their own table under a claim.
+func (d *Daemon) recoverAll(ctx context.Context) error {
+	if d.cfg.Claims != nil {
+		return nil
+	}
+	for _, st := range d.stages {
+		if err := st.Recover(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// process runs one job, under a claim when the daemon uses claims. A table
+// another worker holds comes back as waiting, to be tried again.
+func (d *Daemon) process(ctx context.Context, st Stage, ref lake.TableRef, dirs []string) (lake.Result, error) {
+	if d.cfg.Claims == nil {
+		return st.Process(ctx, ref, dirs)
+	}
+	jobCtx, release, ok, err := d.cfg.Claims.Claim(ctx, st.Zone(), ref)
+	if err != nil {
+		return lake.Result{Table: ref}, err
+	}
+	if !ok {
+		return lake.Result{Table: ref, Waiting: 1, NextReady: time.Now().Add(d.cfg.ClaimRetry)}, nil
+	}
+	defer release()
+	return st.Process(jobCtx, ref, dirs)
+}
+
 // Once processes everything waiting in every stage, waiting for files
 // still being written to settle, and returns. Failed tables are reported
 // in the joined error after the others have been processed.
 func (d *Daemon) Once(ctx context.Context) (Summary, error) {
 	var sum Summary
-	for _, st := range d.stages {
-		if err := st.Recover(ctx); err != nil {
-			return sum, err
-		}
+	if err := d.recoverAll(ctx); err != nil {
+		return sum, err
 	}
 	for {
 		pass, err := d.pass(ctx, &sum)
@@ -159,7 +204,7 @@ func (d *Daemon) processAll(ctx context.Context, st Stage, plan lake.Plan) ([]la
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r, err := st.Process(ctx, ref, dirs)
+			r, err := d.process(ctx, st, ref, dirs)
 			mu.Lock()
 			defer mu.Unlock()
 			results = append(results, r)

@@ -46,10 +46,8 @@ type scheduler struct {
 // lets jobs in flight finish (up to ShutdownTimeout) and returns. Event
 // hints come from ev, which the caller's event source owns.
 func (d *Daemon) Run(ctx context.Context, ev <-chan events.Event) (Summary, error) {
-	for _, st := range d.stages {
-		if err := st.Recover(ctx); err != nil {
-			return Summary{}, err
-		}
+	if err := d.recoverAll(ctx); err != nil {
+		return Summary{}, err
 	}
 	s := &scheduler{d: d, jobs: map[jobKey]*job{}, done: make(chan done), wake: make(chan jobKey, 64)}
 	// Jobs run on their own context so that a stop request lets a commit
@@ -115,6 +113,9 @@ func (s *scheduler) stageOf(key string) int {
 func (s *scheduler) rescan(ctx context.Context) {
 	for i, st := range s.d.stages {
 		plan, err := st.Scan(ctx)
+		if ctx.Err() != nil {
+			return // stopping
+		}
 		if err != nil {
 			s.d.log.Error("scan failed", "zone", st.Zone(), "err", err)
 			continue
@@ -159,7 +160,7 @@ func (s *scheduler) start(ctx context.Context) {
 		}
 		s.running++
 		go func() {
-			res, err := s.d.stages[k.stage].Process(ctx, k.ref, dirs)
+			res, err := s.d.process(ctx, s.d.stages[k.stage], k.ref, dirs)
 			s.done <- done{key: k, res: res, err: err}
 		}()
 	}

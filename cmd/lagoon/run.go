@@ -74,7 +74,7 @@ have not changed for --settle.`,
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
-			fs.DurationVar(&f.lease, "lease-ttl", 2*time.Minute, "on S3: a lake lease not renewed for this long may be taken over")
+			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("run", args, 0, "no arguments") {
@@ -94,7 +94,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	defer lk.Close()
-	ctx, release, err := f.hold(ctx, g, lk)
+	release, err := f.hold(g, lk)
 	if err != nil {
 		return g.fail("run", err)
 	}
@@ -123,35 +123,20 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	return exitOK
 }
 
-// hold takes the lake for this process: the run lock of a local lake, the
-// lease of one in an object store (one worker per lake until several
-// workers are supported). The returned context ends if the lease is lost.
-func (f *runFlags) hold(ctx context.Context, g *globals, lk *lake.Lake) (context.Context, func(), error) {
+// hold takes the lake for this process: the run lock of a local lake
+// (one process per local lake); on an object store, claims per stage and
+// table, so that several workers can share the lake.
+func (f *runFlags) hold(g *globals, lk *lake.Lake) (func(), error) {
 	if local, ok := lk.Store.(*lake.Local); ok {
 		lock, err := lake.LockLocal(local)
 		if err != nil {
-			return ctx, nil, err
+			return nil, err
 		}
 		f.ld.CleanOrphans = true // no other process writes this lake
-		return ctx, func() { lock.Release() }, nil
+		return func() { lock.Release() }, nil
 	}
-	lease, err := lake.AcquireLease(ctx, lk.Store, lake.LeaseKey, f.lease, g.log)
-	if err != nil {
-		return ctx, nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	go func() { // ends with ctx, which release cancels
-		select {
-		case <-lease.Lost():
-			g.log.Error("lake lease lost: stopping")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		cancel()
-		lease.Release(context.Background())
-	}, nil
+	f.dm.Claims = lake.Claims{Store: lk.Store, TTL: f.lease, Log: g.log}
+	return func() {}, nil
 }
 
 // eventSource is what feeds the daemon hints.
