@@ -1,9 +1,12 @@
 package events
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -30,7 +33,8 @@ type SQSConfig struct {
 	// CheckEvery is how often in-flight messages are looked at.
 	CheckEvery time.Duration
 	// MaxReceives gives up on a message delivered more often than this: it
-	// is logged and deleted (the periodic sweep still finds its object).
+	// is recorded under log/dead-letters/ and deleted (the periodic sweep
+	// still finds its objects).
 	MaxReceives int
 	// Rescan is the period of the sweep that catches what events missed.
 	Rescan time.Duration
@@ -42,10 +46,16 @@ func DefaultSQSConfig() SQSConfig {
 	return SQSConfig{Visibility: 2 * time.Minute, CheckEvery: 5 * time.Second, MaxReceives: 10, Rescan: 5 * time.Minute}
 }
 
-// Stater is what the SQS source needs of the lake: whether a key exists.
-type Stater interface {
+// Store is what the SQS source needs of the lake: whether a key exists,
+// and a place for dead letters.
+type Store interface {
 	Stat(ctx context.Context, key string) (lake.ObjectInfo, error)
+	Put(ctx context.Context, key string, r io.Reader) error
 }
+
+// DeadLetterPrefix is where messages given up on are recorded (one JSON
+// object each: message id, receives, keys, reason, body) for the log table.
+const DeadLetterPrefix = lake.PrefixLog + "dead-letters/"
 
 // SQS reads S3 notifications from a queue. A message is deleted only once
 // every object it names is gone from prepare/ and load/ (the stages remove
@@ -53,7 +63,7 @@ type Stater interface {
 // or at once when it names nothing lagoon handles.
 type SQS struct {
 	client *sqs.Client
-	st     Stater
+	st     Store
 	cfg    SQSConfig
 	log    *slog.Logger
 	url    string
@@ -70,7 +80,7 @@ type flight struct {
 }
 
 // NewSQS returns the source; the queue URL is resolved when it runs.
-func NewSQS(client *sqs.Client, st Stater, cfg SQSConfig, log *slog.Logger) *SQS {
+func NewSQS(client *sqs.Client, st Store, cfg SQSConfig, log *slog.Logger) *SQS {
 	return &SQS{client: client, st: st, cfg: cfg, log: log, inflight: map[string]*flight{}}
 }
 
@@ -149,6 +159,10 @@ func (s *SQS) take(ctx context.Context, m sqstypes.Message, out chan<- Event) bo
 		return true
 	}
 	receives, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+	if receives > s.cfg.MaxReceives {
+		s.deadLetter(ctx, m, keys, receives)
+		return true
+	}
 	s.mu.Lock()
 	s.inflight[aws.ToString(m.MessageId)] = &flight{receipt: aws.ToString(m.ReceiptHandle), keys: keys, renewed: time.Now(), receives: receives}
 	s.mu.Unlock()
@@ -198,14 +212,28 @@ func (s *SQS) check(ctx context.Context) {
 			s.log.Warn("cannot check a message's objects", "err", err)
 		case done:
 			s.forget(ctx, id, f)
-		case f.receives > s.cfg.MaxReceives:
-			s.log.Error("giving up on a message received too often; the sweep will find its objects",
-				"message_id", id, "receives", f.receives, "keys", f.keys)
-			s.forget(ctx, id, f)
 		case time.Since(f.renewed) > s.cfg.Visibility/2:
 			s.renew(ctx, f)
 		}
 	}
+}
+
+// deadLetter records a message delivered more than MaxReceives times under
+// log/dead-letters/ and deletes it: it never loops hot. Its objects are
+// still found by the periodic sweep.
+func (s *SQS) deadLetter(ctx context.Context, m sqstypes.Message, keys []string, receives int) {
+	id := aws.ToString(m.MessageId)
+	rec, _ := json.Marshal(map[string]any{"message_id": id, "receives": receives, "keys": keys,
+		"reason": fmt.Sprintf("delivered %d times (more than %d)", receives, s.cfg.MaxReceives),
+		"body":   aws.ToString(m.Body), "time": time.Now().UTC()})
+	key := DeadLetterPrefix + time.Now().UTC().Format("2006-01-02") + "/" + id + ".json"
+	if err := s.st.Put(ctx, key, bytes.NewReader(rec)); err != nil {
+		s.log.Error("cannot record a dead letter; keeping the message", "message_id", id, "err", err)
+		return
+	}
+	s.log.Error("message delivered too often: recorded and dropped; the sweep will find its objects",
+		"message_id", id, "receives", receives, "keys", keys, "record", key)
+	s.delete(ctx, aws.ToString(m.ReceiptHandle))
 }
 
 // handled reports whether every key is gone from its zone.
