@@ -60,8 +60,16 @@ func TestSQSMessageLifecycle(t *testing.T) {
 		out := make(chan events.Event, 100)
 		events.NewSQS(q, st, c, slog.New(slog.NewTextHandler(io.Discard, nil))).Run(rctx, out)
 		stop()
+		perRound := map[string]int{}
 		for len(out) > 0 {
-			keys[(<-out).Key]++
+			k := (<-out).Key
+			keys[k]++
+			perRound[k]++
+		}
+		// Visibility is renewed while a worker lives: within one run the
+		// held message never comes back, though its timeout is 1 s.
+		if perRound["load/db/t/stuck.parquet"] > 1 {
+			t.Errorf("round %d: the held message came back within one run", round)
 		}
 		time.Sleep(1100 * time.Millisecond) // the stuck message becomes visible again
 		dead = dead[:0]

@@ -54,6 +54,13 @@ func TestS3WithGlue(t *testing.T) {
 	if loc := aws.ToString(gt.Table.StorageDescriptor.Location); loc != "s3://lake-bucket/data/stg/shop/orders" {
 		t.Errorf("glue location = %s", loc)
 	}
+	var cols []string
+	for _, c := range gt.Table.StorageDescriptor.Columns {
+		cols = append(cols, aws.ToString(c.Name)+":"+aws.ToString(c.Type))
+	}
+	if got := strings.Join(cols, " "); got != "id:bigint name:string _etl_loaded_at:timestamp" {
+		t.Errorf("glue columns (what Athena reads) = %s", got)
+	}
 
 	l, err := lake.Open(ctx, lake.Config{Root: root, S3PathStyle: true})
 	if err != nil {
