@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/lagoon-dev/lagoon/trail"
+)
+
+func trailCmd() *command {
+	var pubFile, table, key, kind, since, until string
+	return &command{
+		name:    "trail",
+		args:    "verify|list",
+		summary: "verify or list the audit trail",
+		help: `trail verify walks the hash chain under trail/records/ and reports the first
+broken link (an edited, removed, reordered or inserted record); with
+--public-key (an Ed25519 public key, PEM) it also checks every signature. Exit
+status 0 when the chain is whole, 4 when it is broken.
+
+trail list prints records, filtered by --table DB.TABLE, --key (substring),
+--kind (received, prepared, loaded, deleted, rejected, table_created,
+schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).`,
+		flags: func(fs *flag.FlagSet, g *globals) {
+			fs.BoolVar(&g.json, "json", false, "print JSON")
+			fs.StringVar(&pubFile, "public-key", "", "verify: Ed25519 public key (PEM) the records must be signed with")
+			fs.StringVar(&table, "table", "", "list: only this DB.TABLE")
+			fs.StringVar(&key, "key", "", "list: only records whose key contains this")
+			fs.StringVar(&kind, "kind", "", "list: only this kind of record")
+			fs.StringVar(&since, "since", "", "list: from this time")
+			fs.StringVar(&until, "until", "", "list: before this time")
+		},
+		run: func(ctx context.Context, g *globals, args []string) int {
+			if !g.wantArgs("trail", args, 1, "verify or list") {
+				return exitUsage
+			}
+			switch args[0] {
+			case "verify":
+				return trailVerify(ctx, g, pubFile)
+			case "list":
+				f, err := trailFilter(table, key, kind, since, until)
+				if err != nil {
+					fmt.Fprintf(g.stderr, "lagoon trail list: %v\n", err)
+					return exitUsage
+				}
+				return trailList(ctx, g, f)
+			}
+			fmt.Fprintf(g.stderr, "lagoon trail: unknown subcommand %q (verify or list)\n", args[0])
+			return exitUsage
+		},
+	}
+}
+
+const exitBroken = 4
+
+func trailVerify(ctx context.Context, g *globals, pubFile string) int {
+	var pub ed25519.PublicKey
+	if pubFile != "" {
+		var err error
+		if pub, err = readPublicKey(pubFile); err != nil {
+			return g.fail("trail verify", err)
+		}
+	}
+	lk, err := g.openLake(ctx)
+	if err != nil {
+		return g.fail("trail verify", err)
+	}
+	defer lk.Close()
+	rep, err := trail.Verify(ctx, lk.Store, pub)
+	if err != nil && !errors.Is(err, trail.ErrBroken) {
+		return g.fail("trail verify", err)
+	}
+	if g.json {
+		_ = printJSON(g.stdout, rep)
+	} else if rep.Break != nil {
+		fmt.Fprintf(g.stdout, "BROKEN at record %d (%s): %s\n%d records before it are whole\n", rep.Break.Seq, rep.Break.Key, rep.Break.Reason, rep.Records)
+	} else {
+		fmt.Fprintf(g.stdout, "trail whole: %d records, %d signed\n", rep.Records, rep.Signed)
+	}
+	if rep.Break != nil {
+		return exitBroken
+	}
+	return exitOK
+}
+
+func trailFilter(table, key, kind, since, until string) (trail.Filter, error) {
+	f := trail.Filter{Table: table, Key: key}
+	if kind != "" {
+		k, ok := trail.ParseKind(kind)
+		if !ok {
+			return f, fmt.Errorf("unknown --kind %q", kind)
+		}
+		f.Kind = k
+	}
+	var err error
+	if f.Since, err = parseWhen(since); err != nil {
+		return f, err
+	}
+	f.Until, err = parseWhen(until)
+	return f, err
+}
+
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, l := range []string{time.RFC3339, time.DateOnly} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or YYYY-MM-DD", s)
+}
+
+type trailRow struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"`
+	Hash string    `json:"prev_hash"`
+	trail.Event
+}
+
+func trailList(ctx context.Context, g *globals, f trail.Filter) int {
+	lk, err := g.openLake(ctx)
+	if err != nil {
+		return g.fail("trail list", err)
+	}
+	defer lk.Close()
+	recs, err := trail.List(ctx, lk.Store, f)
+	if err != nil {
+		return g.fail("trail list", err)
+	}
+	rows := make([]trailRow, 0, len(recs))
+	for _, r := range recs {
+		rows = append(rows, trailRow{Seq: r.Seq, Time: r.Time, Kind: r.Kind.String(), Hash: hex.EncodeToString(r.Prev[:8]), Event: r.Event})
+	}
+	if g.json {
+		_ = printJSON(g.stdout, rows)
+		return exitOK
+	}
+	var out [][]string
+	for _, r := range rows {
+		what := r.Key
+		if r.Reason != "" {
+			what += " (" + r.Reason + ")"
+		}
+		out = append(out, []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.DateTime), r.Kind, r.Table, groupDigits(r.Rows), what})
+	}
+	printTable(g.stdout, []string{"SEQ", "TIME", "KIND", "TABLE", "ROWS", "KEY"}, out)
+	return exitOK
+}
+
+// readPublicKey reads an Ed25519 public key in PEM (PKIX).
+func readPublicKey(file string) (ed25519.PublicKey, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: not PEM", file)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 key", file)
+	}
+	return pub, nil
+}
