@@ -134,14 +134,7 @@ func retryable(err error) bool {
 		strings.Contains(err.Error(), "requirement failed")
 }
 
-func batchCommitted(meta table.Metadata, batch string) bool {
-	for _, s := range meta.Snapshots() {
-		if s.Summary != nil && s.Summary.Properties[BatchProperty] == batch {
-			return true
-		}
-	}
-	return false
-}
+func batchCommitted(meta table.Metadata, batch string) bool { return batchSnapshot(meta, batch) != 0 }
 
 func countRows(srcs []*source) int64 {
 	var n int64
@@ -184,6 +177,10 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 		return nil, fmt.Errorf("create table %s: %w", ref, err)
 	}
 	l.log.Info("table created", "table", ref.String(), "columns", len(sc.Fields()), "from", first.info.Key)
+	if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditTableCreated, Table: ref.String(),
+		Key: first.info.Key, Detail: tbl.Schema().String()}); err != nil {
+		return nil, err
+	}
 	return tbl, l.writeVersionHint(ctx, tbl)
 }
 

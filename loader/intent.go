@@ -134,6 +134,9 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 		return err
 	}
 	l.log.Info("finishing a committed batch", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
+	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), nil); err != nil {
+		return err
+	}
 	if err := l.deleteLoaded(ctx, in); err != nil {
 		return err
 	}
@@ -149,6 +152,10 @@ func (l *Loader) cleanOrphans(ctx context.Context, tbl *table.Table) error {
 	if !l.cfg.CleanOrphans {
 		return nil
 	}
+	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
+	if !l.hasData(ctx, ref) {
+		return nil // no data file yet: nothing can be orphaned
+	}
 	res, err := tbl.DeleteOrphanFiles(ctx, table.WithLocation(tbl.Location()+"/data"), table.WithFilesOlderThan(0))
 	if err != nil {
 		return fmt.Errorf("orphan cleanup of %s: %w", tbl.Identifier(), err)
@@ -159,20 +166,33 @@ func (l *Loader) cleanOrphans(ctx context.Context, tbl *table.Table) error {
 	return nil
 }
 
+// hasData reports whether the table's data/ folder holds any file.
+func (l *Loader) hasData(ctx context.Context, ref lake.TableRef) bool {
+	for _, err := range l.st.List(ctx, ref.Dir(lake.PrefixStg)+"data/") {
+		return err == nil
+	}
+	return false
+}
+
 // finish runs after a batch's commit: delete its files, point the version
 // hint at the new metadata, drop the intent.
 func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int64) (lake.Result, error) {
 	res := lake.Result{Table: in.ref(), Files: len(srcs), Rows: rows, Commits: 1}
+	fileRows := map[string]int64{}
 	for _, s := range srcs {
 		res.Bytes += s.info.Size
+		fileRows[s.info.Key] = s.rows
 		s.close()
-	}
-	if err := l.deleteLoaded(ctx, in); err != nil {
-		return res, err
 	}
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
 	if err != nil {
 		return res, fmt.Errorf("reload %s: %w", in.ref(), err)
+	}
+	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), fileRows); err != nil {
+		return res, err
+	}
+	if err := l.deleteLoaded(ctx, in); err != nil {
+		return res, err
 	}
 	if err := l.writeVersionHint(ctx, tbl); err != nil {
 		return res, err
@@ -200,8 +220,49 @@ func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
 		if err := l.st.Delete(ctx, f.Key); err != nil {
 			return err
 		}
+		if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditDeleted, Table: in.ref().String(), Key: f.Key}); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// auditLoaded records a "loaded" event for each of the batch's files still
+// in place (the version that was loaded), before they are deleted. rows
+// may be nil (recovery does not know them).
+func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, rows map[string]int64) error {
+	if _, off := l.cfg.Audit.(lake.NoAudit); off {
+		return nil
+	}
+	for _, f := range in.Files {
+		info, err := l.st.Stat(ctx, f.Key)
+		if errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != f.Version {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		sum, err := lake.SHA256Of(ctx, l.st, f.Key)
+		if err != nil {
+			return err
+		}
+		ev := lake.AuditEvent{Kind: lake.AuditLoaded, Table: in.ref().String(), Key: f.Key, Size: f.Size,
+			SHA256: sum, Rows: rows[f.Key], SnapshotID: snapshot}
+		if err := l.cfg.Audit.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchSnapshot is the id of the snapshot that appended batch, or 0.
+func batchSnapshot(meta table.Metadata, batch string) int64 {
+	for _, s := range meta.Snapshots() {
+		if s.Summary != nil && s.Summary.Properties[BatchProperty] == batch {
+			return s.SnapshotID
+		}
+	}
+	return 0
 }
 
 // VersionHintKey is where path-based readers (DuckDB iceberg_scan,

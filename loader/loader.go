@@ -38,6 +38,9 @@ type Config struct {
 	// wrote but never committed. Safe only where no other process writes
 	// the lake's tables: a local lake, whose daemon holds the run lock.
 	CleanOrphans bool
+	// Audit records table creations, loads, deletions and rejections,
+	// each loaded file's record durable before the file is deleted.
+	Audit lake.Auditor
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }
@@ -68,6 +71,9 @@ type Loader struct {
 func New(st lake.Store, cat catalog.Catalog, cfg Config, log *slog.Logger) *Loader {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = lake.NoAudit{}
 	}
 	return &Loader{st: st, cat: cat, cfg: cfg, log: log}
 }
@@ -233,6 +239,9 @@ func (l *Loader) reject(ctx context.Context, key string, ref lake.TableRef, reas
 	}
 	dst, err := lake.Reject(ctx, l.st, r)
 	if err != nil {
+		return lake.Rejected{}, err
+	}
+	if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditRejected, Table: r.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
 		return lake.Rejected{}, err
 	}
 	l.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)

@@ -52,6 +52,9 @@ type intent struct {
 type intentSrc struct {
 	Key     string `json:"key"`
 	Version string `json:"version"`
+	Size    int64  `json:"size"`
+	Rows    int64  `json:"rows,omitempty"`
+	Bad     int64  `json:"bad,omitempty"`
 	Reject  string `json:"reject,omitempty"` // non-empty: move to log/rejected/ with this reason
 }
 
@@ -103,7 +106,7 @@ func (s *Stage) newIntent(ref lake.TableRef) intent {
 func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
 	in := s.newIntent(ref)
 	for _, w := range batch {
-		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version})
+		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version, Size: w.info.Size})
 	}
 	if err := s.writeIntent(ctx, in); err != nil {
 		return lake.Result{}, err
@@ -167,6 +170,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 // record of its own.
 func (s *Stage) decide(in *intent, batch []waiting, cres Result, rejects *rejectsFile, res *lake.Result) error {
 	for i, sr := range cres.Sources {
+		in.Sources[i].Rows, in.Sources[i].Bad = sr.Rows, sr.Bad
 		switch {
 		case sr.Rows == 0 && sr.Err != nil:
 			in.Sources[i].Reject = sr.Err.Error()
@@ -218,11 +222,28 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 			rejected = append(rejected, rj)
 			continue
 		}
+		if err := s.auditPrepared(ctx, in, src); err != nil {
+			return rejected, err
+		}
 		if err := s.st.Delete(ctx, src.Key); err != nil {
 			return rejected, err
 		}
 	}
 	return rejected, s.st.Delete(ctx, in.key())
+}
+
+// auditPrepared records a source as prepared — durably, before it is
+// deleted.
+func (s *Stage) auditPrepared(ctx context.Context, in intent, src intentSrc) error {
+	if _, off := s.cfg.Audit.(lake.NoAudit); off {
+		return nil
+	}
+	sum, err := lake.SHA256Of(ctx, s.st, src.Key)
+	if err != nil {
+		return err
+	}
+	return s.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditPrepared, Table: in.ref().String(), Key: src.Key,
+		Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad, Detail: "batch " + in.Batch})
 }
 
 // discard deletes a batch's temp outputs and drops its intent.

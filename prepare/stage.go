@@ -34,7 +34,10 @@ type StageConfig struct {
 	Lineage bool
 	// Options tune the conversion engine.
 	Options Options
-	Now     func() time.Time
+	// Audit records each source prepared (before it is deleted) and each
+	// file rejected.
+	Audit lake.Auditor
+	Now   func() time.Time
 }
 
 // DefaultStageConfig: 2 s settle, batches of up to 1,000 files or 256 MiB,
@@ -58,6 +61,9 @@ type Stage struct {
 func NewStage(st lake.Store, cat catalog.Catalog, cfg StageConfig, log *slog.Logger) *Stage {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = lake.NoAudit{}
 	}
 	return &Stage{st: st, cat: cat, cfg: cfg, log: log}
 }
@@ -157,7 +163,7 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 	}
 	in := s.newIntent(w.key.Table)
 	final := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
-	in.Sources = []intentSrc{{Key: w.info.Key, Version: w.info.Version}}
+	in.Sources = []intentSrc{{Key: w.info.Key, Version: w.info.Version, Size: w.info.Size}}
 	in.Outputs = []intentMove{{Temp: lake.PublishTemp(final), Final: final}}
 	if err := s.writeIntent(ctx, in); err != nil {
 		return err
@@ -277,6 +283,9 @@ func (s *Stage) reject(ctx context.Context, key string, ref lake.TableRef, reaso
 	}
 	dst, err := lake.Reject(ctx, s.st, r)
 	if err != nil {
+		return lake.Rejected{}, err
+	}
+	if err := s.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditRejected, Table: r.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
 		return lake.Rejected{}, err
 	}
 	s.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)

@@ -147,3 +147,16 @@ func keys(ctx context.Context, st Store) (recs []string, stray []string, err err
 	slices.Sort(recs)
 	return recs, stray, nil
 }
+
+// Record implements lake.Auditor: it appends the event as a record.
+func (w *Writer) Record(ctx context.Context, e lake.AuditEvent) error {
+	kind, ok := ParseKind(e.Kind)
+	if !ok {
+		return fmt.Errorf("trail: unknown event kind %q", e.Kind)
+	}
+	_, err := w.Append(ctx, kind, Event{Table: e.Table, Key: e.Key, Size: e.Size, SHA256: e.SHA256, Rows: e.Rows,
+		Rejects: e.Rejects, SnapshotID: e.SnapshotID, Reason: e.Reason, Detail: e.Detail})
+	return err
+}
+
+var _ lake.Auditor = (*Writer)(nil)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/trail"
 )
 
 // TestCrashExactlyOnce SIGKILLs the daemon at many random moments while
@@ -200,6 +201,38 @@ func assertExactlyOnce(tb testing.TB, root string, want int) {
 		tb.Errorf("%d files left under load/", left)
 	}
 	lakefixture.AssertNoOrphans(tb, l, lake.TableRef{DB: "crash", Table: "events"})
+	assertTrail(tb, l)
+}
+
+// assertTrail checks that the trail verifies after the crashes and that
+// every file loaded has a "loaded" record, written before its deletion.
+func assertTrail(tb testing.TB, l *lake.Lake) {
+	tb.Helper()
+	ctx := context.Background()
+	if rep, err := trail.Verify(ctx, l.Store, nil); err != nil {
+		tb.Fatalf("trail after crashes: %+v %v", rep, err)
+	}
+	recs, err := trail.List(ctx, l.Store, trail.Filter{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	loaded, deleted := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		switch r.Kind {
+		case trail.KindLoaded:
+			loaded[r.Event.Key] = true
+		case trail.KindDeleted:
+			deleted[r.Event.Key] = true
+		}
+	}
+	for k := range deleted {
+		if !loaded[k] {
+			tb.Errorf("%s was deleted with no loaded record", k)
+		}
+	}
+	if len(loaded) == 0 {
+		tb.Errorf("no loaded record")
+	}
 }
 
 // crashLogLevel is "info" with LAGOON_CRASH_LOG=1, to see what the

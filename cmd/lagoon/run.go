@@ -16,6 +16,7 @@ import (
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/prepare"
+	"github.com/lagoon-dev/lagoon/trail"
 )
 
 type runFlags struct {
@@ -29,6 +30,8 @@ type runFlags struct {
 	sqs    events.SQSConfig
 	hook   events.WebhookConfig
 	lease  time.Duration
+	trail  bool
+	keyPEM string
 }
 
 func runCmd() *command {
@@ -74,6 +77,8 @@ have not changed for --settle.`,
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
+			fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
+			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
@@ -100,6 +105,14 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	defer release()
 	f.prep.Settle = f.ld.Settle
+	if f.trail {
+		key, err := readPrivateKey(f.keyPEM)
+		if err != nil {
+			return g.fail("run", err)
+		}
+		w := trail.NewWriter(lk.Store, key)
+		f.prep.Audit, f.ld.Audit = w, w
+	}
 	stages := []daemon.Stage{
 		prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log),
 		loader.New(lk.Store, lk.Catalog, f.ld, g.log),

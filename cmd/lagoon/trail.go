@@ -179,3 +179,28 @@ func readPublicKey(file string) (ed25519.PublicKey, error) {
 	}
 	return pub, nil
 }
+
+// readPrivateKey reads an Ed25519 private key in PEM (PKCS#8); "" is no
+// key (records are not signed).
+func readPrivateKey(file string) (ed25519.PrivateKey, error) {
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: not PEM", file)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 key", file)
+	}
+	return priv, nil
+}

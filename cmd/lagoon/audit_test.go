@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/trail"
+)
+
+// TestPipelineWritesTheTrail: a run records the table creations, each
+// file prepared and loaded (with the SHA-256 of its bytes, its rows, the
+// snapshot), each deletion and rejection; the trail verifies.
+func TestPipelineWritesTheTrail(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	parquet := lakefixture.ParquetBytes(t, lakefixture.Ints(0, 12))
+	csv := []byte("id,name\n1,a\n2,b\n")
+	lakefixture.DropFile(t, filepath.Join(root, "load/shop/orders/o.parquet"), parquet)
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/v.csv"), csv)
+	lakefixture.DropFile(t, filepath.Join(root, "load/shop/orders/bad.parquet"), []byte("junk"))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitRejected {
+		t.Fatalf("run: %d %s %s", code, out, errOut)
+	}
+	ctx := context.Background()
+	if rep, err := trail.Verify(ctx, l.Store, nil); err != nil {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	recs, err := trail.List(ctx, l.Store, trail.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind := map[trail.Kind][]trail.Event{}
+	for _, r := range recs {
+		byKind[r.Kind] = append(byKind[r.Kind], r.Event)
+	}
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	if p := byKind[trail.KindPrepared]; len(p) != 1 || p[0].Key != "prepare/shop/visits/v.csv" || p[0].SHA256 != sum(csv) || p[0].Rows != 2 {
+		t.Errorf("prepared = %+v", p)
+	}
+	var loadedOrders *trail.Event
+	for _, e := range byKind[trail.KindLoaded] {
+		if e.Key == "load/shop/orders/o.parquet" {
+			loadedOrders = &e
+		}
+	}
+	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loadedOrders == nil || loadedOrders.SHA256 != sum(parquet) || loadedOrders.Rows != 12 ||
+		loadedOrders.SnapshotID != tbl.CurrentSnapshot().SnapshotID || loadedOrders.Table != "shop.orders" {
+		t.Errorf("loaded = %+v", loadedOrders)
+	}
+	if n := len(byKind[trail.KindLoaded]); n != 2 { // o.parquet and visits' prepared output
+		t.Errorf("%d loaded records", n)
+	}
+	if n := len(byKind[trail.KindTableCreated]); n != 2 {
+		t.Errorf("%d table_created records", n)
+	}
+	if r := byKind[trail.KindRejected]; len(r) != 1 || r[0].Key != "load/shop/orders/bad.parquet" || r[0].Reason == "" {
+		t.Errorf("rejected = %+v", r)
+	}
+	if n := len(byKind[trail.KindDeleted]); n != 2 {
+		t.Errorf("%d deleted records", n)
+	}
+}

@@ -1,0 +1,59 @@
+package lake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+)
+
+// Audit kinds.
+const (
+	AuditReceived      = "received"
+	AuditPrepared      = "prepared"
+	AuditLoaded        = "loaded"
+	AuditDeleted       = "deleted"
+	AuditRejected      = "rejected"
+	AuditTableCreated  = "table_created"
+	AuditSchemaChanged = "schema_changed"
+)
+
+// AuditEvent is one event of consequence for the audit trail.
+type AuditEvent struct {
+	Kind       string
+	Table      string
+	Key        string
+	Size       int64
+	SHA256     string
+	Rows       int64
+	Rejects    int64
+	SnapshotID int64
+	Reason     string
+	Detail     string
+}
+
+// Auditor records events durably: Record returns once the event is
+// stored. Stages call it before they delete what an event describes.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEvent) error
+}
+
+// NoAudit records nothing.
+type NoAudit struct{}
+
+// Record implements Auditor.
+func (NoAudit) Record(context.Context, AuditEvent) error { return nil }
+
+// SHA256Of reads key through and returns its SHA-256 in hex.
+func SHA256Of(ctx context.Context, st Store, key string) (string, error) {
+	obj, err := st.Open(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer obj.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, obj); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
