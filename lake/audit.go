@@ -18,7 +18,9 @@ const (
 	AuditSchemaChanged = "schema_changed"
 )
 
-// AuditEvent is one event of consequence for the audit trail.
+// AuditEvent is one event of consequence for the audit trail. An event
+// about one file names it in Key (with Size, SHA256, Rows); an event about
+// a batch (one commit, one conversion) lists its files in Files.
 type AuditEvent struct {
 	Kind       string
 	Table      string
@@ -30,6 +32,16 @@ type AuditEvent struct {
 	SnapshotID int64
 	Reason     string
 	Detail     string
+	Files      []AuditFile
+}
+
+// AuditFile is one file of a batch event.
+type AuditFile struct {
+	Key     string `json:"key"`
+	Size    int64  `json:"size,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	Rows    int64  `json:"rows,omitempty"`
+	Rejects int64  `json:"rejects,omitempty"`
 }
 
 // Auditor records events durably: Record returns once the event is

@@ -205,6 +205,7 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 // deleteLoaded deletes an intent's files that are still the version that
 // was loaded; a file written again under the same key since is kept.
 func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
+	var deleted []lake.AuditFile
 	for _, f := range in.Files {
 		info, err := l.st.Stat(ctx, f.Key)
 		if errors.Is(err, lake.ErrNotExist) {
@@ -220,20 +221,22 @@ func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
 		if err := l.st.Delete(ctx, f.Key); err != nil {
 			return err
 		}
-		if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditDeleted, Table: in.ref().String(), Key: f.Key}); err != nil {
-			return err
-		}
+		deleted = append(deleted, lake.AuditFile{Key: f.Key, Size: f.Size})
 	}
-	return nil
+	if len(deleted) == 0 {
+		return nil
+	}
+	return l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditDeleted, Table: in.ref().String(), Files: deleted})
 }
 
-// auditLoaded records a "loaded" event for each of the batch's files still
-// in place (the version that was loaded), before they are deleted. rows
-// may be nil (recovery does not know them).
+// auditLoaded records one "loaded" event for the batch, listing each of
+// its files still in place (the version that was loaded) with its SHA-256,
+// before they are deleted. rows may be nil (recovery does not know them).
 func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, rows map[string]int64) error {
 	if _, off := l.cfg.Audit.(lake.NoAudit); off {
 		return nil
 	}
+	ev := lake.AuditEvent{Kind: lake.AuditLoaded, Table: in.ref().String(), SnapshotID: snapshot, Detail: "batch " + in.Batch}
 	for _, f := range in.Files {
 		info, err := l.st.Stat(ctx, f.Key)
 		if errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != f.Version {
@@ -246,13 +249,13 @@ func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, row
 		if err != nil {
 			return err
 		}
-		ev := lake.AuditEvent{Kind: lake.AuditLoaded, Table: in.ref().String(), Key: f.Key, Size: f.Size,
-			SHA256: sum, Rows: rows[f.Key], SnapshotID: snapshot}
-		if err := l.cfg.Audit.Record(ctx, ev); err != nil {
-			return err
-		}
+		ev.Files = append(ev.Files, lake.AuditFile{Key: f.Key, Size: f.Size, SHA256: sum, Rows: rows[f.Key]})
+		ev.Rows += rows[f.Key]
 	}
-	return nil
+	if len(ev.Files) == 0 {
+		return nil
+	}
+	return l.cfg.Audit.Record(ctx, ev)
 }
 
 // batchSnapshot is the id of the snapshot that appended batch, or 0.

@@ -202,6 +202,9 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 		}
 	}
 	var rejected []lake.Rejected
+	if err := s.auditPrepared(ctx, in); err != nil {
+		return nil, err
+	}
 	for _, src := range in.Sources {
 		info, err := s.st.Stat(ctx, src.Key)
 		if errors.Is(err, lake.ErrNotExist) {
@@ -222,9 +225,6 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 			rejected = append(rejected, rj)
 			continue
 		}
-		if err := s.auditPrepared(ctx, in, src); err != nil {
-			return rejected, err
-		}
 		if err := s.st.Delete(ctx, src.Key); err != nil {
 			return rejected, err
 		}
@@ -232,18 +232,34 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 	return rejected, s.st.Delete(ctx, in.key())
 }
 
-// auditPrepared records a source as prepared — durably, before it is
-// deleted.
-func (s *Stage) auditPrepared(ctx context.Context, in intent, src intentSrc) error {
+// auditPrepared records one "prepared" event for the batch, listing each
+// source still in place (and not rejected) with its SHA-256 — durably,
+// before the sources are deleted.
+func (s *Stage) auditPrepared(ctx context.Context, in intent) error {
 	if _, off := s.cfg.Audit.(lake.NoAudit); off {
 		return nil
 	}
-	sum, err := lake.SHA256Of(ctx, s.st, src.Key)
-	if err != nil {
-		return err
+	ev := lake.AuditEvent{Kind: lake.AuditPrepared, Table: in.ref().String(), Detail: "batch " + in.Batch}
+	for _, src := range in.Sources {
+		info, err := s.st.Stat(ctx, src.Key)
+		if src.Reject != "" || errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != src.Version {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		sum, err := lake.SHA256Of(ctx, s.st, src.Key)
+		if err != nil {
+			return err
+		}
+		ev.Files = append(ev.Files, lake.AuditFile{Key: src.Key, Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad})
+		ev.Rows += src.Rows
+		ev.Rejects += src.Bad
 	}
-	return s.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditPrepared, Table: in.ref().String(), Key: src.Key,
-		Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad, Detail: "batch " + in.Batch})
+	if len(ev.Files) == 0 {
+		return nil
+	}
+	return s.cfg.Audit.Record(ctx, ev)
 }
 
 // discard deletes a batch's temp outputs and drops its intent.

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // Magic starts every record; Version is the format version written.
@@ -66,6 +68,21 @@ type Event struct {
 	SnapshotID int64  `json:"snapshot_id,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	Detail     string `json:"detail,omitempty"`
+	// Files lists the files of an event about a batch (a commit, a
+	// conversion), each with its key, size, SHA-256 and rows.
+	Files []lake.AuditFile `json:"files,omitempty"`
+}
+
+// Keys returns the keys an event names: Key and those of Files.
+func (e Event) Keys() []string {
+	var out []string
+	if e.Key != "" {
+		out = append(out, e.Key)
+	}
+	for _, f := range e.Files {
+		out = append(out, f.Key)
+	}
+	return out
 }
 
 // Record is one link of the chain.

@@ -155,7 +155,7 @@ func (w *Writer) Record(ctx context.Context, e lake.AuditEvent) error {
 		return fmt.Errorf("trail: unknown event kind %q", e.Kind)
 	}
 	_, err := w.Append(ctx, kind, Event{Table: e.Table, Key: e.Key, Size: e.Size, SHA256: e.SHA256, Rows: e.Rows,
-		Rejects: e.Rejects, SnapshotID: e.SnapshotID, Reason: e.Reason, Detail: e.Detail})
+		Rejects: e.Rejects, SnapshotID: e.SnapshotID, Reason: e.Reason, Detail: e.Detail, Files: e.Files})
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -100,7 +101,7 @@ type Filter struct {
 func (f Filter) match(r Record) bool {
 	switch {
 	case f.Table != "" && r.Event.Table != f.Table,
-		f.Key != "" && !strings.Contains(r.Event.Key, f.Key),
+		f.Key != "" && !slices.ContainsFunc(r.Event.Keys(), func(k string) bool { return strings.Contains(k, f.Key) }),
 		f.Kind != 0 && r.Kind != f.Kind,
 		!f.Since.IsZero() && r.Time.Before(f.Since),
 		!f.Until.IsZero() && !r.Time.Before(f.Until):

@@ -39,24 +39,26 @@ func TestPipelineWritesTheTrail(t *testing.T) {
 		byKind[r.Kind] = append(byKind[r.Kind], r.Event)
 	}
 	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-	if p := byKind[trail.KindPrepared]; len(p) != 1 || p[0].Key != "prepare/shop/visits/v.csv" || p[0].SHA256 != sum(csv) || p[0].Rows != 2 {
+	if p := byKind[trail.KindPrepared]; len(p) != 1 || len(p[0].Files) != 1 || p[0].Files[0].Key != "prepare/shop/visits/v.csv" ||
+		p[0].Files[0].SHA256 != sum(csv) || p[0].Files[0].Rows != 2 || p[0].Table != "shop.visits" {
 		t.Errorf("prepared = %+v", p)
-	}
-	var loadedOrders *trail.Event
-	for _, e := range byKind[trail.KindLoaded] {
-		if e.Key == "load/shop/orders/o.parquet" {
-			loadedOrders = &e
-		}
 	}
 	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "orders"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loadedOrders == nil || loadedOrders.SHA256 != sum(parquet) || loadedOrders.Rows != 12 ||
-		loadedOrders.SnapshotID != tbl.CurrentSnapshot().SnapshotID || loadedOrders.Table != "shop.orders" {
-		t.Errorf("loaded = %+v", loadedOrders)
+	var orders *trail.Event
+	for _, e := range byKind[trail.KindLoaded] {
+		if e.Table == "shop.orders" {
+			orders = &e
+		}
 	}
-	if n := len(byKind[trail.KindLoaded]); n != 2 { // o.parquet and visits' prepared output
+	if orders == nil || len(orders.Files) != 1 || orders.Files[0].Key != "load/shop/orders/o.parquet" ||
+		orders.Files[0].SHA256 != sum(parquet) || orders.Files[0].Rows != 12 || orders.Rows != 12 ||
+		orders.SnapshotID != tbl.CurrentSnapshot().SnapshotID {
+		t.Errorf("loaded = %+v", orders)
+	}
+	if n := len(byKind[trail.KindLoaded]); n != 2 { // one batch per table: orders, and visits' prepared output
 		t.Errorf("%d loaded records", n)
 	}
 	if n := len(byKind[trail.KindTableCreated]); n != 2 {
@@ -67,5 +69,8 @@ func TestPipelineWritesTheTrail(t *testing.T) {
 	}
 	if n := len(byKind[trail.KindDeleted]); n != 2 {
 		t.Errorf("%d deleted records", n)
+	}
+	if got, _ := trail.List(ctx, l.Store, trail.Filter{Key: "o.parquet", Kind: trail.KindLoaded}); len(got) != 1 {
+		t.Errorf("list by a batch file's key: %d records", len(got))
 	}
 }

@@ -218,11 +218,13 @@ func assertTrail(tb testing.TB, l *lake.Lake) {
 	}
 	loaded, deleted := map[string]bool{}, map[string]bool{}
 	for _, r := range recs {
-		switch r.Kind {
-		case trail.KindLoaded:
-			loaded[r.Event.Key] = true
-		case trail.KindDeleted:
-			deleted[r.Event.Key] = true
+		for _, k := range r.Event.Keys() {
+			switch r.Kind {
+			case trail.KindLoaded:
+				loaded[k] = true
+			case trail.KindDeleted:
+				deleted[k] = true
+			}
 		}
 	}
 	for k := range deleted {

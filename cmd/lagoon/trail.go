@@ -150,6 +150,12 @@ func trailList(ctx context.Context, g *globals, f trail.Filter) int {
 	var out [][]string
 	for _, r := range rows {
 		what := r.Key
+		if keys := r.Keys(); len(keys) > 0 {
+			what = keys[0]
+			if len(keys) > 1 {
+				what += fmt.Sprintf(" (+%d more)", len(keys)-1)
+			}
+		}
 		if r.Reason != "" {
 			what += " (" + r.Reason + ")"
 		}
