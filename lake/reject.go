@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"strings"
 	"time"
@@ -65,4 +66,41 @@ func rejectTarget(ctx context.Context, st Store, key string, now time.Time) (str
 	}
 	ext := path.Ext(dst)
 	return strings.TrimSuffix(dst, ext) + now.UTC().Format(".20060102T150405.000000000") + ext, nil
+}
+
+// Rejecter rejects files for one stage: it moves them under log/rejected/
+// with their reason, records the rejection in the audit trail, and logs it.
+type Rejecter struct {
+	Store Store
+	Stage string // "load" or "prepare"
+	Audit Auditor
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// Reject moves key away with its reason (see Reject) and audits it.
+func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason string) (Rejected, error) {
+	rs := Reason{Key: key, Stage: r.Stage, Reason: reason, Time: r.Now().UTC()}
+	if ref.DB != "" {
+		rs.Table = ref.String()
+	}
+	dst, err := Reject(ctx, r.Store, rs)
+	if err != nil {
+		return Rejected{}, err
+	}
+	if err := r.Audit.Record(ctx, AuditEvent{Kind: AuditRejected, Table: rs.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
+		return Rejected{}, err
+	}
+	r.Log.Warn("file rejected", "key", key, "table", rs.Table, "reason", reason, "moved_to", dst)
+	return Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+}
+
+// RejectInto is Reject that adds the rejection to res.
+func (r Rejecter) RejectInto(ctx context.Context, key string, ref TableRef, reason string, res *Result) error {
+	rj, err := r.Reject(ctx, key, ref, reason)
+	if err != nil {
+		return err
+	}
+	res.Rejected = append(res.Rejected, rj)
+	return nil
 }

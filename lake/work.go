@@ -3,6 +3,7 @@ package lake
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -176,4 +177,19 @@ func ListIntents(ctx context.Context, st Store, prefix string) ([]string, error)
 		}
 	}
 	return keys, nil
+}
+
+// EachIntent calls recover for every intent under prefix (see ListIntents),
+// stopping at the first error, which names the intent.
+func EachIntent(ctx context.Context, st Store, prefix string, recover func(ctx context.Context, key string) error) error {
+	keys, err := ListIntents(ctx, st, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := recover(ctx, k); err != nil {
+			return fmt.Errorf("recover %s: %w", k, err)
+		}
+	}
+	return nil
 }

@@ -97,16 +97,7 @@ func (l *Loader) recoverTable(ctx context.Context, ref lake.TableRef) error {
 }
 
 func (l *Loader) recoverPrefix(ctx context.Context, prefix string) error {
-	keys, err := lake.ListIntents(ctx, l.st, prefix)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := l.recoverIntent(ctx, k); err != nil {
-			return fmt.Errorf("recover %s: %w", k, err)
-		}
-	}
-	return nil
+	return lake.EachIntent(ctx, l.st, prefix, l.recoverIntent)
 }
 
 func (l *Loader) recoverIntent(ctx context.Context, key string) error {

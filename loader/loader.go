@@ -88,7 +88,7 @@ type waiting struct {
 // cannot be mapped to a table are rejected once they have settled.
 func (l *Loader) Scan(ctx context.Context) (lake.Plan, error) {
 	return lake.ScanZone(ctx, l.st, lake.PrefixLoad, l.cfg.Settle, l.cfg.Now(), func(key, reason string) (lake.Rejected, error) {
-		return l.reject(ctx, key, lake.TableRef{}, reason)
+		return l.rejecter().Reject(ctx, key, lake.TableRef{}, reason)
 	})
 }
 
@@ -140,11 +140,9 @@ func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, 
 			out = append(out, w)
 			continue
 		}
-		rj, err := l.reject(ctx, info.Key, ref, reason)
-		if err != nil {
+		if err := l.rejecter().RejectInto(ctx, info.Key, ref, reason, res); err != nil {
 			return nil, err
 		}
-		res.Rejected = append(res.Rejected, rj)
 	}
 	return out, nil
 }
@@ -224,26 +222,9 @@ func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, re
 	if !errors.As(err, &rj) {
 		return err
 	}
-	r, err := l.reject(ctx, rj.Key, ref, rj.Detail())
-	if err != nil {
-		return err
-	}
-	res.Rejected = append(res.Rejected, r)
-	return nil
+	return l.rejecter().RejectInto(ctx, rj.Key, ref, rj.Detail(), res)
 }
 
-func (l *Loader) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (lake.Rejected, error) {
-	r := lake.Reason{Key: key, Stage: "load", Reason: reason, Time: l.cfg.Now().UTC()}
-	if ref.DB != "" {
-		r.Table = ref.String()
-	}
-	dst, err := lake.Reject(ctx, l.st, r)
-	if err != nil {
-		return lake.Rejected{}, err
-	}
-	if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditRejected, Table: r.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
-		return lake.Rejected{}, err
-	}
-	l.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)
-	return lake.Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+func (l *Loader) rejecter() lake.Rejecter {
+	return lake.Rejecter{Store: l.st, Stage: "load", Audit: l.cfg.Audit, Log: l.log, Now: l.cfg.Now}
 }

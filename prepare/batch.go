@@ -218,7 +218,7 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 			continue
 		}
 		if src.Reject != "" {
-			rj, err := s.reject(ctx, src.Key, in.ref(), src.Reject)
+			rj, err := s.rejecter().Reject(ctx, src.Key, in.ref(), src.Reject)
 			if err != nil {
 				return rejected, err
 			}
@@ -315,16 +315,7 @@ func (s *Stage) sweepTemps(ctx context.Context, ref lake.TableRef) error {
 }
 
 func (s *Stage) recoverPrefix(ctx context.Context, prefix string) error {
-	keys, err := lake.ListIntents(ctx, s.st, prefix)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := s.recoverIntent(ctx, k); err != nil {
-			return fmt.Errorf("recover %s: %w", k, err)
-		}
-	}
-	return nil
+	return lake.EachIntent(ctx, s.st, prefix, s.recoverIntent)
 }
 
 func (s *Stage) recoverIntent(ctx context.Context, key string) error {

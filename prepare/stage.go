@@ -75,7 +75,7 @@ func (s *Stage) Zone() string { return lake.PrefixPrepare }
 // to no table are rejected once settled.
 func (s *Stage) Scan(ctx context.Context) (lake.Plan, error) {
 	return lake.ScanZone(ctx, s.st, lake.PrefixPrepare, s.cfg.Settle, s.cfg.Now(), func(key, reason string) (lake.Rejected, error) {
-		return s.reject(ctx, key, lake.TableRef{}, reason)
+		return s.rejecter().Reject(ctx, key, lake.TableRef{}, reason)
 	})
 }
 
@@ -122,7 +122,7 @@ func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, r
 		w, reason := checkKey(info, ref)
 		switch {
 		case reason != "":
-			err = s.rejectInto(ctx, info.Key, ref, reason, res)
+			err = s.rejecter().RejectInto(ctx, info.Key, ref, reason, res)
 		case w.format == FormatParquet:
 			err = s.passParquet(ctx, w, res)
 		default:
@@ -159,7 +159,7 @@ func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
 // copied to its publish temp, then published, then the source deleted.
 func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) error {
 	if reason := s.checkParquet(ctx, w.info.Key); reason != "" {
-		return s.rejectInto(ctx, w.info.Key, w.key.Table, reason, res)
+		return s.rejecter().RejectInto(ctx, w.info.Key, w.key.Table, reason, res)
 	}
 	in := s.newIntent(w.key.Table)
 	final := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
@@ -267,27 +267,6 @@ func (s *Stage) sources(ctx context.Context, batch []waiting) []Source {
 	return out
 }
 
-func (s *Stage) rejectInto(ctx context.Context, key string, ref lake.TableRef, reason string, res *lake.Result) error {
-	rj, err := s.reject(ctx, key, ref, reason)
-	if err != nil {
-		return err
-	}
-	res.Rejected = append(res.Rejected, rj)
-	return nil
-}
-
-func (s *Stage) reject(ctx context.Context, key string, ref lake.TableRef, reason string) (lake.Rejected, error) {
-	r := lake.Reason{Key: key, Stage: "prepare", Reason: reason, Time: s.cfg.Now().UTC()}
-	if ref.DB != "" {
-		r.Table = ref.String()
-	}
-	dst, err := lake.Reject(ctx, s.st, r)
-	if err != nil {
-		return lake.Rejected{}, err
-	}
-	if err := s.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditRejected, Table: r.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
-		return lake.Rejected{}, err
-	}
-	s.log.Warn("file rejected", "key", key, "table", r.Table, "reason", reason, "moved_to", dst)
-	return lake.Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
+func (s *Stage) rejecter() lake.Rejecter {
+	return lake.Rejecter{Store: s.st, Stage: "prepare", Audit: s.cfg.Audit, Log: s.log, Now: s.cfg.Now}
 }
