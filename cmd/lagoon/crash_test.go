@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
@@ -155,37 +154,7 @@ func assertExactlyOnce(tb testing.TB, root string, want int) {
 	tb.Helper()
 	l := lakefixture.OpenAt(tb, root)
 	ctx := context.Background()
-	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "crash", Table: "events"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	data, err := lake.ReadTable(ctx, tbl, -1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer data.Release()
-	seen := make(map[int64]int, want)
-	tr := array.NewTableReader(data, 4096)
-	defer tr.Release()
-	for tr.Next() {
-		ids := tr.RecordBatch().Column(0).(*array.Int64)
-		for i := range ids.Len() {
-			seen[ids.Value(i)]++
-		}
-	}
-	dups, missing := 0, 0
-	for id := range int64(want) {
-		switch seen[id] {
-		case 0:
-			missing++
-		case 1:
-		default:
-			dups++
-		}
-	}
-	if int(data.NumRows()) != want || dups != 0 || missing != 0 {
-		tb.Fatalf("table holds %d rows, want %d: %d ids missing, %d duplicated", data.NumRows(), want, missing, dups)
-	}
+	assertIDsOnce(tb, l, "crash.events", want)
 	left := 0
 	for info, err := range l.Store.List(ctx, "load/") {
 		if err == nil && !lake.Ignored(info.Key) {

@@ -167,23 +167,7 @@ func trailList(ctx context.Context, g *globals, f trail.Filter) int {
 
 // readPublicKey reads an Ed25519 public key in PEM (PKIX).
 func readPublicKey(file string) (ed25519.PublicKey, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s: not PEM", file)
-	}
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	pub, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", file)
-	}
-	return pub, nil
+	return readPEMKey[ed25519.PublicKey](file, x509.ParsePKIXPublicKey)
 }
 
 // readPrivateKey reads an Ed25519 private key in PEM (PKCS#8); "" is no
@@ -192,21 +176,27 @@ func readPrivateKey(file string) (ed25519.PrivateKey, error) {
 	if file == "" {
 		return nil, nil
 	}
+	return readPEMKey[ed25519.PrivateKey](file, x509.ParsePKCS8PrivateKey)
+}
+
+// readPEMKey reads the first PEM block of file and parses it as a K.
+func readPEMKey[K any](file string, parse func([]byte) (any, error)) (K, error) {
+	var zero K
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, fmt.Errorf("%s: not PEM", file)
+		return zero, fmt.Errorf("%s: not PEM", file)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := parse(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return zero, fmt.Errorf("%s: %w", file, err)
 	}
-	priv, ok := k.(ed25519.PrivateKey)
+	key, ok := k.(K)
 	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", file)
+		return zero, fmt.Errorf("%s: not an Ed25519 key", file)
 	}
-	return priv, nil
+	return key, nil
 }
