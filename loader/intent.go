@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
@@ -128,6 +129,9 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), nil); err != nil {
 		return err
 	}
+	if err := l.auditSchemaChange(ctx, in.ref(), tbl.Metadata(), batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
+		return err
+	}
 	if err := l.deleteLoaded(ctx, in); err != nil {
 		return err
 	}
@@ -180,6 +184,9 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 		return res, fmt.Errorf("reload %s: %w", in.ref(), err)
 	}
 	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), fileRows); err != nil {
+		return res, err
+	}
+	if err := l.auditSchemaChange(ctx, in.ref(), tbl.Metadata(), batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
 		return res, err
 	}
 	if err := l.deleteLoaded(ctx, in); err != nil {
@@ -247,6 +254,35 @@ func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, row
 		return nil
 	}
 	return l.cfg.Audit.Record(ctx, ev)
+}
+
+// auditSchemaChange records a "schema_changed" event when the snapshot's
+// schema differs from its parent's (the commit evolved the table), with
+// the new schema. (A table's first snapshot has its table_created record.)
+func (l *Loader) auditSchemaChange(ctx context.Context, ref lake.TableRef, meta table.Metadata, snapshot int64) error {
+	snap := meta.SnapshotByID(snapshot)
+	if snap == nil || snap.SchemaID == nil || snap.ParentSnapshotID == nil {
+		return nil
+	}
+	parent := meta.SnapshotByID(*snap.ParentSnapshotID)
+	if parent == nil || parent.SchemaID == nil || *parent.SchemaID == *snap.SchemaID {
+		return nil
+	}
+	sc := schemaByID(meta, *snap.SchemaID)
+	if sc == nil {
+		return nil
+	}
+	return l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditSchemaChanged, Table: ref.String(), SnapshotID: snapshot,
+		Detail: fmt.Sprintf("schema %d → %d: %s", *parent.SchemaID, *snap.SchemaID, sc.String())})
+}
+
+func schemaByID(meta table.Metadata, id int) *iceberg.Schema {
+	for _, sc := range meta.Schemas() {
+		if sc.ID == id {
+			return sc
+		}
+	}
+	return nil
 }
 
 // batchSnapshot is the id of the snapshot that appended batch, or 0.

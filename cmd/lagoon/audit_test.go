@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
@@ -72,5 +73,27 @@ func TestPipelineWritesTheTrail(t *testing.T) {
 	}
 	if got, _ := trail.List(ctx, l.Store, trail.Filter{Key: "o.parquet", Kind: trail.KindLoaded}); len(got) != 1 {
 		t.Errorf("list by a batch file's key: %d records", len(got))
+	}
+}
+
+// TestSchemaChangeIsAudited: a commit that adds a column records the new
+// schema in the trail.
+func TestSchemaChangeIsAudited(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/t/a.csv"), []byte("id\n1\n"))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--lineage=false"); code != exitOK {
+		t.Fatalf("run: %d %s %s", code, out, errOut)
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/t/b.csv"), []byte("id,extra\n2,x\n"))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--lineage=false"); code != exitOK {
+		t.Fatalf("run: %d %s %s", code, out, errOut)
+	}
+	recs, err := trail.List(context.Background(), l.Store, trail.Filter{Kind: trail.KindSchemaChanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].Event.Table != "shop.t" || !strings.Contains(recs[0].Event.Detail, "extra") {
+		t.Errorf("schema_changed records = %+v", recs)
 	}
 }

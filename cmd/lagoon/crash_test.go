@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/trail"
