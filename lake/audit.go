@@ -69,3 +69,16 @@ func SHA256Of(ctx context.Context, st Store, key string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Received records that a stage took files in (one event for a batch).
+func Received(ctx context.Context, a Auditor, ref TableRef, batch string, infos []ObjectInfo) error {
+	if _, off := a.(NoAudit); off || len(infos) == 0 {
+		return nil
+	}
+	ev := AuditEvent{Kind: AuditReceived, Table: ref.String(), Detail: "batch " + batch}
+	for _, info := range infos {
+		ev.Files = append(ev.Files, AuditFile{Key: info.Key, Size: info.Size})
+		ev.Size += info.Size
+	}
+	return a.Record(ctx, ev)
+}

@@ -33,6 +33,13 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	if err := l.writeIntent(ctx, in); err != nil {
 		return lake.Result{}, err
 	}
+	infos := make([]lake.ObjectInfo, len(srcs))
+	for i, s := range srcs {
+		infos[i] = s.info
+	}
+	if err := lake.Received(ctx, l.cfg.Audit, ref, in.Batch, infos); err != nil {
+		return lake.Result{}, err
+	}
 	loadedAt := l.cfg.Now().UTC().Truncate(time.Microsecond)
 	var rows int64
 	var err error

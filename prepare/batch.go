@@ -111,6 +111,13 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 	if err := s.writeIntent(ctx, in); err != nil {
 		return lake.Result{}, err
 	}
+	infos := make([]lake.ObjectInfo, len(batch))
+	for i, w := range batch {
+		infos[i] = w.info
+	}
+	if err := lake.Received(ctx, s.cfg.Audit, ref, in.Batch, infos); err != nil {
+		return lake.Result{}, err
+	}
 	res, err := s.convertBatch(ctx, &in, batch)
 	if err != nil {
 		if aerr := s.discard(ctx, in); aerr != nil {

@@ -168,6 +168,9 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 	if err := s.writeIntent(ctx, in); err != nil {
 		return err
 	}
+	if err := lake.Received(ctx, s.cfg.Audit, w.key.Table, in.Batch, []lake.ObjectInfo{w.info}); err != nil {
+		return err
+	}
 	if err := s.st.Copy(ctx, w.info.Key, in.Outputs[0].Temp); err != nil {
 		return errors.Join(err, s.discard(ctx, in))
 	}

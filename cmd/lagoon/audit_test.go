@@ -74,6 +74,17 @@ func TestPipelineWritesTheTrail(t *testing.T) {
 	if got, _ := trail.List(ctx, l.Store, trail.Filter{Key: "o.parquet", Kind: trail.KindLoaded}); len(got) != 1 {
 		t.Errorf("list by a batch file's key: %d records", len(got))
 	}
+	received := map[string]bool{}
+	for _, e := range byKind[trail.KindReceived] {
+		for _, k := range e.Keys() {
+			received[k] = true
+		}
+	}
+	for _, k := range []string{"prepare/shop/visits/v.csv", "load/shop/orders/o.parquet"} {
+		if !received[k] {
+			t.Errorf("no received record for %s (%v)", k, received)
+		}
+	}
 }
 
 // TestSchemaChangeIsAudited: a commit that adds a column records the new
