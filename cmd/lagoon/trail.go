@@ -159,7 +159,11 @@ func trailList(ctx context.Context, g *globals, f trail.Filter) int {
 		if r.Reason != "" {
 			what += " (" + r.Reason + ")"
 		}
-		out = append(out, []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.DateTime), r.Kind, r.Table, groupDigits(r.Rows), what})
+		rows := ""
+		if r.Rows > 0 {
+			rows = groupDigits(r.Rows)
+		}
+		out = append(out, []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.DateTime), r.Kind, r.Table, rows, what})
 	}
 	printTable(g.stdout, []string{"SEQ", "TIME", "KIND", "TABLE", "ROWS", "KEY"}, out)
 	return exitOK
