@@ -285,10 +285,3 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
-
-// InFlight returns how many messages wait for their objects to be handled.
-func (s *SQS) InFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.inflight)
-}

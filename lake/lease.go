@@ -14,11 +14,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// LeaseKey is the key of the lease a daemon holds on an object-store lake
-// (the counterpart of a local lake's run lock).
-const LeaseKey = PrefixTmp + "lagoon/run.lease"
-
-// Lease is an exclusive, renewed hold on a lake in an object store. It is
+// Lease is an exclusive, renewed hold on a key of an object store (the
+// claims of workers sharing a lake are leases). It is
 // taken with a conditional create; the holder rewrites it every TTL/3; a
 // lease not rewritten for a whole TTL is stale and may be taken over. (This
 // trusts the store's clock and ours to agree to well within the TTL.)

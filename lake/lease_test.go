@@ -10,6 +10,8 @@ import (
 	"time"
 )
 
+const leaseKey = ClaimPrefix + "test/db.t"
+
 func TestLease(t *testing.T) {
 	ctx := context.Background()
 	st, err := NewLocal(t.TempDir())
@@ -17,17 +19,17 @@ func TestLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := AcquireLease(ctx, st, LeaseKey, time.Hour, log)
+	a, err := AcquireLease(ctx, st, leaseKey, time.Hour, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AcquireLease(ctx, st, LeaseKey, time.Hour, log); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "held by") {
+	if _, err := AcquireLease(ctx, st, leaseKey, time.Hour, log); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "held by") {
 		t.Fatalf("second acquire: %v", err)
 	}
 	if err := a.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b, err := AcquireLease(ctx, st, LeaseKey, time.Hour, log)
+	b, err := AcquireLease(ctx, st, leaseKey, time.Hour, log)
 	if err != nil {
 		t.Fatalf("acquire after release: %v", err)
 	}
@@ -40,20 +42,20 @@ func TestLeaseTakeoverAndLoss(t *testing.T) {
 	ctx := context.Background()
 	st, _ := NewLocal(t.TempDir())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := st.Put(ctx, LeaseKey, strings.NewReader(`{"id":"dead","host":"gone","pid":1}`)); err != nil {
+	if err := st.Put(ctx, leaseKey, strings.NewReader(`{"id":"dead","host":"gone","pid":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AcquireLease(ctx, st, LeaseKey, time.Hour, log); !errors.Is(err, ErrLocked) {
+	if _, err := AcquireLease(ctx, st, leaseKey, time.Hour, log); !errors.Is(err, ErrLocked) {
 		t.Fatalf("fresh lease of another: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	a, err := AcquireLease(ctx, st, LeaseKey, 200*time.Millisecond, log)
+	a, err := AcquireLease(ctx, st, leaseKey, 200*time.Millisecond, log)
 	if err != nil {
 		t.Fatalf("takeover of a stale lease: %v", err)
 	}
 	defer a.Release(ctx)
 	// Someone else writes the lease: a notices within TTL/3.
-	if err := st.Put(ctx, LeaseKey, strings.NewReader(`{"id":"thief","host":"other","pid":2}`)); err != nil {
+	if err := st.Put(ctx, leaseKey, strings.NewReader(`{"id":"thief","host":"other","pid":2}`)); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -249,9 +248,4 @@ func formatReader(f Format, br *bufio.Reader, maxRecord int) (recordReader, erro
 		return newAvroReader(br)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
-}
-
-// readAllBuilder is what convertAll appends rows to.
-func newRecordBuilder(sc *arrow.Schema, mem memory.Allocator) *array.RecordBuilder {
-	return array.NewRecordBuilder(mem, sc)
 }

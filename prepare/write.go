@@ -30,7 +30,7 @@ type converter struct {
 func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options) (Result, error) {
 	c := &converter{t: t, opt: opt, sink: sink}
 	c.sc, c.consts = outputSchema(t, srcs)
-	c.rb = newRecordBuilder(c.sc, opt.Mem)
+	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
 	res := Result{Schema: c.sc}
 	for _, src := range srcs {
