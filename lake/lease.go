@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -68,7 +67,7 @@ func (l *Lease) take(ctx context.Context) error {
 		return err
 	}
 	body, _ := json.Marshal(l.owner)
-	if err := l.st.PutIfAbsent(ctx, l.key, bytes.NewReader(body)); err != nil {
+	if err := l.st.PutIfAbsent(ctx, l.key, bytes.NewReader(body)); err != nil { // conditional: not PutJSON
 		if errors.Is(err, ErrExist) {
 			return fmt.Errorf("%w: another process took it first", ErrLocked)
 		}
@@ -79,16 +78,7 @@ func (l *Lease) take(ctx context.Context) error {
 
 func (l *Lease) read(ctx context.Context) (leaseOwner, error) {
 	var o leaseOwner
-	obj, err := l.st.Open(ctx, l.key)
-	if err != nil {
-		return o, err
-	}
-	defer obj.Close()
-	body, err := io.ReadAll(obj)
-	if err != nil {
-		return o, err
-	}
-	return o, json.Unmarshal(body, &o)
+	return o, GetJSON(ctx, l.st, l.key, &o)
 }
 
 // renew rewrites the lease every TTL/3 while it is still ours.
@@ -108,9 +98,8 @@ func (l *Lease) renew(ctx context.Context) {
 			close(l.lost)
 			return
 		}
-		body, _ := json.Marshal(l.owner)
 		if err == nil {
-			err = l.st.Put(ctx, l.key, bytes.NewReader(body))
+			err = PutJSON(ctx, l.st, l.key, l.owner)
 		}
 		if err != nil && ctx.Err() == nil {
 			l.log.Warn("cannot renew the lease", "key", l.key, "err", err)

@@ -1,12 +1,9 @@
 package loader
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 	"time"
@@ -54,11 +51,7 @@ func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in
 func (in intent) key() string { return IntentPrefix + in.ref().String() + "/" + in.Batch + ".json" }
 
 func (l *Loader) writeIntent(ctx context.Context, in intent) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	if err := l.st.Put(ctx, in.key(), bytes.NewReader(body)); err != nil {
+	if err := lake.PutJSON(ctx, l.st, in.key(), in); err != nil {
 		return fmt.Errorf("write intent: %w", err)
 	}
 	return nil
@@ -69,20 +62,8 @@ func (l *Loader) dropIntent(ctx context.Context, in intent) error {
 }
 
 func (l *Loader) readIntent(ctx context.Context, key string) (intent, error) {
-	obj, err := l.st.Open(ctx, key)
-	if err != nil {
-		return intent{}, err
-	}
-	defer obj.Close()
-	body, err := io.ReadAll(obj)
-	if err != nil {
-		return intent{}, fmt.Errorf("read intent %s: %w", key, err)
-	}
 	var in intent
-	if err := json.Unmarshal(body, &in); err != nil {
-		return intent{}, fmt.Errorf("intent %s: %w", key, err)
-	}
-	return in, nil
+	return in, lake.GetJSON(ctx, l.st, key, &in)
 }
 
 // Recover finishes what a stopped process left half done, for every table:

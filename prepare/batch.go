@@ -1,7 +1,6 @@
 package prepare
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,11 +85,7 @@ func (in intent) rejectsFinal() string {
 func (in intent) rejectsTemp() string { return lake.PublishTemp(in.rejectsFinal()) }
 
 func (s *Stage) writeIntent(ctx context.Context, in intent) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	if err := s.st.Put(ctx, in.key(), bytes.NewReader(body)); err != nil {
+	if err := lake.PutJSON(ctx, s.st, in.key(), in); err != nil {
 		return fmt.Errorf("write prepare intent: %w", err)
 	}
 	return nil
@@ -326,20 +321,12 @@ func (s *Stage) recoverPrefix(ctx context.Context, prefix string) error {
 }
 
 func (s *Stage) recoverIntent(ctx context.Context, key string) error {
-	obj, err := s.st.Open(ctx, key)
+	var in intent
+	err := lake.GetJSON(ctx, s.st, key, &in)
 	if errors.Is(err, lake.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(obj)
-	obj.Close()
-	if err != nil {
-		return err
-	}
-	var in intent
-	if err := json.Unmarshal(body, &in); err != nil {
 		return err
 	}
 	if in.State == statePublishing {

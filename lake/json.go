@@ -1,0 +1,36 @@
+package lake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// PutJSON stores v as JSON under key (atomically, see Store.Put).
+func PutJSON(ctx context.Context, st Store, key string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return st.Put(ctx, key, bytes.NewReader(body))
+}
+
+// GetJSON reads the JSON object under key into v. A missing key is an
+// error wrapping ErrNotExist.
+func GetJSON(ctx context.Context, st Store, key string, v any) error {
+	obj, err := st.Open(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	body, err := io.ReadAll(obj)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", key, err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	return nil
+}
