@@ -101,9 +101,15 @@ func Init(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer l.Close()
+	return l.MakePrefixes()
+}
+
+// MakePrefixes creates every prefix of the layout in a local lake (object
+// stores have no folders to create). Idempotent.
+func (l *Lake) MakePrefixes() error {
 	st, ok := l.Store.(*Local)
 	if !ok {
-		return nil // object stores have no folders to create
+		return nil
 	}
 	for _, p := range Prefixes {
 		if err := os.MkdirAll(st.Path(p), 0o755); err != nil {

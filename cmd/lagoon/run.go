@@ -91,14 +91,14 @@ have not changed for --settle.`,
 }
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
-	if err := lake.Init(ctx, g.lakeConfig()); err != nil {
-		return g.fail("run", err)
-	}
-	lk, err := g.openLake(ctx)
+	lk, err := g.openLake(ctx) // creates the catalog if it is missing
 	if err != nil {
 		return g.fail("run", err)
 	}
 	defer lk.Close()
+	if err := lk.MakePrefixes(); err != nil {
+		return g.fail("run", err)
+	}
 	release, err := f.hold(g, lk)
 	if err != nil {
 		return g.fail("run", err)
