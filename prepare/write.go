@@ -134,8 +134,9 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 // tryBatch appends the batch's records but those in skip; on error it
 // returns the index of the failing record.
 func (c *converter) tryBatch(src Source, batch []Record, skip map[int]bool) (int, error) {
-	nrec := len(c.sc.Fields()) - len(c.consts)
-	builders := c.rb.Fields()[:nrec]
+	all := c.rb.Fields()
+	builders := all[:len(all)-len(c.consts)]
+	consts := c.constColumns(src, all[len(builders):])
 	for i, r := range batch {
 		if skip[i] {
 			continue
@@ -143,22 +144,35 @@ func (c *converter) tryBatch(src Source, batch []Record, skip map[int]bool) (int
 		if err := appendRecord(builders, c.t, r.Val); err != nil {
 			return i, err
 		}
-		c.appendConsts(src)
+		for _, k := range consts {
+			if k.null {
+				k.b.AppendNull()
+			} else {
+				k.b.Append(k.value)
+			}
+		}
 	}
 	return 0, nil
 }
 
-func (c *converter) appendConsts(src Source) {
-	base := len(c.sc.Fields()) - len(c.consts)
+// constColumn is one constant column's builder and its value for a source.
+type constColumn struct {
+	b     *array.StringBuilder
+	value string
+	null  bool // the source has no such column (e.g. no name=value folder)
+}
+
+// constColumns resolves the constant columns' values for src once, so the
+// per-row loop only appends.
+func (c *converter) constColumns(src Source, builders []array.Builder) []constColumn {
+	out := make([]constColumn, len(c.consts))
 	for j, name := range c.consts {
-		b := c.rb.Field(base + j).(*array.StringBuilder)
-		i := slices.IndexFunc(src.Consts, func(k Const) bool { return k.Name == name })
-		if i < 0 {
-			b.AppendNull()
-		} else {
-			b.Append(src.Consts[i].Value)
+		out[j] = constColumn{b: builders[j].(*array.StringBuilder), null: true}
+		if i := slices.IndexFunc(src.Consts, func(k Const) bool { return k.Name == name }); i >= 0 {
+			out[j].value, out[j].null = src.Consts[i].Value, false
 		}
 	}
+	return out
 }
 
 // resetBuilders drops whatever the builders hold. After a record failed
