@@ -136,9 +136,7 @@ func retryable(err error) bool {
 	if err == nil || errors.Is(err, ErrRejected) {
 		return false
 	}
-	return errors.Is(err, table.ErrCommitFailed) ||
-		errors.Is(err, catalog.ErrTableAlreadyExists) ||
-		strings.Contains(err.Error(), "requirement failed")
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
 func batchCommitted(meta table.Metadata, batch string) bool { return batchSnapshot(meta, batch) != 0 }
