@@ -34,3 +34,16 @@ func GetJSON(ctx context.Context, st Store, key string, v any) error {
 	}
 	return nil
 }
+
+// DeleteAll deletes every object under prefix. Idempotent.
+func DeleteAll(ctx context.Context, st Store, prefix string) error {
+	for info, err := range st.List(ctx, prefix) {
+		if err != nil {
+			return fmt.Errorf("list %s: %w", prefix, err)
+		}
+		if err := st.Delete(ctx, info.Key); err != nil {
+			return fmt.Errorf("delete %s: %w", info.Key, err)
+		}
+	}
+	return nil
+}

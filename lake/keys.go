@@ -113,6 +113,9 @@ func ParseKey(raw string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("%w: %s: %w", ErrBadKey, raw, err)
 	}
+	if ref.DB == SideNamespace {
+		return Key{}, fmt.Errorf("%w: %s: database %q is reserved for lagoon's own tables", ErrBadKey, raw, SideNamespace)
+	}
 	k := Key{Raw: raw, Zone: zone, Table: ref, Name: segs[len(segs)-1]}
 	k.Partitions, err = partitionValues(segs[2 : len(segs)-1])
 	if err != nil {

@@ -23,6 +23,7 @@ func TestParseKey(t *testing.T) {
 		{key: "load/db/x.parquet", wantErr: "files go under load/<db>/<table>/"},
 		{key: "load/db//t/x.parquet", wantErr: "empty, '.' or '..'"},
 		{key: "load/db/../t/x.parquet", wantErr: "empty, '.' or '..'"},
+		{key: "prepare/Lagoon/trail/x.json", wantErr: "reserved for lagoon's own tables"},
 		{key: "load/9lives/t/x.parquet", wantErr: "must start with a letter"},
 		{key: "load/db/€€/x.parquet", wantErr: "no letters or digits"},
 		{key: "stg/db/t/x.parquet", wantErr: "not under prepare/ or load/"},

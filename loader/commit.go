@@ -164,17 +164,17 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	if err := first.decodeAll(ctx, sc); err != nil {
 		return nil, err
 	}
-	if err := l.ensureNamespace(ctx, ref); err != nil {
+	if err := lake.EnsureNamespace(ctx, l.cat, ref.DB); err != nil {
 		return nil, err
 	}
-	spec, err := dayPartition(sc)
+	spec, err := lake.DayPartition(sc, LoadedAtColumn)
 	if err != nil {
 		return nil, err
 	}
 	tbl, err = l.cat.CreateTable(ctx, ref.Ident(), sc,
 		catalog.WithPartitionSpec(&spec),
 		catalog.WithLocation(strings.TrimSuffix(l.st.URL(ref.Dir(lake.PrefixStg)), "/")),
-		catalog.WithProperties(tableProperties()))
+		catalog.WithProperties(lake.TableProperties()))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return l.cat.LoadTable(ctx, ref.Ident())
 	}
@@ -189,33 +189,8 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	return tbl, l.writeVersionHint(ctx, tbl)
 }
 
-func tableProperties() iceberg.Properties {
-	return iceberg.Properties{
-		"format-version":                             "2",
-		"write.parquet.compression-codec":            "zstd",
-		table.CommitNumRetriesKey:                    "10",
-		"write.metadata.delete-after-commit.enabled": "false",
-	}
-}
 
-func (l *Loader) ensureNamespace(ctx context.Context, ref lake.TableRef) error {
-	err := l.cat.CreateNamespace(ctx, table.Identifier{ref.DB}, nil)
-	if err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
-		return fmt.Errorf("create namespace %s: %w", ref.DB, err)
-	}
-	return nil
-}
 
-// dayPartition partitions by day(_etl_loaded_at).
-func dayPartition(sc *iceberg.Schema) (iceberg.PartitionSpec, error) {
-	f, ok := sc.FindFieldByName(LoadedAtColumn)
-	if !ok {
-		return iceberg.PartitionSpec{}, fmt.Errorf("schema lacks %s", LoadedAtColumn)
-	}
-	return iceberg.NewPartitionSpec(iceberg.PartitionField{
-		SourceIDs: []int{f.ID}, FieldID: 1000, Name: LoadedAtColumn + "_day", Transform: iceberg.DayTransform{},
-	}), nil
-}
 
 // evolve merges each file's schema into the table's within tx: new columns
 // are added, legal widenings applied. A file whose types conflict is

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
@@ -276,19 +275,10 @@ func batchSnapshot(meta table.Metadata, batch string) int64 {
 	return 0
 }
 
-// VersionHintKey is where path-based readers (DuckDB iceberg_scan,
-// icebird) look for a table's current metadata file.
-func versionHintKey(ref lake.TableRef) string {
-	return ref.Dir(lake.PrefixStg) + "metadata/version-hint.text"
-}
 
-// writeVersionHint names the table's current metadata file (without its
-// .metadata.json suffix) in metadata/version-hint.text.
+
+// writeVersionHint updates the table's metadata/version-hint.text.
 func (l *Loader) writeVersionHint(ctx context.Context, tbl *table.Table) error {
 	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
-	name := strings.TrimSuffix(path.Base(tbl.MetadataLocation()), ".metadata.json")
-	if err := l.st.Put(ctx, versionHintKey(ref), strings.NewReader(name)); err != nil {
-		return fmt.Errorf("version hint %s: %w", ref, err)
-	}
-	return nil
+	return lake.WriteVersionHint(ctx, l.st, ref.Dir(lake.PrefixStg), tbl)
 }

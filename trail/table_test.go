@@ -1,0 +1,93 @@
+package trail_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/trail"
+)
+
+// tableSeqs reads the trail table and returns its seq column, sorted.
+func tableSeqs(tb testing.TB, lk *lake.Lake) []int64 {
+	tb.Helper()
+	ctx := context.Background()
+	tbl, err := lk.LoadTable(ctx, trail.TableDef.Ref())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	at, err := lake.ReadTable(ctx, tbl, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer at.Release()
+	var out []int64
+	col := at.Column(at.Schema().FieldIndices("seq")[0])
+	for _, ch := range col.Data().Chunks() {
+		out = append(out, ch.(*array.Int64).Int64Values()...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func upTo(n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = int64(i)
+	}
+	return out
+}
+
+func TestTableHoldsEachRecordOnce(t *testing.T) {
+	ctx := context.Background()
+	lk := lakefixture.Open(t)
+	s := trail.NewSyncer(lk, slog.Default())
+	fill(t, lk.Store, nil, 12)
+	if n, err := s.Sync(ctx); err != nil || n != 12 {
+		t.Fatalf("first sync: %d records, %v", n, err)
+	}
+	if n, err := s.Sync(ctx); err != nil || n != 0 {
+		t.Fatalf("second sync: %d records, %v; want nothing new", n, err)
+	}
+	fill(t, lk.Store, nil, 3)
+	if n, err := s.Sync(ctx); err != nil || n != 3 {
+		t.Fatalf("third sync: %d records, %v", n, err)
+	}
+	if got := tableSeqs(t, lk); !slices.Equal(got, upTo(15)) {
+		t.Fatalf("table seqs = %v", got)
+	}
+	if !lakefixture.Exists(lk, trail.TableDef.Dir+"metadata/version-hint.text") {
+		t.Fatal("no version hint for path-based readers")
+	}
+}
+
+func TestConcurrentSyncsAndRebuild(t *testing.T) {
+	ctx := context.Background()
+	lk := lakefixture.Open(t)
+	fill(t, lk.Store, nil, 40)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := trail.NewSyncer(lk, slog.Default()).Sync(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := tableSeqs(t, lk); !slices.Equal(got, upTo(40)) {
+		t.Fatalf("after 4 concurrent syncs, table seqs = %v", got)
+	}
+	n, err := trail.NewSyncer(lk, slog.Default()).Rebuild(ctx)
+	if err != nil || n != 40 {
+		t.Fatalf("rebuild: %d records, %v", n, err)
+	}
+	if got := tableSeqs(t, lk); !slices.Equal(got, upTo(40)) {
+		t.Fatalf("after rebuild, table seqs = %v", got)
+	}
+}
