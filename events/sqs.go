@@ -232,7 +232,7 @@ func (s *SQS) deadLetter(ctx context.Context, m sqstypes.Message, keys []string,
 		return
 	}
 	s.log.Error("message delivered too often: recorded and dropped; the sweep will find its objects",
-		"message_id", id, "receives", receives, "keys", keys, "record", key)
+		"stage", "events", "message_id", id, "receives", receives, "keys", keys, "key", key)
 	s.delete(ctx, aws.ToString(m.ReceiptHandle))
 }
 

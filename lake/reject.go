@@ -84,6 +84,10 @@ func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason s
 	if ref.DB != "" {
 		rs.Table = ref.String()
 	}
+	// Logged first: the log table (fed from this logger) then has the
+	// rejection even if the process dies right after the move.
+	r.Log.Warn("file rejected", "stage", r.Stage, "key", key, "table", rs.Table, "reason", reason,
+		"moved_under", RejectedPrefix)
 	dst, err := Reject(ctx, r.Store, rs)
 	if err != nil {
 		return Rejected{}, err
@@ -91,7 +95,6 @@ func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason s
 	if err := r.Audit.Record(ctx, AuditEvent{Kind: AuditRejected, Table: rs.Table, Key: key, Reason: reason, Detail: dst}); err != nil {
 		return Rejected{}, err
 	}
-	r.Log.Warn("file rejected", "key", key, "table", rs.Table, "reason", reason, "moved_to", dst)
 	return Rejected{Key: key, MovedTo: dst, Reason: reason}, nil
 }
 

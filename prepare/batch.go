@@ -227,6 +227,10 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 			rejected = append(rejected, rj)
 			continue
 		}
+		if src.Bad > 0 {
+			s.log.Warn("bad records written to a rejects file", "stage", "prepare", "key", src.Key,
+				"table", in.ref().String(), "bad_records", src.Bad, "rejects_file", in.rejectsFinal())
+		}
 		if err := s.st.Delete(ctx, src.Key); err != nil {
 			return rejected, err
 		}

@@ -1,0 +1,210 @@
+package logs
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// LastBatchProperty is the log table's property naming the last batch of
+// inbox objects committed to it. It commits with the rows.
+const LastBatchProperty = "lagoon.log.last-batch"
+
+// intentPrefix holds the syncer's intents: which inbox objects a batch
+// takes, written before its commit so a crash in between is resolved.
+const intentPrefix = lake.PrefixTmp + "lagoon/side/log/"
+
+func str() iceberg.Type { return iceberg.PrimitiveTypes.String }
+
+// TableDef is the log table: lagoon.log, under log/metadata/ and log/data/.
+var TableDef = lake.SideTable{
+	Name: "log", Dir: lake.PrefixLog, DayOf: "time",
+	Schema: iceberg.NewSchema(0,
+		iceberg.NestedField{ID: 1, Name: "time", Type: iceberg.PrimitiveTypes.TimestampTz, Required: true},
+		iceberg.NestedField{ID: 2, Name: "level", Type: str(), Required: true},
+		iceberg.NestedField{ID: 3, Name: "stage", Type: str()},
+		iceberg.NestedField{ID: 4, Name: "db", Type: str()},
+		iceberg.NestedField{ID: 5, Name: "table", Type: str()},
+		iceberg.NestedField{ID: 6, Name: "key", Type: str()},
+		iceberg.NestedField{ID: 7, Name: "message", Type: str(), Required: true},
+		iceberg.NestedField{ID: 8, Name: "error", Type: str()},
+		iceberg.NestedField{ID: 9, Name: "detail", Type: str(), Doc: "other attributes, as a JSON object"},
+		iceberg.NestedField{ID: 10, Name: "worker", Type: str()},
+	),
+}
+
+// Syncer folds the inbox (log/events/) into the log table in batches and
+// deletes what it committed. Several syncers must not run at once on one
+// lake: the daemon runs it under a claim.
+type Syncer struct {
+	lk    *lake.Lake
+	batch int
+	log   *slog.Logger
+}
+
+// NewSyncer returns a syncer taking up to 1,000 inbox objects per commit.
+func NewSyncer(lk *lake.Lake, log *slog.Logger) *Syncer {
+	return &Syncer{lk: lk, batch: 1000, log: log}
+}
+
+// Name implements the daemon's side task.
+func (s *Syncer) Name() string { return TableDef.Name }
+
+type intent struct {
+	Batch string   `json:"batch"`
+	Keys  []string `json:"keys"`
+}
+
+// Sync commits every inbox object to the log table and returns the
+// number of entries. Each entry lands once: a batch's intent names its
+// objects, the commit names the batch, and only then are the objects
+// deleted; after a crash the intent is finished or dropped.
+func (s *Syncer) Sync(ctx context.Context) (int, error) {
+	if err := s.recover(ctx); err != nil {
+		return 0, fmt.Errorf("sync log table: %w", err)
+	}
+	total := 0
+	for {
+		keys, err := s.inbox(ctx)
+		if err != nil || len(keys) == 0 {
+			return total, err
+		}
+		n, err := s.commit(ctx, keys)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sync log table: %w", err)
+		}
+		if len(keys) < s.batch {
+			return total, nil
+		}
+	}
+}
+
+func (s *Syncer) inbox(ctx context.Context) ([]string, error) {
+	var keys []string
+	for info, err := range s.lk.Store.List(ctx, InboxPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", InboxPrefix, err)
+		}
+		if strings.HasSuffix(info.Key, ".ndjson") && !lake.Ignored(info.Key) {
+			keys = append(keys, info.Key)
+		}
+	}
+	slices.Sort(keys)
+	return keys[:min(len(keys), s.batch)], nil
+}
+
+func (s *Syncer) commit(ctx context.Context, keys []string) (int, error) {
+	in, n, err := s.append(ctx, keys)
+	if err != nil {
+		return 0, err
+	}
+	return n, s.finish(ctx, in)
+}
+
+// append commits the entries of keys under a new batch's intent.
+func (s *Syncer) append(ctx context.Context, keys []string) (intent, int, error) {
+	var rows [][]any
+	for _, k := range keys {
+		es, err := ReadEntries(ctx, s.lk.Store, k)
+		if err != nil {
+			return intent{}, 0, err
+		}
+		for _, e := range es {
+			rows = append(rows, e.row())
+		}
+	}
+	in := intent{Batch: time.Now().UTC().Format("20060102T150405.000000000Z"), Keys: keys}
+	if len(rows) == 0 {
+		return in, 0, nil
+	}
+	if err := lake.PutJSON(ctx, s.lk.Store, intentPrefix+in.Batch+".json", in); err != nil {
+		return in, 0, err
+	}
+	tbl, err := s.lk.OpenSide(ctx, TableDef)
+	if err != nil {
+		return in, 0, err
+	}
+	_, err = s.lk.AppendSide(ctx, TableDef, tbl, rows, iceberg.Properties{LastBatchProperty: in.Batch})
+	return in, len(rows), err
+}
+
+// finish deletes a committed batch's inbox objects, then its intent.
+func (s *Syncer) finish(ctx context.Context, in intent) error {
+	for _, k := range in.Keys {
+		if err := s.lk.Store.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return s.lk.Store.Delete(ctx, intentPrefix+in.Batch+".json")
+}
+
+// recover finishes the batches that committed and drops the intents of
+// those that did not (their objects are still in the inbox).
+func (s *Syncer) recover(ctx context.Context) error {
+	return lake.EachIntent(ctx, s.lk.Store, intentPrefix, func(ctx context.Context, key string) error {
+		var in intent
+		if err := lake.GetJSON(ctx, s.lk.Store, key, &in); err != nil {
+			return err
+		}
+		tbl, err := s.lk.OpenSide(ctx, TableDef)
+		if err != nil {
+			return err
+		}
+		if tbl.Properties()[LastBatchProperty] == in.Batch {
+			return s.finish(ctx, in)
+		}
+		return s.lk.Store.Delete(ctx, key)
+	})
+}
+
+// ReadEntries reads the entries of one inbox object.
+func ReadEntries(ctx context.Context, st lake.Store, key string) ([]Entry, error) {
+	obj, err := st.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	var out []Entry
+	sc := bufio.NewScanner(obj)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Time.IsZero() {
+			// Not written by a Sink: keep it, flagged, rather than stall.
+			e = Entry{Time: time.Now().UTC(), Level: "error", Key: key, Message: "unreadable log entry",
+				Detail: map[string]any{"raw": sc.Text()}}
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return out, nil
+}
+
+func (e Entry) row() []any {
+	var detail any
+	if len(e.Detail) > 0 {
+		b, _ := json.Marshal(e.Detail)
+		detail = string(b)
+	}
+	return []any{e.Time, e.Level, nul(e.Stage), nul(e.DB), nul(e.Table), nul(e.Key), e.Message, nul(e.Error),
+		detail, nul(e.Worker)}
+}
+
+func nul(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
