@@ -189,9 +189,6 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	return tbl, l.writeVersionHint(ctx, tbl)
 }
 
-
-
-
 // evolve merges each file's schema into the table's within tx: new columns
 // are added, legal widenings applied. A file whose types conflict is
 // returned as a *RejectError and the transaction is left as it was.

@@ -275,8 +275,6 @@ func batchSnapshot(meta table.Metadata, batch string) int64 {
 	return 0
 }
 
-
-
 // writeVersionHint updates the table's metadata/version-hint.text.
 func (l *Loader) writeVersionHint(ctx context.Context, tbl *table.Table) error {
 	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
