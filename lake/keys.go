@@ -27,6 +27,15 @@ const (
 // appended. Tables are partitioned by its day.
 const LoadedAtColumn = "_etl_loaded_at"
 
+// ReceivedAtMetadata is the Parquet key-value metadata in which prepare
+// records when its batch's oldest source arrived (RFC 3339).
+const ReceivedAtMetadata = "lagoon.received-at"
+
+// ReceivedProperty is the snapshot-summary property in which the loader
+// records when the commit's oldest file arrived (Unix milliseconds): a
+// load's latency is its commit time minus this.
+const ReceivedProperty = "lagoon.received-ms"
+
 // Prefixes lists every top-level prefix that `lagoon init` creates.
 var Prefixes = []string{
 	PrefixPrepare, PrefixLoad, PrefixStg, PrefixPrd, PrefixTmp,

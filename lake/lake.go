@@ -44,7 +44,10 @@ type Lake struct {
 	Store   Store
 	Catalog catalog.Catalog
 	// AWS is the AWS configuration of an S3 lake (nil for a local one).
-	AWS    *aws.Config
+	AWS *aws.Config
+	// Props are the file-IO properties that reach the lake's objects
+	// (S3 endpoint, region, …), for tables opened by path.
+	Props  iceberg.Properties
 	closer io.Closer
 }
 
@@ -63,7 +66,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
-	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, closer: closer}, nil
+	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, closer: closer}, nil
 }
 
 func openStore(ctx context.Context, cfg Config) (Store, *aws.Config, iceberg.Properties, error) {

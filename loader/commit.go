@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"iter"
 	"strings"
 	"sync/atomic"
@@ -103,7 +104,8 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		return false, 0, err
 	}
 	defer rdr.Release()
-	if err := tx.Append(ctx, rdr, iceberg.Properties{BatchProperty: batch}); err != nil {
+	props := iceberg.Properties{BatchProperty: batch, lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
+	if err := tx.Append(ctx, rdr, props); err != nil {
 		if rdr.err != nil {
 			return false, 0, rdr.err
 		}
@@ -291,4 +293,22 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// receivedAt is when the batch's oldest file arrived: as prepare
+// recorded it in the file, or else the file's mtime.
+func receivedAt(srcs []*source) time.Time {
+	var oldest time.Time
+	for _, s := range srcs {
+		t := s.info.ModTime
+		if v := s.pf.MetaData().KeyValueMetadata().FindValue(lake.ReceivedAtMetadata); v != nil {
+			if p, err := time.Parse(time.RFC3339Nano, *v); err == nil {
+				t = p
+			}
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest
 }

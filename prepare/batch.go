@@ -145,6 +145,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects = sc, rejects.write, rejects.reset
+	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
 	cres, err := Convert(ctx, s.sources(ctx, batch), sink, opt)
 	if err == nil {
 		err = s.decide(in, batch, cres, rejects, &res)
@@ -412,4 +413,16 @@ func (r *rejectsFile) close() error {
 		return nil
 	}
 	return r.w.Close()
+}
+
+// receivedAt is when the batch's oldest source arrived (its mtime): the
+// loader's load latency counts from there.
+func receivedAt(batch []waiting) time.Time {
+	t := batch[0].info.ModTime
+	for _, w := range batch[1:] {
+		if w.info.ModTime.Before(t) {
+			t = w.info.ModTime
+		}
+	}
+	return t
 }

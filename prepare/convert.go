@@ -56,6 +56,8 @@ type Options struct {
 	// the bad records given so far will be given again.
 	ResetRejects func() error
 	Mem          memory.Allocator
+	// Metadata is written into every output file's key-value metadata.
+	Metadata map[string]string
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of

@@ -247,6 +247,12 @@ func (c *converter) open() error {
 		w.Close()
 		return fmt.Errorf("parquet writer: %w", err)
 	}
+	for k, v := range c.opt.Metadata {
+		if err := fw.AppendKeyValueMetadata(k, v); err != nil {
+			fw.Close()
+			return fmt.Errorf("parquet metadata: %w", err)
+		}
+	}
 	c.out = &output{w: w, cw: cw, fw: fw}
 	c.outs++
 	return nil
