@@ -49,6 +49,9 @@ type Syncer struct {
 	lk    *lake.Lake
 	batch int
 	log   *slog.Logger
+	// Sink, when set, is flushed first, so entries whose write failed
+	// earlier get another chance before the sync.
+	Sink *Sink
 }
 
 // NewSyncer returns a syncer taking up to 1,000 inbox objects per commit.
@@ -69,6 +72,11 @@ type intent struct {
 // objects, the commit names the batch, and only then are the objects
 // deleted; after a crash the intent is finished or dropped.
 func (s *Syncer) Sync(ctx context.Context) (int, error) {
+	if s.Sink != nil {
+		if err := s.Sink.Flush(ctx); err != nil {
+			return 0, err
+		}
+	}
 	if err := s.recover(ctx); err != nil {
 		return 0, fmt.Errorf("sync log table: %w", err)
 	}

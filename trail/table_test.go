@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -90,4 +91,54 @@ func TestConcurrentSyncsAndRebuild(t *testing.T) {
 	if got := tableSeqs(t, lk); !slices.Equal(got, upTo(40)) {
 		t.Fatalf("after rebuild, table seqs = %v", got)
 	}
+}
+
+// Months of small syncs stay fast to read: maintenance compacts the small
+// files and expires old snapshots, and the table keeps every record once.
+func TestMaintenanceCompactsAndExpires(t *testing.T) {
+	ctx := context.Background()
+	lk := lakefixture.Open(t)
+	s := trail.NewSyncer(lk, slog.Default())
+	for range 12 {
+		fill(t, lk.Store, nil, 1)
+		if _, err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := lake.Maintenance{MaxFiles: 4, KeepSnapshots: 1} // only the compacted snapshot: old files unreferenced
+	did, err := lk.MaintainSide(ctx, trail.TableDef, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := lk.LoadTable(ctx, trail.TableDef.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := lake.DataFiles(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) > 2 || len(tbl.Metadata().Snapshots()) != 1 {
+		t.Fatalf("after maintenance (%s): %d data files, %d snapshots", did, len(files), len(tbl.Metadata().Snapshots()))
+	}
+	onDisk := 0
+	for info, err := range lk.Store.List(ctx, trail.TableDef.Dir+"data/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(info.Key, ".parquet") {
+			onDisk++
+		}
+	}
+	if onDisk != len(files) {
+		t.Errorf("%d data files on disk, %d in the table: expired files not deleted", onDisk, len(files))
+	}
+	fill(t, lk.Store, nil, 2)
+	if n, err := s.Sync(ctx); err != nil || n != 2 {
+		t.Fatalf("sync after maintenance: %d, %v", n, err)
+	}
+	if got := tableSeqs(t, lk); !slices.Equal(got, upTo(14)) {
+		t.Fatalf("table seqs after maintenance = %v", got)
+	}
+	t.Log(did)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -15,7 +16,9 @@ import (
 	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
+	"github.com/lagoon-dev/lagoon/logs"
 	"github.com/lagoon-dev/lagoon/prepare"
+	"github.com/lagoon-dev/lagoon/stats"
 	"github.com/lagoon-dev/lagoon/trail"
 )
 
@@ -32,11 +35,15 @@ type runFlags struct {
 	lease  time.Duration
 	trail  bool
 	keyPEM string
+	side   bool
+	sideC  daemon.SideConfig
+	stats  stats.Config
 }
 
 func runCmd() *command {
 	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
-		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig()}
+		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig(),
+		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig()}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
@@ -56,6 +63,12 @@ With --once it processes what is waiting and exits with a one-line summary:
 exit status 0 when every file loaded, 3 when some file was rejected (moved
 under log/rejected/ with a reason) or some record was bad (in a rejects file
 under log/rejects/), 1 on other errors.
+
+Beside the data it keeps lagoon's own Iceberg tables (namespace lagoon):
+the trail (lagoon.trail, from trail/records/), statistics (lagoon.table_stats,
+lagoon.column_stats under stats/) and the log (lagoon.log under log/: every
+warning and error). They are synced every --side-every and once more at
+exit (with --once: at the end), compacted and their old snapshots expired.
 
 Drop files atomically: write them under a dot-name or a temp suffix (.tmp,
 .part, …) and rename them into place. Files are also only taken once they
@@ -79,6 +92,9 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
 			fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
 			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
+			fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
+			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync")
+			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
@@ -105,6 +121,13 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	defer release()
 	f.prep.Settle = f.ld.Settle
+	var side []daemon.SideTask
+	if f.side {
+		sink := logs.NewSink(lk.Store)
+		g.log = slog.New(logs.NewHandler(g.log.Handler(), sink))
+		side = sideTasks(lk, sink, f.trail, f.stats, g.log)
+		f.sideC.Claims = f.dm.Claims
+	}
 	if f.trail {
 		key, err := readPrivateKey(f.keyPEM)
 		if err != nil {
@@ -121,6 +144,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	if f.once {
 		start := time.Now()
 		sum, err := d.Once(ctx)
+		_ = daemon.SyncSide(ctx, side, f.sideC.Claims, g.log) // failures are logged; loading went on
 		return f.report(g, sum, err, time.Since(start))
 	}
 	src, err := f.source(g, lk)
@@ -128,7 +152,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle)
-	sum, err := f.daemon(ctx, g, d, src)
+	sum, err := f.daemon(ctx, g, d, src, side)
 	if err != nil {
 		return g.fail("run", err)
 	}
@@ -194,7 +218,7 @@ func (f *runFlags) source(g *globals, lk *lake.Lake) (eventSource, error) {
 // daemon runs the event source and the scheduler until ctx ends. The
 // source's goroutine is owned here: cancelled and waited for before
 // returning.
-func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, src eventSource) (daemon.Summary, error) {
+func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, src eventSource, side []daemon.SideTask) (daemon.Summary, error) {
 	ch := make(chan events.Event, 1024)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -205,9 +229,16 @@ func (f *runFlags) daemon(ctx context.Context, g *globals, d *daemon.Daemon, src
 			cancel() // without events the daemon would go deaf: stop
 		}
 	})
+	sideCtx, stopSide := context.WithCancel(context.WithoutCancel(ctx))
+	var sideWG sync.WaitGroup
+	if len(side) > 0 {
+		sideWG.Go(func() { daemon.RunSide(sideCtx, side, f.sideC, g.log) })
+	}
 	sum, err := d.Run(wctx, ch)
 	cancel()
 	wg.Wait()
+	stopSide() // after the pipeline: the last sync sees its last events
+	sideWG.Wait()
 	if err == nil {
 		err = werr
 	}

@@ -20,8 +20,8 @@ func trailCmd() *command {
 	var pubFile, table, key, kind, since, until string
 	return &command{
 		name:    "trail",
-		args:    "verify|list",
-		summary: "verify or list the audit trail",
+		args:    "verify|list|rebuild",
+		summary: "verify, list or rebuild the audit trail",
 		help: `trail verify walks the hash chain under trail/records/ and reports the first
 broken link (an edited, removed, reordered or inserted record); with
 --public-key (an Ed25519 public key, PEM) it also checks every signature. Exit
@@ -29,7 +29,11 @@ status 0 when the chain is whole, 4 when it is broken.
 
 trail list prints records, filtered by --table DB.TABLE, --key (substring),
 --kind (received, prepared, loaded, deleted, rejected, table_created,
-schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).`,
+schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).
+
+trail rebuild drops the trail's Iceberg table (lagoon.trail, under
+trail/metadata/) and builds it again from the records. The daemon keeps the
+table current by itself; rebuild is for a table lost or damaged.`,
 		flags: func(fs *flag.FlagSet, g *globals) {
 			fs.BoolVar(&g.json, "json", false, "print JSON")
 			fs.StringVar(&pubFile, "public-key", "", "verify: Ed25519 public key (PEM) the records must be signed with")
@@ -40,7 +44,7 @@ schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).`,
 			fs.StringVar(&until, "until", "", "list: before this time")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
-			if !g.wantArgs("trail", args, 1, "verify or list") {
+			if !g.wantArgs("trail", args, 1, "verify, list or rebuild") {
 				return exitUsage
 			}
 			switch args[0] {
@@ -53,8 +57,10 @@ schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).`,
 					return exitUsage
 				}
 				return trailList(ctx, g, f)
+			case "rebuild":
+				return trailRebuild(ctx, g)
 			}
-			fmt.Fprintf(g.stderr, "lagoon trail: unknown subcommand %q (verify or list)\n", args[0])
+			fmt.Fprintf(g.stderr, "lagoon trail: unknown subcommand %q (verify, list or rebuild)\n", args[0])
 			return exitUsage
 		},
 	}
@@ -166,6 +172,24 @@ func trailList(ctx context.Context, g *globals, f trail.Filter) int {
 		out = append(out, []string{strconv.FormatUint(r.Seq, 10), r.Time.Local().Format(time.DateTime), r.Kind, r.Table, rows, what})
 	}
 	printTable(g.stdout, []string{"SEQ", "TIME", "KIND", "TABLE", "ROWS", "KEY"}, out)
+	return exitOK
+}
+
+func trailRebuild(ctx context.Context, g *globals) int {
+	lk, err := g.openLake(ctx)
+	if err != nil {
+		return g.fail("trail rebuild", err)
+	}
+	defer lk.Close()
+	n, err := trail.NewSyncer(lk, g.log).Rebuild(ctx)
+	if err != nil {
+		return g.fail("trail rebuild", err)
+	}
+	if g.json {
+		_ = printJSON(g.stdout, map[string]int{"records": n})
+	} else {
+		fmt.Fprintf(g.stdout, "trail table rebuilt: %s\n", plural(n, "record"))
+	}
 	return exitOK
 }
 
