@@ -34,7 +34,9 @@ type SideConfig struct {
 }
 
 // DefaultSideConfig syncs every 15 s, with 30 s for the last sync.
-func DefaultSideConfig() SideConfig { return SideConfig{Every: 15 * time.Second, Grace: 30 * time.Second} }
+func DefaultSideConfig() SideConfig {
+	return SideConfig{Every: 15 * time.Second, Grace: 30 * time.Second}
+}
 
 // RunSide runs the side tasks every cfg.Every until ctx ends, then once
 // more so that what the pipeline did last reaches the tables. Failures

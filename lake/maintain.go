@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go/table"
@@ -20,12 +21,17 @@ type Maintenance struct {
 	// than SnapshotAge (their unreferenced files are deleted with them).
 	KeepSnapshots int
 	SnapshotAge   time.Duration
+	// OrphanAge: after a compaction, files under the table's data/ that
+	// no snapshot references and that are older than this are deleted
+	// (left by syncs killed between writing and committing). It must
+	// exceed the longest a sync can take between the two.
+	OrphanAge time.Duration
 }
 
-// DefaultMaintenance compacts past 32 files and keeps 20 snapshots or a
-// day of them, whichever is more.
+// DefaultMaintenance compacts past 32 files, keeps 50 snapshots or an
+// hour of them, whichever is more, and deletes orphans older than an hour.
 func DefaultMaintenance() Maintenance {
-	return Maintenance{MaxFiles: 32, KeepSnapshots: 20, SnapshotAge: 24 * time.Hour}
+	return Maintenance{MaxFiles: 32, KeepSnapshots: 50, SnapshotAge: time.Hour, OrphanAge: time.Hour}
 }
 
 // MaintainSide compacts and expires a side table when it needs it and
@@ -43,6 +49,15 @@ func (l *Lake) MaintainSide(ctx context.Context, d SideTable, m Maintenance) (st
 			return "", fmt.Errorf("compact %s: %w", d.Ref(), err)
 		}
 		did = fmt.Sprintf("compacted %d files into %d", files, summaryInt(tbl, "total-data-files"))
+		if m.OrphanAge > 0 {
+			res, err := tbl.DeleteOrphanFiles(ctx, table.WithLocation(tbl.Location()+"/data"), table.WithFilesOlderThan(m.OrphanAge))
+			if err != nil {
+				return did, fmt.Errorf("orphans of %s: %w", d.Ref(), err)
+			}
+			if n := len(res.DeletedFiles); n > 0 {
+				did += fmt.Sprintf("; deleted %d orphan files", n)
+			}
+		}
 	}
 	if n := len(tbl.Metadata().Snapshots()); m.KeepSnapshots > 0 && n > m.KeepSnapshots {
 		tbl, err = l.CommitSide(ctx, d, tbl, func(tx *table.Transaction) error {
@@ -52,7 +67,7 @@ func (l *Lake) MaintainSide(ctx context.Context, d SideTable, m Maintenance) (st
 			return did, fmt.Errorf("expire snapshots of %s: %w", d.Ref(), err)
 		}
 		if left := len(tbl.Metadata().Snapshots()); left < n {
-			did += fmt.Sprintf(" expired %d snapshots", n-left)
+			did = strings.TrimPrefix(did+fmt.Sprintf("; expired %d snapshots", n-left), "; ")
 		}
 	}
 	return did, nil

@@ -59,6 +59,10 @@ func (l *Lake) OpenSide(ctx context.Context, d SideTable) (*table.Table, error) 
 	}
 	props := TableProperties()
 	props[table.CommitNumRetriesKey] = "0" // a conflict is the caller's to redo
+	// Side tables commit every few seconds for months: keep the metadata
+	// log short and drop metadata files it no longer lists.
+	props[table.MetadataDeleteAfterCommitEnabledKey] = "true"
+	props[table.MetadataPreviousVersionsMaxKey] = "50"
 	tbl, err = l.Catalog.CreateTable(ctx, d.Ref().Ident(), d.Schema, catalog.WithPartitionSpec(&spec),
 		catalog.WithLocation(strings.TrimSuffix(l.Store.URL(d.Dir), "/")), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {

@@ -3,10 +3,12 @@ package trail_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -105,7 +107,14 @@ func TestMaintenanceCompactsAndExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := lake.Maintenance{MaxFiles: 4, KeepSnapshots: 1} // only the compacted snapshot: old files unreferenced
+	// A sync killed between writing its file and committing left this.
+	orphan := lk.Store.(*lake.Local).Path(trail.TableDef.Dir + "data/time_day=2026-01-01/orphan.parquet")
+	lakefixture.DropFile(t, orphan, []byte("PAR1"))
+	if err := os.Chtimes(orphan, time.Now().Add(-2*time.Hour), time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Only the compacted snapshot is kept: the old files are unreferenced.
+	m := lake.Maintenance{MaxFiles: 4, KeepSnapshots: 1, OrphanAge: time.Hour}
 	did, err := lk.MaintainSide(ctx, trail.TableDef, m)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/logs"
+	"github.com/lagoon-dev/lagoon/stats"
 	"github.com/lagoon-dev/lagoon/trail"
 )
 
@@ -40,7 +42,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
 
-	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "3", "--rescan", "500ms")
+	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "3", "--rescan", "500ms",
+		"--side-every", "150ms")
 	wg.Wait()
 
 	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
@@ -74,7 +77,7 @@ func TestPrepareCrashExactlyOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { dropKeys(ctx, t, root, keys, bodies) })
 	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
-		"--prepare-batch-files", "3", "--rescan", "500ms")
+		"--prepare-batch-files", "3", "--rescan", "500ms", "--side-every", "150ms")
 	wg.Wait()
 	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error")
 	if code != exitOK {
@@ -170,6 +173,41 @@ func assertExactlyOnce(tb testing.TB, root string, want int) {
 	}
 	lakefixture.AssertNoOrphans(tb, l, lake.TableRef{DB: "crash", Table: "events"})
 	assertTrail(tb, l)
+	assertSideTables(tb, l, "crash.events", want)
+}
+
+// assertSideTables checks the side tables after the crashes and the final
+// run --once (which syncs them): the trail table holds each record once,
+// the statistics count the rows, the log's inbox and intents are empty.
+func assertSideTables(tb testing.TB, l *lake.Lake, name string, rows int) {
+	tb.Helper()
+	ctx := context.Background()
+	recs, err := trail.List(ctx, l.Store, trail.Filter{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seqs := lakefixture.Rows(tb, l, "lagoon.trail")
+	seen := map[any]bool{}
+	for _, r := range seqs {
+		if seen[r["seq"]] {
+			tb.Errorf("trail table holds record %v twice", r["seq"])
+		}
+		seen[r["seq"]] = true
+	}
+	if len(seqs) != len(recs) || len(seen) != len(recs) {
+		tb.Errorf("trail table: %d rows (%d distinct) for %d records", len(seqs), len(seen), len(recs))
+	}
+	st, err := stats.Latest(ctx, l, name)
+	if err != nil || len(st) != 1 || st[0].RecordCount != int64(rows) {
+		tb.Errorf("stats of %s after crashes: %+v, %v; want %d records", name, st, err, rows)
+	}
+	for _, p := range []string{logs.InboxPrefix, "tmp/lagoon/side/"} {
+		for info, err := range l.Store.List(ctx, p) {
+			if err == nil && !lake.Ignored(info.Key) {
+				tb.Errorf("left behind: %s", info.Key)
+			}
+		}
+	}
 }
 
 // assertTrail checks that the trail verifies after the crashes and that

@@ -24,16 +24,22 @@ type tableInfo struct {
 }
 
 func tablesCmd() *command {
+	var side bool
 	return &command{
 		name:    "tables",
 		summary: "list the lake's tables with row and file counts",
-		help:    "Lists every table of the catalog with its current record count, data files, size and last update.",
-		flags:   func(fs *flag.FlagSet, g *globals) { fs.BoolVar(&g.json, "json", false, "print JSON") },
+		help: `Lists every table of the catalog with its current record count, data files,
+size and last update. lagoon's own tables (namespace lagoon: the trail,
+statistics and log) are listed with --side.`,
+		flags: func(fs *flag.FlagSet, g *globals) {
+			fs.BoolVar(&g.json, "json", false, "print JSON")
+			fs.BoolVar(&side, "side", false, "list lagoon's own side tables too")
+		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("tables", args, 0, "no arguments") {
 				return exitUsage
 			}
-			infos, err := listTables(ctx, g)
+			infos, err := listTables(ctx, g, side)
 			if err != nil {
 				return g.fail("tables", err)
 			}
@@ -55,7 +61,7 @@ func tablesCmd() *command {
 	}
 }
 
-func listTables(ctx context.Context, g *globals) ([]tableInfo, error) {
+func listTables(ctx context.Context, g *globals, side bool) ([]tableInfo, error) {
 	lk, err := g.openLake(ctx)
 	if err != nil {
 		return nil, err
@@ -68,6 +74,9 @@ func listTables(ctx context.Context, g *globals) ([]tableInfo, error) {
 	slices.SortFunc(refs, func(a, b lake.TableRef) int { return compareStrings(a.String(), b.String()) })
 	var out []tableInfo
 	for _, ref := range refs {
+		if ref.DB == lake.SideNamespace && !side {
+			continue
+		}
 		tbl, err := lk.LoadTable(ctx, ref)
 		if err != nil {
 			return nil, err
