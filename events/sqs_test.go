@@ -20,6 +20,7 @@ import (
 	"github.com/lagoon-dev/lagoon/events"
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/logs"
 )
 
 // TestSQSMessageLifecycle on moto: a message whose object is handled is
@@ -55,10 +56,11 @@ func TestSQSMessageLifecycle(t *testing.T) {
 	// a moment and stops without deleting it, so it comes back.
 	keys := map[string]int{}
 	var dead []string
+	log := slog.New(logs.NewHandler(slog.NewTextHandler(io.Discard, nil), logs.NewSink(st))) // as lagoon run sets it up
 	for round := 0; round < 8 && len(dead) == 0; round++ {
 		rctx, stop := context.WithTimeout(ctx, 1500*time.Millisecond)
 		out := make(chan events.Event, 100)
-		events.NewSQS(q, st, c, slog.New(slog.NewTextHandler(io.Discard, nil))).Run(rctx, out)
+		events.NewSQS(q, st, c, log).Run(rctx, out)
 		stop()
 		perRound := map[string]int{}
 		for len(out) > 0 {
@@ -85,6 +87,20 @@ func TestSQSMessageLifecycle(t *testing.T) {
 	body, _ := os.ReadFile(filepath.Join(st.Root(), dead[0]))
 	if !strings.Contains(string(body), "stuck.parquet") || !strings.Contains(string(body), "(more than 2)") {
 		t.Errorf("dead letter: %s", body)
+	}
+	// The dead letter is in the log (the log table's inbox).
+	found := false
+	for info, err := range st.List(ctx, logs.InboxPrefix) {
+		es, rerr := logs.ReadEntries(ctx, st, info.Key)
+		if err != nil || rerr != nil {
+			t.Fatal(err, rerr)
+		}
+		for _, e := range es {
+			found = found || e.Level == "error" && e.Stage == "events" && e.Key == dead[0]
+		}
+	}
+	if !found {
+		t.Errorf("no log entry for the dead letter %s", dead[0])
 	}
 	if keys["load/db/t/gone.parquet"] != 1 || keys["load/db/t/stuck.parquet"] < 2 || keys["stg/db/t/data/x.parquet"] != 0 {
 		t.Errorf("events = %v", keys)

@@ -87,6 +87,7 @@ have not changed for --settle.`,
 			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
 			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
+			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
@@ -144,8 +145,9 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	if f.once {
 		start := time.Now()
 		sum, err := d.Once(ctx)
+		took := time.Since(start)
 		_ = daemon.SyncSide(ctx, side, f.sideC.Claims, g.log) // failures are logged; loading went on
-		return f.report(g, sum, err, time.Since(start))
+		return f.report(g, sum, err, took)
 	}
 	src, err := f.source(g, lk)
 	if err != nil {

@@ -28,6 +28,11 @@ var badInputs = map[string][]byte{
 	"prepare/shop/events/junk.csv.gz":    {0x1f, 0x8b, 0x08, 0, 0xde, 0xad, 0xbe, 0xef},
 	"prepare/straight.json":              []byte(`{"a":1}`),
 	"load/shop/orders/bad.parquet":       []byte("PAR1 not really"),
+	"load/shop/orders/empty.parquet":     {},
+	"load/shop/orders/orders.csv":        []byte("id\n1\n"),
+	"load/straight.parquet":              []byte("x"),
+	"load/1shop/orders/x.parquet":        []byte("x"),
+	"prepare/shop/events/huge.ndjson":    []byte(`{"id":7,"name":"ok"}` + "\n" + `{"id":8,"name":"` + strings.Repeat("x", 4096) + "\"}\n"),
 }
 
 func jsonOut[T any](tb testing.TB, args ...string) T {
@@ -50,7 +55,7 @@ func TestSideTablesRecordBadInputStatsAndTrail(t *testing.T) {
 		lakefixture.Drop(t, l, k, body)
 	}
 	lakefixture.Drop(t, l, "load/shop/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 12)))
-	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitRejected {
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--max-record-bytes", "1024"); code != exitRejected {
 		t.Fatalf("run: exit %d %s %s", code, out, errOut)
 	}
 	entries := jsonOut[[]logs.Entry](t, "log", "--root", root, "--json")
@@ -79,7 +84,7 @@ func TestSideTablesRecordBadInputStatsAndTrail(t *testing.T) {
 	for _, s := range st {
 		got[s.Table] = s
 	}
-	for name, want := range map[string]int{"shop.orders": 12, "shop.events": 2} {
+	for name, want := range map[string]int{"shop.orders": 12, "shop.events": 3} {
 		s := got[name]
 		if s.RecordCount != int64(want) || int(s.RecordCount) != len(lakefixture.Rows(t, l, name)) || s.DataFiles != 1 ||
 			s.CommittedAt.IsZero() || len(s.Columns) == 0 {
