@@ -214,3 +214,13 @@ func appendStruct(b *array.StructBuilder, v any) error {
 	}
 	return nil
 }
+
+// OrNull returns v, or nil (a null) when v is its type's zero value: the
+// side tables keep fields that do not apply as nulls.
+func OrNull[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}

@@ -206,13 +206,6 @@ func (e Entry) row() []any {
 		b, _ := json.Marshal(e.Detail)
 		detail = string(b)
 	}
-	return []any{e.Time, e.Level, nul(e.Stage), nul(e.DB), nul(e.Table), nul(e.Key), e.Message, nul(e.Error),
-		detail, nul(e.Worker)}
-}
-
-func nul(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return []any{e.Time, e.Level, lake.OrNull(e.Stage), lake.OrNull(e.DB), lake.OrNull(e.Table), lake.OrNull(e.Key), e.Message, lake.OrNull(e.Error),
+		detail, lake.OrNull(e.Worker)}
 }

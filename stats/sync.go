@@ -142,7 +142,7 @@ func (r TableRow) row(now time.Time) []any {
 	if r.LoadLatencyMS != nil {
 		latency = *r.LoadLatencyMS
 	}
-	return []any{r.Table, r.Zone, r.SnapshotID, parent, nul(r.Operation), r.CommittedAt, r.RecordCount,
+	return []any{r.Table, r.Zone, r.SnapshotID, parent, lake.OrNull(r.Operation), r.CommittedAt, r.RecordCount,
 		r.DataFiles, r.DeleteFiles, r.Bytes, r.RowsAdded, r.FilesAdded, latency, now}
 }
 
@@ -156,13 +156,6 @@ func ptr[T any](p *T) any {
 		return nil
 	}
 	return *p
-}
-
-func nul(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // Targets lists the tables the statistics cover: lagoon's tables in the

@@ -131,27 +131,12 @@ func row(r Record, hash [32]byte) []any {
 	e := r.Event
 	files := make([]any, 0, len(e.Files))
 	for _, f := range e.Files {
-		files = append(files, map[string]any{"key": f.Key, "size": opt(f.Size), "sha256": optS(f.SHA256),
-			"rows": opt(f.Rows), "rejects": opt(f.Rejects)})
+		files = append(files, map[string]any{"key": f.Key, "size": lake.OrNull(f.Size), "sha256": lake.OrNull(f.SHA256),
+			"rows": lake.OrNull(f.Rows), "rejects": lake.OrNull(f.Rejects)})
 	}
-	return []any{int64(r.Seq), r.Time, r.Kind.String(), optS(e.Table), optS(e.Key), opt(e.Size), optS(e.SHA256),
-		opt(e.Rows), opt(e.Rejects), opt(e.SnapshotID), optS(e.Reason), optS(e.Detail), files,
+	return []any{int64(r.Seq), r.Time, r.Kind.String(), lake.OrNull(e.Table), lake.OrNull(e.Key), lake.OrNull(e.Size), lake.OrNull(e.SHA256),
+		lake.OrNull(e.Rows), lake.OrNull(e.Rejects), lake.OrNull(e.SnapshotID), lake.OrNull(e.Reason), lake.OrNull(e.Detail), files,
 		hex.EncodeToString(r.Prev[:]), hex.EncodeToString(hash[:]), len(r.Signature) > 0}
-}
-
-// opt and optS map a zero (absent) field to null.
-func opt(v int64) any {
-	if v == 0 {
-		return nil
-	}
-	return v
-}
-
-func optS(v string) any {
-	if v == "" {
-		return nil
-	}
-	return v
 }
 
 // Rebuild drops the trail table and builds it again from the records.

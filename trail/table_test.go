@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/trail"
@@ -20,20 +18,9 @@ import (
 // tableSeqs reads the trail table and returns its seq column, sorted.
 func tableSeqs(tb testing.TB, lk *lake.Lake) []int64 {
 	tb.Helper()
-	ctx := context.Background()
-	tbl, err := lk.LoadTable(ctx, trail.TableDef.Ref())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	at, err := lake.ReadTable(ctx, tbl, -1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer at.Release()
 	var out []int64
-	col := at.Column(at.Schema().FieldIndices("seq")[0])
-	for _, ch := range col.Data().Chunks() {
-		out = append(out, ch.(*array.Int64).Int64Values()...)
+	for _, r := range lakefixture.Rows(tb, lk, "lagoon.trail") {
+		out = append(out, int64(r["seq"].(float64)))
 	}
 	slices.Sort(out)
 	return out
