@@ -16,12 +16,18 @@ import (
 // the column's type was inferred and can widen to take it (the file is then
 // converted again); otherwise the record is bad.
 type convError struct {
-	widen bool
-	path  string
-	msg   string
+	widen  bool
+	syntax bool // not a JSON object at all (direct decoding finds this late)
+	path   string
+	msg    string
 }
 
-func (e *convError) Error() string { return e.path + ": " + e.msg }
+func (e *convError) Error() string {
+	if e.syntax {
+		return e.msg
+	}
+	return e.path + ": " + e.msg
+}
 
 func mismatch(t *Type, path, format string, args ...any) *convError {
 	return &convError{widen: t.Kind != TFixed, path: path, msg: fmt.Sprintf(format, args...)}

@@ -147,7 +147,7 @@ func tableType(sc *arrow.Schema) *Type {
 func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
 	n := 0
 	for _, src := range srcs {
-		err := eachRecord(ctx, src, opt, func(r Record) error {
+		err := eachRecord(ctx, src, opt, false, func(r Record) error {
 			if r.Err == nil {
 				t.observe(r.Val)
 				n++
@@ -183,13 +183,15 @@ func isFileErr(err error) bool {
 
 // eachRecord calls fn for each record of src. Errors of the file itself
 // come back as fileErr; fn's errors pass through.
-func eachRecord(ctx context.Context, src Source, opt Options, fn func(Record) error) error {
+//
+// With raw set, JSON records come unparsed (see jsonMode).
+func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(Record) error) error {
 	rc, err := src.Open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	rr, closer, err := openRecords(src.Name, rc, opt.MaxRecordBytes)
+	rr, closer, err := openRecords(src.Name, rc, opt.MaxRecordBytes, raw)
 	if err != nil {
 		return fileErr{err}
 	}
@@ -212,7 +214,7 @@ func eachRecord(ctx context.Context, src Source, opt Options, fn func(Record) er
 }
 
 // openRecords picks the reader for a file's format.
-func openRecords(name string, r io.Reader, maxRecord int) (recordReader, io.Closer, error) {
+func openRecords(name string, r io.Reader, maxRecord int, raw bool) (recordReader, io.Closer, error) {
 	format, comp, err := detect(name)
 	if err != nil {
 		return nil, nil, err
@@ -228,7 +230,7 @@ func openRecords(name string, r io.Reader, maxRecord int) (recordReader, io.Clos
 			return nil, nil, err
 		}
 	}
-	rr, err := formatReader(format, br, maxRecord)
+	rr, err := formatReader(format, br, maxRecord, raw)
 	if err != nil {
 		dr.Close()
 		return nil, nil, err
@@ -236,12 +238,16 @@ func openRecords(name string, r io.Reader, maxRecord int) (recordReader, io.Clos
 	return rr, dr, nil
 }
 
-func formatReader(f Format, br *bufio.Reader, maxRecord int) (recordReader, error) {
+func formatReader(f Format, br *bufio.Reader, maxRecord int, raw bool) (recordReader, error) {
 	switch f {
 	case FormatNDJSON:
-		return newNDJSONReader(br, maxRecord), nil
+		r := newNDJSONReader(br, maxRecord)
+		r.raw = raw
+		return r, nil
 	case FormatJSON:
-		return newJSONStreamReader(br, maxRecord), nil
+		r := newJSONStreamReader(br, maxRecord)
+		r.raw = raw
+		return r, nil
 	case FormatCSV:
 		return newCSVRecords(newCSVReader(br, ',', maxRecord))
 	case FormatTSV:

@@ -32,6 +32,7 @@ type ndjsonReader struct {
 	num     int
 	maxLine int
 	buf     []byte
+	jsonMode
 }
 
 func newNDJSONReader(r *bufio.Reader, maxLine int) *ndjsonReader {
@@ -54,7 +55,7 @@ func (n *ndjsonReader) next() (Record, error) {
 			continue
 		}
 		n.num++
-		return objectRecord(trimmed, n.line, n.num), nil
+		return n.record(trimmed, n.line, n.num), nil
 	}
 }
 
@@ -84,6 +85,27 @@ func (n *ndjsonReader) readLine() (line []byte, tooLong bool, err error) {
 	}
 }
 
+// jsonMode says how JSON readers hand out records: parsed into a value
+// tree (for inference), or as their text only (raw), for the decoder to
+// append straight into builders. Raw texts are copied into shared slabs
+// (pointer-free, so cheap for the garbage collector).
+type jsonMode struct {
+	raw  bool
+	slab []byte
+}
+
+func (m *jsonMode) record(b []byte, line, num int) Record {
+	if !m.raw {
+		return objectRecord(b, line, num)
+	}
+	if cap(m.slab)-len(m.slab) < len(b) {
+		m.slab = make([]byte, 0, max(1<<20, len(b)))
+	}
+	start := len(m.slab)
+	m.slab = append(m.slab, b...)
+	return Record{Line: line, Num: num, Raw: m.slab[start:len(m.slab):len(m.slab)], Unparsed: true}
+}
+
 // objectRecord parses one record. It copies b first: readers reuse their
 // buffers, and a record's values (Raw) outlive the read.
 func objectRecord(b []byte, line, num int) Record {
@@ -110,6 +132,7 @@ type jsonStreamReader struct {
 	done    bool
 	maxElem int
 	buf     []byte
+	jsonMode
 }
 
 func newJSONStreamReader(r *bufio.Reader, maxElem int) *jsonStreamReader {
@@ -150,7 +173,7 @@ func (j *jsonStreamReader) next() (Record, error) {
 		return Record{}, fmt.Errorf("line %d: %w", start, err)
 	}
 	j.num++
-	rec := objectRecord(elem, start, j.num)
+	rec := j.record(elem, start, j.num)
 	if j.inArray {
 		if err := j.separator(); err != nil {
 			return rec, err

@@ -40,6 +40,9 @@ type Record struct {
 	Val  Value  // a KObject
 	Raw  []byte // the record's text (may be cut for huge records)
 	Err  error  // non-nil: the record could not be parsed; Raw says what it was
+	// Unparsed: Val is not filled in; Raw is the record's JSON text, for
+	// the decoder (see jsonMode).
+	Unparsed bool
 }
 
 // isNullish reports whether v carries no value for inference: null, or an

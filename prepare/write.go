@@ -25,10 +25,11 @@ type converter struct {
 	rb     *array.RecordBuilder
 	rows   int64
 	outs   int
+	dec    *decoder
 }
 
 func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options) (Result, error) {
-	c := &converter{t: t, opt: opt, sink: sink}
+	c := &converter{t: t, opt: opt, sink: sink, dec: newDecoder()}
 	c.sc, c.consts = outputSchema(t, srcs)
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
@@ -75,7 +76,7 @@ func (c *converter) source(ctx context.Context, src Source) (SourceResult, error
 		batch = batch[:0]
 		return err
 	}
-	err := eachRecord(ctx, src, c.opt, func(r Record) error {
+	err := eachRecord(ctx, src, c.opt, true, func(r Record) error {
 		if r.Err != nil {
 			sr.Bad++
 			return c.reject(src, r, r.Err.Error())
@@ -141,7 +142,13 @@ func (c *converter) tryBatch(src Source, batch []Record, skip map[int]bool) (int
 		if skip[i] {
 			continue
 		}
-		if err := appendRecord(builders, c.t, r.Val); err != nil {
+		var err error
+		if r.Unparsed {
+			err = c.dec.record(builders, c.t, r.Raw)
+		} else {
+			err = appendRecord(builders, c.t, r.Val)
+		}
+		if err != nil {
 			return i, err
 		}
 		for _, k := range consts {
@@ -187,7 +194,7 @@ func (c *converter) reject(src Source, r Record, reason string) error {
 	if c.opt.Rejects == nil {
 		return nil
 	}
-	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(r.Raw)})
+	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(cut(r.Raw))})
 }
 
 // output is one Parquet file being written.
