@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // converter is one pass of a conversion: records → batches → Parquet.
@@ -21,10 +17,9 @@ type converter struct {
 	consts []string // names of the constant columns, after the record's
 	opt    Options
 	sink   Sink
-	out    *output
+	w      *outWriter
 	rb     *array.RecordBuilder
 	rows   int64
-	outs   int
 	dec    *decoder
 }
 
@@ -33,19 +28,21 @@ func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Opti
 	c.sc, c.consts = outputSchema(t, srcs)
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
+	c.w = startWriter(c.sc, opt, sink)
 	res := Result{Schema: c.sc}
 	for _, src := range srcs {
 		sr, err := c.source(ctx, src)
 		if err != nil {
-			c.abort()
+			c.w.abort()
 			return Result{}, err
 		}
 		res.Sources = append(res.Sources, sr)
 	}
-	if err := c.close(); err != nil {
+	outs, err := c.w.close()
+	if err != nil {
 		return Result{}, err
 	}
-	res.Rows, res.Outputs = c.rows, c.outs
+	res.Rows, res.Outputs = c.rows, outs
 	return res, nil
 }
 
@@ -126,10 +123,8 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 	if n == 0 {
 		return 0, int64(len(skip)), nil
 	}
-	rec := c.rb.NewRecordBatch()
-	defer rec.Release()
 	c.rows += n
-	return n, int64(len(skip)), c.write(rec)
+	return n, int64(len(skip)), c.w.write(c.rb.NewRecordBatch())
 }
 
 // tryBatch appends the batch's records but those in skip; on error it
@@ -197,92 +192,3 @@ func (c *converter) reject(src Source, r Record, reason string) error {
 	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(cut(r.Raw))})
 }
 
-// output is one Parquet file being written.
-type output struct {
-	w  io.WriteCloser
-	cw *countingWriter
-	fw *pqarrow.FileWriter
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-// Close closes the sink's writer (the Parquet writer closes its sink).
-func (c *countingWriter) Close() error {
-	if cl, ok := c.w.(io.Closer); ok {
-		return cl.Close()
-	}
-	return nil
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *converter) write(rec arrow.RecordBatch) error {
-	if c.out == nil {
-		if err := c.open(); err != nil {
-			return err
-		}
-	}
-	if err := c.out.fw.WriteBuffered(rec); err != nil {
-		return fmt.Errorf("write parquet: %w", err)
-	}
-	if c.out.cw.n+c.out.fw.RowGroupTotalBytesWritten() >= c.opt.FileBytes {
-		return c.closeOutput()
-	}
-	return nil
-}
-
-func (c *converter) open() error {
-	w, err := c.sink.Create(c.outs)
-	if err != nil {
-		return err
-	}
-	cw := &countingWriter{w: w}
-	props := parquet.NewWriterProperties(
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithMaxRowGroupLength(c.opt.RowGroupRows),
-		parquet.WithAllocator(c.opt.Mem),
-	)
-	fw, err := pqarrow.NewFileWriter(c.sc, cw, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("parquet writer: %w", err)
-	}
-	for k, v := range c.opt.Metadata {
-		if err := fw.AppendKeyValueMetadata(k, v); err != nil {
-			fw.Close()
-			return fmt.Errorf("parquet metadata: %w", err)
-		}
-	}
-	c.out = &output{w: w, cw: cw, fw: fw}
-	c.outs++
-	return nil
-}
-
-func (c *converter) closeOutput() error {
-	if c.out == nil {
-		return nil
-	}
-	err := c.out.fw.Close() // closes the sink writer too
-	c.out = nil
-	if err != nil {
-		return fmt.Errorf("close parquet: %w", err)
-	}
-	return nil
-}
-
-func (c *converter) close() error { return c.closeOutput() }
-
-// abort closes a partial output; the caller resets the sink.
-func (c *converter) abort() {
-	if c.out != nil {
-		c.out.fw.Close()
-		c.out = nil
-	}
-}
