@@ -58,6 +58,8 @@ type Options struct {
 	Mem          memory.Allocator
 	// Metadata is written into every output file's key-value metadata.
 	Metadata map[string]string
+	// ZstdLevel is the zstd level of the output (1 fastest … 22 smallest).
+	ZstdLevel int
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of
@@ -70,6 +72,7 @@ func DefaultOptions() Options {
 		FileBytes:      256 << 20,
 		MaxRecordBytes: 64 << 20,
 		Mem:            memory.DefaultAllocator,
+		ZstdLevel:      1,
 	}
 }
 
@@ -147,7 +150,7 @@ func tableType(sc *arrow.Schema) *Type {
 func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
 	n := 0
 	for _, src := range srcs {
-		err := eachRecord(ctx, src, opt, false, func(r Record) error {
+		err := eachRecord(ctx, src, opt, false, func(r Record, _ func()) error {
 			if r.Err == nil {
 				t.observe(r.Val)
 				n++
@@ -184,8 +187,9 @@ func isFileErr(err error) bool {
 // eachRecord calls fn for each record of src. Errors of the file itself
 // come back as fileErr; fn's errors pass through.
 //
-// With raw set, JSON records come unparsed (see jsonMode).
-func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(Record) error) error {
+// With raw set, JSON records come unparsed (see jsonMode); fn calls
+// release once it no longer refers to any record it was given.
+func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(r Record, release func()) error) error {
 	rc, err := src.Open()
 	if err != nil {
 		return err
@@ -196,6 +200,10 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		return fileErr{err}
 	}
 	defer closer.Close()
+	release := func() {}
+	if rl, ok := rr.(interface{ release() }); ok {
+		release = rl.release
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -207,7 +215,7 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		if err != nil {
 			return fileErr{err}
 		}
-		if err := fn(rec); err != nil {
+		if err := fn(rec, release); err != nil {
 			return err
 		}
 	}

@@ -119,6 +119,7 @@ func (w *outWriter) open(first arrow.RecordBatch) error {
 	cw := &countingWriter{w: sw}
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(w.opt.ZstdLevel),
 		parquet.WithMaxRowGroupLength(w.opt.RowGroupRows),
 		parquet.WithAllocator(w.opt.Mem),
 	}

@@ -89,21 +89,41 @@ func (n *ndjsonReader) readLine() (line []byte, tooLong bool, err error) {
 // tree (for inference), or as their text only (raw), for the decoder to
 // append straight into builders. Raw texts are copied into shared slabs
 // (pointer-free, so cheap for the garbage collector).
+//
+// The slabs are reused once the records taken from them are done with
+// (see release), so a conversion reads a file without allocating.
 type jsonMode struct {
-	raw  bool
-	slab []byte
+	raw   bool
+	slabs [][]byte
+	cur   int
 }
+
+const slabBytes = 1 << 20
 
 func (m *jsonMode) record(b []byte, line, num int) Record {
 	if !m.raw {
 		return objectRecord(b, line, num)
 	}
-	if cap(m.slab)-len(m.slab) < len(b) {
-		m.slab = make([]byte, 0, max(1<<20, len(b)))
+	for m.cur < len(m.slabs) && cap(m.slabs[m.cur])-len(m.slabs[m.cur]) < len(b) {
+		m.cur++
 	}
-	start := len(m.slab)
-	m.slab = append(m.slab, b...)
-	return Record{Line: line, Num: num, Raw: m.slab[start:len(m.slab):len(m.slab)], Unparsed: true}
+	if m.cur == len(m.slabs) {
+		m.slabs = append(m.slabs, make([]byte, 0, max(slabBytes, len(b))))
+	}
+	slab := m.slabs[m.cur]
+	start := len(slab)
+	slab = append(slab, b...)
+	m.slabs[m.cur] = slab
+	return Record{Line: line, Num: num, Raw: slab[start:len(slab):len(slab)], Unparsed: true}
+}
+
+// release says that no record handed out so far is referred to any more:
+// their slabs are taken again.
+func (m *jsonMode) release() {
+	for i := range m.slabs {
+		m.slabs[i] = m.slabs[i][:0]
+	}
+	m.cur = 0
 }
 
 // objectRecord parses one record. It copies b first: readers reuse their

@@ -73,14 +73,16 @@ func (c *converter) source(ctx context.Context, src Source) (SourceResult, error
 		batch = batch[:0]
 		return err
 	}
-	err := eachRecord(ctx, src, c.opt, true, func(r Record) error {
+	err := eachRecord(ctx, src, c.opt, true, func(r Record, release func()) error {
 		if r.Err != nil {
 			sr.Bad++
 			return c.reject(src, r, r.Err.Error())
 		}
 		batch = append(batch, r)
 		if len(batch) == cap(batch) {
-			return flush()
+			err := flush()
+			release() // the batch is in the builders (copied) or rejected
+			return err
 		}
 		return nil
 	})
@@ -124,7 +126,9 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 		return 0, int64(len(skip)), nil
 	}
 	c.rows += n
-	return n, int64(len(skip)), c.w.write(c.rb.NewRecordBatch())
+	rec := c.rb.NewRecordBatch()
+	reserveLike(c.rb.Fields(), rec.Columns())
+	return n, int64(len(skip)), c.w.write(rec)
 }
 
 // tryBatch appends the batch's records but those in skip; on error it
