@@ -195,4 +195,3 @@ func (c *converter) reject(src Source, r Record, reason string) error {
 	}
 	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(cut(r.Raw))})
 }
-
