@@ -150,11 +150,12 @@ func tableType(sc *arrow.Schema) *Type {
 func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
 	n := 0
 	for _, src := range srcs {
-		err := eachRecord(ctx, src, opt, false, func(r Record, _ func()) error {
+		err := eachRecord(ctx, src, opt, false, func(r Record, release func()) error {
 			if r.Err == nil {
-				t.observe(r.Val)
+				t.observe(r.Val) // keeps nothing of the record
 				n++
 			}
+			release()
 			if limit >= 0 && n >= limit {
 				return errStop
 			}

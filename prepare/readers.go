@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // recordReader yields a file's records; io.EOF ends it. A record that
@@ -90,41 +91,22 @@ func (n *ndjsonReader) readLine() (line []byte, tooLong bool, err error) {
 // append straight into builders. Raw texts are copied into shared slabs
 // (pointer-free, so cheap for the garbage collector).
 //
-// The slabs are reused once the records taken from them are done with
-// (see release), so a conversion reads a file without allocating.
+// The slab is reused once the records taken from it are done with (see
+// release), so a conversion reads a file without allocating.
 type jsonMode struct {
-	raw   bool
-	slabs [][]byte
-	cur   int
+	raw  bool
+	slab slab[byte]
 }
-
-const slabBytes = 1 << 20
 
 func (m *jsonMode) record(b []byte, line, num int) Record {
 	if !m.raw {
 		return objectRecord(b, line, num)
 	}
-	for m.cur < len(m.slabs) && cap(m.slabs[m.cur])-len(m.slabs[m.cur]) < len(b) {
-		m.cur++
-	}
-	if m.cur == len(m.slabs) {
-		m.slabs = append(m.slabs, make([]byte, 0, max(slabBytes, len(b))))
-	}
-	slab := m.slabs[m.cur]
-	start := len(slab)
-	slab = append(slab, b...)
-	m.slabs[m.cur] = slab
-	return Record{Line: line, Num: num, Raw: slab[start:len(slab):len(slab)], Unparsed: true}
+	return Record{Line: line, Num: num, Raw: m.slab.copy(b), Unparsed: true}
 }
 
-// release says that no record handed out so far is referred to any more:
-// their slabs are taken again.
-func (m *jsonMode) release() {
-	for i := range m.slabs {
-		m.slabs[i] = m.slabs[i][:0]
-	}
-	m.cur = 0
-}
+// release says that no record handed out so far is referred to any more.
+func (m *jsonMode) release() { m.slab.reset() }
 
 // objectRecord parses one record. It copies b first: readers reuse their
 // buffers, and a record's values (Raw) outlive the read.
@@ -291,6 +273,13 @@ type csvRecords struct {
 	c      *csvReader
 	header []string
 	num    int
+	fields slab[Field]
+}
+
+// release says that no record handed out so far is referred to any more.
+func (cr *csvRecords) release() {
+	cr.c.release()
+	cr.fields.reset()
 }
 
 func newCSVRecords(c *csvReader) (*csvRecords, error) {
@@ -303,7 +292,7 @@ func newCSVRecords(c *csvReader) (*csvRecords, error) {
 	}
 	cr := &csvRecords{c: c}
 	for _, f := range fields {
-		cr.header = append(cr.header, f.text)
+		cr.header = append(cr.header, strings.Clone(f.text))
 	}
 	return cr, nil
 }
@@ -327,7 +316,7 @@ func (cr *csvRecords) next() (Record, error) {
 		rec.Err = fmt.Errorf("ragged row: %d fields, the header has %d", len(fields), len(cr.header))
 		return rec, nil
 	}
-	v := Value{Kind: KObject, Fields: make([]Field, len(fields))}
+	v := Value{Kind: KObject, Fields: cr.fields.take(len(fields))}
 	for i, f := range fields {
 		v.Fields[i] = Field{Name: cr.header[i], Val: Value{Kind: KText, Str: f.text, Quoted: f.quoted}}
 	}
