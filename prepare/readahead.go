@@ -1,0 +1,88 @@
+package prepare
+
+import (
+	"io"
+	"sync"
+)
+
+// readAhead decompresses on a goroutine of its own, a few blocks ahead of
+// the reader, so that decompression overlaps parsing. Close stops the
+// goroutine and closes the source.
+type readAhead struct {
+	src  io.ReadCloser
+	full chan block
+	free chan []byte
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	cur  block
+	off  int
+	done bool
+}
+
+type block struct {
+	buf []byte
+	err error
+}
+
+const (
+	aheadBlock  = 1 << 20
+	aheadBlocks = 4
+)
+
+func newReadAhead(src io.ReadCloser) *readAhead {
+	r := &readAhead{src: src, full: make(chan block, aheadBlocks), free: make(chan []byte, aheadBlocks+1),
+		stop: make(chan struct{})}
+	for range aheadBlocks + 1 {
+		r.free <- make([]byte, aheadBlock)
+	}
+	r.wg.Go(r.fill)
+	return r
+}
+
+// fill reads blocks until the source ends or fails, or Close.
+func (r *readAhead) fill() {
+	for {
+		var buf []byte
+		select {
+		case buf = <-r.free:
+		case <-r.stop:
+			return
+		}
+		n, err := io.ReadFull(r.src, buf)
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		select {
+		case r.full <- block{buf: buf[:n], err: err}:
+		case <-r.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *readAhead) Read(p []byte) (int, error) {
+	for r.off == len(r.cur.buf) {
+		if r.done {
+			return 0, r.cur.err
+		}
+		if r.cur.buf != nil {
+			r.free <- r.cur.buf[:cap(r.cur.buf)]
+		}
+		r.cur, r.off = <-r.full, 0
+		r.done = r.cur.err != nil
+	}
+	n := copy(p, r.cur.buf[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// Close stops the read-ahead and closes the source.
+func (r *readAhead) Close() error {
+	close(r.stop)
+	r.wg.Wait()
+	return r.src.Close()
+}
