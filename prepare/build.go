@@ -48,8 +48,8 @@ func appendFields(builders []array.Builder, t *Type, v Value, prefix string) err
 	} else {
 		set = make([]bool, len(builders))
 	}
-	for _, f := range v.Fields {
-		c := t.column(f.Name, false)
+	for i, f := range v.Fields {
+		c := t.columnAt(i, f.Name)
 		path := prefix + f.Name
 		if c == nil {
 			if f.Val.isNullish() {

@@ -79,7 +79,7 @@ func (d *decoder) object(builders []array.Builder, t *Type, at *colPath, depth i
 	p := &d.p
 	p.i++ // {
 	p.skipSpace()
-	for p.i < len(p.b) && p.b[p.i] != '}' {
+	for pos := 0; p.i < len(p.b) && p.b[p.i] != '}'; pos++ {
 		if p.b[p.i] != '"' {
 			return p.errf("expected a field name")
 		}
@@ -93,7 +93,7 @@ func (d *decoder) object(builders []array.Builder, t *Type, at *colPath, depth i
 		}
 		p.i++
 		p.skipSpace()
-		if err := d.field(builders, set, t, name, at, depth); err != nil {
+		if err := d.field(builders, set, t, pos, name, at, depth); err != nil {
 			return err
 		}
 		p.skipSpace()
@@ -120,8 +120,8 @@ func (d *decoder) object(builders []array.Builder, t *Type, at *colPath, depth i
 }
 
 // field appends one member's value to its column (as appendFields does).
-func (d *decoder) field(builders []array.Builder, set []bool, t *Type, name string, at *colPath, depth int) error {
-	c := t.column(name, false)
+func (d *decoder) field(builders []array.Builder, set []bool, t *Type, pos int, name string, at *colPath, depth int) error {
+	c := t.columnAt(pos, name)
 	if c == nil || c.idx < 0 {
 		if d.p.b[d.p.i] == 'n' { // null: nothing to add
 			return d.p.literal("null")

@@ -37,6 +37,30 @@ type Type struct {
 	Elem   *Type          // TList
 	byRaw  map[string]*Column
 	byName map[string]*Column
+	hints  []colHint // column of the field at each position, last seen
+}
+
+// colHint remembers which column the field at a position mapped to:
+// records of a file mostly list their fields in one order.
+type colHint struct {
+	name string
+	c    *Column
+}
+
+// columnAt is column(raw, false) for the field at position i of a record,
+// answered from the last record's mapping when the name is the same.
+func (t *Type) columnAt(i int, raw string) *Column {
+	if i < len(t.hints) && t.hints[i].name == raw {
+		return t.hints[i].c
+	}
+	c := t.column(raw, false)
+	if c != nil && i < 1024 {
+		for len(t.hints) <= i {
+			t.hints = append(t.hints, colHint{})
+		}
+		t.hints[i] = colHint{name: strings.Clone(raw), c: c}
+	}
+	return c
 }
 
 // Column is a named member of a struct (a record is the top struct).
