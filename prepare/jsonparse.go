@@ -1,6 +1,7 @@
 package prepare
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -208,6 +209,9 @@ func (p *jsonParser) digits() int {
 func (p *jsonParser) str() (string, error) {
 	p.i++
 	start := p.i
+	for p.i+8 <= len(p.b) && !special8(binary.LittleEndian.Uint64(p.b[p.i:])) {
+		p.i += 8 // eight plain bytes at a time
+	}
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
@@ -223,6 +227,15 @@ func (p *jsonParser) str() (string, error) {
 		p.i++
 	}
 	return "", p.errf("unterminated string")
+}
+
+// special8 reports whether any of the eight bytes in w is a quote, a
+// backslash or a control character (SWAR: no branch per byte). It may
+// also flag plain bytes after a special one, never before.
+func special8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, b := w^(0x22*lo), w^(0x5c*lo)
+	return ((q-lo)&^q|(b-lo)&^b|(w-0x20*lo)&^w)&hi != 0
 }
 
 // strSlow finishes a string that holds escapes.
