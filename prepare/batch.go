@@ -55,6 +55,8 @@ type intentSrc struct {
 	Rows    int64  `json:"rows,omitempty"`
 	Bad     int64  `json:"bad,omitempty"`
 	Reject  string `json:"reject,omitempty"` // non-empty: move to log/rejected/ with this reason
+	// SHA256 of the file as the conversion read it (empty: not known).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 type intentMove struct {
@@ -173,7 +175,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 // record of its own.
 func (s *Stage) decide(in *intent, batch []waiting, cres Result, rejects *rejectsFile, res *lake.Result) error {
 	for i, sr := range cres.Sources {
-		in.Sources[i].Rows, in.Sources[i].Bad = sr.Rows, sr.Bad
+		in.Sources[i].Rows, in.Sources[i].Bad, in.Sources[i].SHA256 = sr.Rows, sr.Bad, sr.SHA256
 		switch {
 		case sr.Rows == 0 && sr.Err != nil:
 			in.Sources[i].Reject = sr.Err.Error()
@@ -255,9 +257,11 @@ func (s *Stage) auditPrepared(ctx context.Context, in intent) error {
 		if err != nil {
 			return err
 		}
-		sum, err := lake.SHA256Of(ctx, s.st, src.Key)
-		if err != nil {
-			return err
+		sum := src.SHA256 // hashed as it was converted: no second read
+		if sum == "" {
+			if sum, err = lake.SHA256Of(ctx, s.st, src.Key); err != nil {
+				return err
+			}
 		}
 		ev.Files = append(ev.Files, lake.AuditFile{Key: src.Key, Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad})
 		ev.Rows += src.Rows

@@ -84,6 +84,9 @@ type SourceResult struct {
 	// Err, when set, is why the file as a whole could not be read (it
 	// stopped early; rows before the failure count in Rows).
 	Err error
+	// SHA256 is the hex SHA-256 of the file's bytes (as stored, before
+	// decompression), taken while converting it.
+	SHA256 string
 }
 
 // Result says what a conversion did.

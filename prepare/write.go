@@ -2,8 +2,12 @@ package prepare
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -65,6 +69,14 @@ func outputSchema(t *Type, srcs []Source) (*arrow.Schema, []string) {
 // source converts one file, batch by batch.
 func (c *converter) source(ctx context.Context, src Source) (SourceResult, error) {
 	sr := SourceResult{Key: src.Key}
+	hr := &hashingReader{h: sha256.New()}
+	open := src.Open
+	src.Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		hr.rc = rc
+		return hr, err
+	}
+
 	batch := make([]Record, 0, c.opt.BatchRows)
 	flush := func() error {
 		n, bad, err := c.appendBatch(src, batch)
@@ -90,6 +102,9 @@ func (c *converter) source(ctx context.Context, src Source) (SourceResult, error
 		if ferr := flush(); ferr != nil {
 			return sr, ferr
 		}
+	}
+	if hr.whole { // eachRecord closed it: read to its end
+		sr.SHA256 = hex.EncodeToString(hr.h.Sum(nil))
 	}
 	if isFileErr(err) {
 		sr.Err = err
@@ -194,4 +209,25 @@ func (c *converter) reject(src Source, r Record, reason string) error {
 		return nil
 	}
 	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(cut(r.Raw))})
+}
+
+// hashingReader hashes what is read through it; Close reads the rest (a
+// reader may stop before the end, as at a JSON array's closing bracket),
+// so the hash is the whole file's.
+type hashingReader struct {
+	rc    io.ReadCloser
+	h     hash.Hash
+	whole bool
+}
+
+func (r *hashingReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	r.h.Write(p[:n])
+	return n, err
+}
+
+func (r *hashingReader) Close() error {
+	_, err := io.Copy(r.h, r.rc)
+	r.whole = err == nil
+	return r.rc.Close()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ type runFlags struct {
 	keyPEM string
 	side   bool
 	sideC  daemon.SideConfig
+	stages string
 	stats  stats.Config
 }
 
@@ -93,6 +95,7 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
 			fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
 			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
+			fs.StringVar(&f.stages, "stages", "prepare,load", "the pipeline stages this worker runs: prepare, load, or both")
 			fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
 			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync")
 			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
@@ -137,9 +140,10 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		w := trail.NewWriter(lk.Store, key)
 		f.prep.Audit, f.ld.Audit = w, w
 	}
-	stages := []daemon.Stage{
-		prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log),
-		loader.New(lk.Store, lk.Catalog, f.ld, g.log),
+	stages, err := f.pipeline(lk, g)
+	if err != nil {
+		fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
+		return exitUsage
 	}
 	d := daemon.New(stages, f.dm, g.log)
 	if f.once {
@@ -160,6 +164,27 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
+}
+
+// pipeline builds the stages --stages names, in pipeline order.
+func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
+	var stages []daemon.Stage
+	want := map[string]bool{}
+	for _, s := range strings.Split(f.stages, ",") {
+		switch s = strings.TrimSpace(s); s {
+		case "prepare", "load":
+			want[s] = true
+		default:
+			return nil, fmt.Errorf("--stages: unknown stage %q (prepare, load)", s)
+		}
+	}
+	if want["prepare"] {
+		stages = append(stages, prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log))
+	}
+	if want["load"] {
+		stages = append(stages, loader.New(lk.Store, lk.Catalog, f.ld, g.log))
+	}
+	return stages, nil
 }
 
 // hold takes the lake for this process: the run lock of a local lake
