@@ -2,7 +2,9 @@
 // ../shared/bench/gen, side by side in one run: for each input it runs
 // both (same thread count, zstd Parquet), takes the median of -runs, and
 // prints the time ratio (lagoon / DuckDB; below 1.0 lagoon is faster) and
-// both processes' peak RSS.
+// both processes' peak RSS. It also times the daemon's prepare stage on
+// the same file (`lagoon run --once --stages prepare` on a fresh local
+// lake, trail and side tables on), the path daemon work takes.
 //
 //	scripts/install-test-deps   # DuckDB from npm
 //	go run ./bench/convert -rows 1000000
@@ -47,7 +49,8 @@ func main() {
 	check(err)
 	fmt.Printf("machine: %d cores, %s/%s, %s; %d rows per input, median of %d runs\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateOnly), *rows, *runs)
-	fmt.Printf("%-10s %9s %10s %10s %7s %12s %12s\n", "input", "MB", "lagoon s", "duckdb s", "ratio", "lagoon RSS", "duckdb RSS")
+	fmt.Printf("%-10s %9s %10s %10s %7s %12s %12s %10s %7s\n", "input", "MB", "lagoon s", "duckdb s", "ratio", "lagoon RSS", "duckdb RSS",
+		"daemon s", "ratio")
 	for _, j := range jobs {
 		if *only != "" && j.name != *only {
 			continue
@@ -58,10 +61,24 @@ func main() {
 		})
 		sql := fmt.Sprintf("COPY (SELECT * FROM %s('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)", j.duckRead, in, filepath.Join(*work, "duck.parquet"))
 		dt, dr := median(*runs, func() (time.Duration, int64) { return measure(filepath.Dir(duck), "node", duck, sql) })
+		pt, _ := median(*runs, func() (time.Duration, int64) { return daemonPrepare(bin, *work, in) })
 		st, _ := os.Stat(in)
-		fmt.Printf("%-10s %9.1f %10.2f %10.2f %7.2f %11.0fM %11.0fM\n", j.name, float64(st.Size())/1e6,
-			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20))
+		fmt.Printf("%-10s %9.1f %10.2f %10.2f %7.2f %11.0fM %11.0fM %10.2f %7.2f\n", j.name, float64(st.Size())/1e6,
+			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20),
+			pt.Seconds(), pt.Seconds()/dt.Seconds())
 	}
+}
+
+// daemonPrepare times the daemon's prepare stage on in: a fresh lake with
+// the file (hard-linked, already settled) under prepare/.
+func daemonPrepare(bin, work, in string) (time.Duration, int64) {
+	root := filepath.Join(work, "lake")
+	check(os.RemoveAll(root))
+	check(run("", bin, "init", "--root", root))
+	dir := filepath.Join(root, "prepare", "bench", "feed")
+	check(os.MkdirAll(dir, 0o755))
+	check(os.Link(in, filepath.Join(dir, filepath.Base(in))))
+	return measure("", bin, "run", "--root", root, "--once", "--stages", "prepare", "--settle", "0", "--log-level", "warn")
 }
 
 func generate(work string, j job, rows int) string {
