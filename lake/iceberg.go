@@ -55,3 +55,9 @@ func WriteVersionHint(ctx context.Context, st Store, dir string, tbl *table.Tabl
 	}
 	return nil
 }
+
+// SchemaMark names a table and the version of its schema ("<uuid>:<id>"):
+// a file written for one mark fits the table as long as the mark holds.
+func SchemaMark(tbl *table.Table) string {
+	return fmt.Sprintf("%s:%d", tbl.Metadata().TableUUID(), tbl.Schema().ID)
+}

@@ -126,6 +126,20 @@ func storeContract(t *testing.T, st lake.Store) {
 	if _, err := st.Stat(ctx, "a/b/c.txt"); !errors.Is(err, lake.ErrNotExist) {
 		t.Errorf("source after Rename: %v", err)
 	}
+	// A copy renamed back onto its source (a recovery redoing a publish
+	// whose copy was done): the old name goes, the content stays.
+	if err := st.Copy(ctx, "moved/c d+é.txt", "tmp/c.copy"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Rename(ctx, "tmp/c.copy", "moved/c d+é.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Stat(ctx, "tmp/c.copy"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("copy's name after renaming it onto its source: %v", err)
+	}
+	if _, err := st.Stat(ctx, "moved/c d+é.txt"); err != nil {
+		t.Errorf("source after a copy was renamed onto it: %v", err)
+	}
 	var keys []string
 	for info, err := range st.List(ctx, "") {
 		if err != nil {

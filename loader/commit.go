@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"path"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -90,6 +91,9 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	}
 	if batchCommitted(tbl.Metadata(), batch) {
 		return true, countRows(srcs), nil
+	}
+	if registrable(tbl, srcs) {
+		return l.register(ctx, ref, tbl, srcs, batch)
 	}
 	tx := tbl.NewTransaction()
 	if err := evolve(tx, srcs); err != nil {
@@ -311,4 +315,44 @@ func receivedAt(srcs []*source) time.Time {
 		}
 	}
 	return oldest
+}
+
+// registrable reports whether every file of a batch was prepared for the
+// table's current schema (lake.RegisterMetadata): such files hold the
+// table's field ids and _etl_loaded_at, and are added as they are.
+func registrable(tbl *table.Table, srcs []*source) bool {
+	mark := lake.SchemaMark(tbl)
+	for _, s := range srcs {
+		if s.mark != mark || len(s.key.Partitions) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// register adds a batch of prepared files to the table without re-encoding
+// them: each is copied into the table's data/ folder (a hard link on a
+// local lake, a server-side copy on S3), then added in one commit. The
+// files under load/ go only once the commit is in (as on the other path);
+// copies of a commit that did not happen are orphans, cleaned on
+// recovery.
+func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Table, srcs []*source, batch string) (bool, int64, error) {
+	urls := make([]string, 0, len(srcs))
+	for _, s := range srcs {
+		dst := ref.Dir(lake.PrefixStg) + "data/" + batch + "-" + path.Base(s.info.Key)
+		if err := l.st.Copy(ctx, s.info.Key, dst); err != nil {
+			return false, 0, fmt.Errorf("register %s: %w", s.info.Key, err)
+		}
+		urls = append(urls, l.st.URL(dst))
+	}
+	props := iceberg.Properties{BatchProperty: batch, lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
+	tx := tbl.NewTransaction()
+	if err := tx.AddFiles(ctx, urls, props, true); err != nil {
+		return false, 0, fmt.Errorf("add files: %w", err)
+	}
+	rows := countRows(srcs)
+	if _, err := tx.Commit(ctx); err != nil {
+		return l.afterFailedCommit(ctx, ref, batch, err, rows)
+	}
+	return true, rows, nil
 }

@@ -52,7 +52,7 @@ func withInt96(sc *arrow.Schema, cols []int96Col) *arrow.Schema {
 // rawBatches yields the file's rows as batches of s.raw.
 func (s *source) rawBatches(ctx context.Context) iter.Seq2[arrow.RecordBatch, error] {
 	if len(s.int96) == 0 {
-		return s.arrowBatches(ctx, nil, nil)
+		return s.arrowBatches(ctx, s.leaves, nil)
 	}
 	return func(yield func(arrow.RecordBatch, error) bool) {
 		for rg := range s.pf.NumRowGroups() {

@@ -37,6 +37,11 @@ type source struct {
 	canon  *arrow.Schema // raw made canonical (see canonicalSchema)
 	schema *arrow.Schema // canon plus the path columns, no _etl_loaded_at
 	rows   int64
+	// mark is the table schema a file prepare wrote for registering was
+	// written for (lake.RegisterMetadata); leaves then leave out its own
+	// _etl_loaded_at when the file is read (re-encoded) after all.
+	mark   string
+	leaves []int
 }
 
 // openSource opens and checks a waiting file. Problems of the file itself
@@ -77,6 +82,7 @@ func (s *source) check() error {
 		return reject(s.info.Key, "unreadable Parquet schema", err)
 	}
 	s.raw = withInt96(s.raw, s.int96)
+	s.readMark()
 	s.canon, _, err = canonicalSchema(s.raw)
 	if err != nil {
 		return reject(s.info.Key, "unsupported schema", err)
@@ -86,6 +92,23 @@ func (s *source) check() error {
 		return reject(s.info.Key, "unsupported schema", err)
 	}
 	return nil
+}
+
+// readMark notes a file prepare wrote for registering, and reads it
+// without its _etl_loaded_at (the last column) should it be re-encoded.
+func (s *source) readMark() {
+	v := s.pf.MetaData().KeyValueMetadata().FindValue(lake.RegisterMetadata)
+	n := s.raw.NumFields()
+	if v == nil || n < 2 || s.raw.Field(n-1).Name != LoadedAtColumn || len(s.int96) > 0 {
+		return
+	}
+	s.mark = *v
+	s.raw = arrow.NewSchema(s.raw.Fields()[:n-1], nil)
+	leaves := s.pf.MetaData().Schema.NumColumns()
+	s.leaves = make([]int, leaves-1)
+	for i := range s.leaves {
+		s.leaves[i] = i
+	}
 }
 
 // withPathColumns appends one string column per name=value path segment.

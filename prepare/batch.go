@@ -1,6 +1,8 @@
 package prepare
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,16 +141,18 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 // becomes of each source; in gains the outputs and decisions.
 func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (lake.Result, error) {
 	res := lake.Result{Table: in.ref()}
-	sc, err := s.tableSchema(ctx, in.ref())
+	sc, reg, err := s.tableSchema(ctx, in.ref())
 	if err != nil {
 		return res, err
 	}
 	sink := &lakeSink{ctx: ctx, st: s.st, name: in.outputFinal}
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
-	opt.Table, opt.Rejects, opt.ResetRejects = sc, rejects.write, rejects.reset
+	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = sc, rejects.write, rejects.reset, reg
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
-	cres, err := Convert(ctx, s.sources(ctx, batch), sink, opt)
+	srcs := s.sources(ctx, batch)
+	opt.Table = withoutConsts(opt.Table, srcs)
+	cres, err := Convert(ctx, srcs, sink, opt)
 	if err == nil {
 		err = s.decide(in, batch, cres, rejects, &res)
 	}
@@ -429,4 +433,25 @@ func receivedAt(batch []waiting) time.Time {
 		}
 	}
 	return t
+}
+
+// withoutConsts drops the table's columns that the sources give as
+// constants (name=value folders): they come from the path, not records.
+func withoutConsts(sc *arrow.Schema, srcs []Source) *arrow.Schema {
+	if sc == nil {
+		return nil
+	}
+	consts := map[string]bool{}
+	for _, s := range srcs {
+		for _, c := range s.Consts {
+			consts[c.Name] = true
+		}
+	}
+	fields := make([]arrow.Field, 0, sc.NumFields())
+	for _, f := range sc.Fields() {
+		if !consts[f.Name] {
+			fields = append(fields, f)
+		}
+	}
+	return arrow.NewSchema(fields, nil)
 }

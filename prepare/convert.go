@@ -60,6 +60,8 @@ type Options struct {
 	Metadata map[string]string
 	// ZstdLevel is the zstd level of the output (1 fastest … 22 smallest).
 	ZstdLevel int
+	// Register, when set, makes outputs the loader can add as they are.
+	Register *Register
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of

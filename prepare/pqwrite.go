@@ -17,6 +17,7 @@ import (
 // handed to it and at most two wait for it, which bounds memory.
 type outWriter struct {
 	sc   *arrow.Schema
+	reg  *registration // nil: outputs are not registrable
 	opt  Options
 	sink Sink
 
@@ -37,8 +38,11 @@ type output struct {
 }
 
 // startWriter starts the writer's goroutine; close or abort ends it.
-func startWriter(sc *arrow.Schema, opt Options, sink Sink) *outWriter {
-	w := &outWriter{sc: sc, opt: opt, sink: sink, in: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+func startWriter(sc *arrow.Schema, reg *registration, opt Options, sink Sink) *outWriter {
+	if reg != nil {
+		sc = reg.schema
+	}
+	w := &outWriter{sc: sc, reg: reg, opt: opt, sink: sink, in: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -95,6 +99,10 @@ func (w *outWriter) abort() {
 }
 
 func (w *outWriter) encode(rec arrow.RecordBatch) error {
+	if w.reg != nil {
+		rec = w.reg.withLoadedAt(rec)
+		defer rec.Release()
+	}
 	if w.out == nil {
 		if err := w.open(rec); err != nil {
 			return err
@@ -129,6 +137,12 @@ func (w *outWriter) open(first arrow.RecordBatch) error {
 	if err != nil {
 		sw.Close()
 		return fmt.Errorf("parquet writer: %w", err)
+	}
+	if w.reg != nil {
+		if err := fw.AppendKeyValueMetadata(RegisterMetadata, w.reg.mark); err != nil {
+			fw.Close()
+			return fmt.Errorf("parquet metadata: %w", err)
+		}
 	}
 	for k, v := range w.opt.Metadata {
 		if err := fw.AppendKeyValueMetadata(k, v); err != nil {

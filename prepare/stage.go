@@ -228,20 +228,24 @@ func (s *Stage) batches(files []waiting) [][]waiting {
 
 // tableSchema returns the Arrow schema of the table, if it exists, without
 // the columns lagoon fills itself.
-func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Schema, error) {
+func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Schema, *Register, error) {
 	if s.cat == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load table %s: %w", ref, err)
+		return nil, nil, fmt.Errorf("load table %s: %w", ref, err)
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
 	if err != nil {
-		return nil, fmt.Errorf("table %s schema: %w", ref, err)
+		return nil, nil, fmt.Errorf("table %s schema: %w", ref, err)
+	}
+	withIDs, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("table %s schema: %w", ref, err)
 	}
 	var fields []arrow.Field
 	for _, f := range sc.Fields() {
@@ -249,7 +253,8 @@ func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Sche
 			fields = append(fields, f)
 		}
 	}
-	return arrow.NewSchema(fields, nil), nil
+	reg := &Register{Table: withIDs, Mark: lake.SchemaMark(tbl), At: s.cfg.Now().UTC()}
+	return arrow.NewSchema(fields, nil), reg, nil
 }
 
 // sources turns a batch into conversion sources with their constant

@@ -32,7 +32,7 @@ func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Opti
 	c.sc, c.consts = outputSchema(t, srcs)
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
-	c.w = startWriter(c.sc, opt, sink)
+	c.w = startWriter(c.sc, registrable(c.sc, opt.Register), opt, sink)
 	res := Result{Schema: c.sc}
 	for _, src := range srcs {
 		sr, err := c.source(ctx, src)

@@ -5,7 +5,8 @@
 // files. With DuckDB installed (scripts/install-test-deps) it also times
 // DuckDB re-encoding the same files to one zstd Parquet file with the load
 // time added, the nearest thing a user would run by hand, and prints the
-// ratio.
+// ratio. A third scenario loads one 1M-row file that prepare wrote for an
+// existing table, against a bare arrow-go read+write of it.
 //
 //	go run ./bench/load            # both scenarios
 //	go run ./bench/load -rows 200000 -files 4
@@ -27,6 +28,7 @@ func main() {
 	rows := flag.Int("rows", 0, "rows in all (with -files: one custom scenario)")
 	files := flag.Int("files", 0, "files the rows are split into")
 	keep := flag.Bool("keep", false, "keep the work directory")
+	registered := flag.Int("registered", 1_000_000, "rows of the prepared-file scenario (0: skip it)")
 	flag.Parse()
 	scenarios := [][2]int{{1_000_000, 10}, {100_000, 1000}}
 	if *rows > 0 && *files > 0 {
@@ -38,6 +40,9 @@ func main() {
 	fmt.Printf("%-22s %10s %8s %12s %9s %10s %12s\n", "scenario", "MB", "seconds", "rows/s", "MB/s", "peak RSS", "duckdb ratio")
 	for _, s := range scenarios {
 		runScenario(bin, s[0], s[1], *keep)
+	}
+	if *registered > 0 {
+		runRegistered(bin, *registered, *keep)
 	}
 }
 

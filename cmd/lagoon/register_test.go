@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// TestPreparedFilesAreRegistered: once a table exists, prepare writes
+// files that fit it (its field ids, its _etl_loaded_at), and the loader
+// adds them as they are: the table's new data file is the prepared file,
+// not a re-encoding. Path columns (day=…) keep their column across
+// batches (they once came back as day_2).
+func TestPreparedFilesAreRegistered(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	ctx := context.Background()
+	for i, body := range []string{`{"id":1,"tags":["a"],"who":{"n":"x"}}`, `{"id":2,"tags":["b","c"],"who":{"n":"y"}}`} {
+		key := fmt.Sprintf("prepare/shop/visits/day=2026-11-2%d/v%d.json", i, i)
+		lakefixture.DropFile(t, filepath.Join(root, key), []byte(body+"\n"))
+		if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitOK {
+			t.Fatalf("run %d: %d %s %s", i, code, out, errOut)
+		}
+	}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "shop.visits") {
+		got = append(got, fmt.Sprintf("%v %v %v %v", r["id"], r["day"], r["tags"], r["who"]))
+	}
+	if want := "1 2026-11-20 [a] map[n:x]|2 2026-11-21 [b c] map[n:y]"; strings.Join(got, "|") != want {
+		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
+	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "visits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols := fmt.Sprint(tbl.Schema().Fields()); strings.Contains(cols, "day_2") {
+		t.Errorf("schema grew a second day column: %s", cols)
+	}
+	files, err := lake.DataFiles(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := 0
+	for _, f := range files {
+		// Registered files keep the prepared output's name after the batch id.
+		if strings.HasSuffix(path.Base(f), "-00000.parquet") && strings.Count(path.Base(f), "-") > 10 {
+			registered++
+		}
+	}
+	if len(files) != 2 || registered != 1 {
+		t.Fatalf("data files %v: want the second batch registered as prepared", files)
+	}
+	// An independent reader finds the table's field ids in both files.
+	idField, _ := tbl.Schema().FindFieldByName("id")
+	for _, f := range files {
+		rows := lakefixture.DuckDB(t, fmt.Sprintf(`SELECT field_id FROM parquet_schema('%s') WHERE name = 'id'`,
+			strings.TrimPrefix(f, "file://")))
+		if fmt.Sprint(rows) != fmt.Sprintf("[map[field_id:%d]]", idField.ID) {
+			t.Errorf("%s: id's field id = %v, want %d", f, rows, idField.ID)
+		}
+	}
+	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "shop", Table: "visits"})
+}
