@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 )
@@ -66,4 +68,32 @@ func TestPreparedFilesAreRegistered(t *testing.T) {
 		}
 	}
 	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "shop", Table: "visits"})
+}
+
+// A prepared file whose table changed schema before it loaded (or that
+// shares a batch with other files) is re-encoded instead: its own
+// _etl_loaded_at is dropped, its rows land once.
+func TestPreparedFileFallsBackWhenTheTableChanged(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	run := func(args ...string) {
+		t.Helper()
+		if code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...); code != exitOK {
+			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
+		}
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/a.json"), []byte(`{"id":1}`+"\n"))
+	run()
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/b.json"), []byte(`{"id":2}`+"\n"))
+	run("--stages", "prepare") // written for the table as it is now
+	lakefixture.DropFile(t, filepath.Join(root, "load/shop/visits/zz.parquet"), lakefixture.Parquet(t,
+		lakefixture.Schema("id", arrow.PrimitiveTypes.Int64, "extra", arrow.BinaryTypes.String), `[{"id":3,"extra":"e"}]`))
+	run("--stages", "load")
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "shop.visits") {
+		got = append(got, fmt.Sprintf("%v %v", r["id"], r["extra"]))
+	}
+	if want := "1 <nil>|2 <nil>|3 e"; strings.Join(got, "|") != want {
+		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
 }
