@@ -50,24 +50,28 @@ func appendFields(builders []array.Builder, t *Type, v Value, prefix string) err
 	}
 	for i, f := range v.Fields {
 		c := t.columnAt(i, f.Name)
-		path := prefix + f.Name
 		if c == nil {
 			if f.Val.isNullish() {
 				continue
 			}
-			return &convError{widen: true, path: path, msg: "a new column"}
+			return &convError{widen: true, path: prefix + f.Name, msg: "a new column"}
 		}
 		if c.idx < 0 {
 			if f.Val.isNullish() {
 				continue
 			}
-			return &convError{widen: true, path: path, msg: "first value of a column seen only empty"}
+			return &convError{widen: true, path: prefix + f.Name, msg: "first value of a column seen only empty"}
 		}
 		if set[c.idx] {
-			return &convError{path: path, msg: "field given twice in one record"}
+			return &convError{path: prefix + f.Name, msg: "field given twice in one record"}
 		}
 		set[c.idx] = true
-		if err := appendValue(builders[c.idx], c.Type, f.Val, path); err != nil {
+		// The path is spelled out only on error (appendValue's paths are
+		// relative to the one it is given).
+		if err := appendValue(builders[c.idx], c.Type, f.Val, ""); err != nil {
+			if ce, ok := err.(*convError); ok {
+				ce.path = prefix + f.Name + ce.path
+			}
 			return err
 		}
 	}

@@ -238,21 +238,55 @@ func isInteger(s string) bool {
 }
 
 // isDecimal: an integer part without leading zeros, a fraction, an
-// optional exponent ("12.5", "-0.25", "1.5e3").
+// optional exponent ("12.5", "-0.25", "1.5e3"). One pass, no allocation:
+// it runs on every CSV number.
 func isDecimal(s string) bool {
-	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
-	if hasExp && !isInteger(strings.TrimLeft(exp, "0")) && strings.Trim(exp, "+-0") != "" {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	intStart := i
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	intDigits := i - intStart
+	if intDigits == 0 || intDigits > 1 && s[intStart] == '0' {
 		return false
 	}
-	ip, fp, hasDot := strings.Cut(mant, ".")
-	if !hasDot {
-		return hasExp && isInteger(ip)
+	hasDot := i < len(s) && s[i] == '.'
+	if hasDot {
+		i++
+		fracStart := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == fracStart {
+			return false
+		}
 	}
-	if fp == "" || strings.Trim(fp, "0123456789") != "" {
+	if i == len(s) {
+		return hasDot
+	}
+	if s[i] != 'e' && s[i] != 'E' {
 		return false
 	}
-	trimmed := strings.TrimPrefix(strings.TrimPrefix(ip, "-"), "+")
-	return trimmed == "0" || isInteger(ip)
+	return validExponent(s[i+1:])
+}
+
+// validExponent: digits after an optional sign; leading zeros allowed.
+func validExponent(e string) bool {
+	if e != "" && (e[0] == '+' || e[0] == '-') {
+		e = e[1:]
+	}
+	if e == "" {
+		return false
+	}
+	for i := range len(e) {
+		if e[i] < '0' || e[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Timestamp layouts, tried in order (fractions of a second are accepted

@@ -4,6 +4,10 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // special8 must flag a word exactly when one of its bytes is a quote, a
@@ -34,6 +38,44 @@ func BenchmarkParseString(b *testing.B) {
 	for b.Loop() {
 		p := jsonParser{b: rec}
 		if _, err := p.str(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchRecord is one invoice of ../shared/bench/gen's feed.
+var benchRecord = []byte(`{"source_provider":"quickbooks","entity_id":"b5bb5b02-6df6-4d72-b542-47786a4500c3","organization_id":"bc349fe4-1af4-49d7-9b70-384e99c4eed6","external_resource_id":"e55c1da5-5a11-4bec-8034-f3121b3b05d6","external_organization_id":"6636158517","updated_at":"2023-08-15T03:26:35Z","payload":{"number":"INV-803531","status":"AUTHORISED","date":"2023-07-22","due_date":"2023-08-05","currency":"GBP","total":2868.61,"contact":{"contact_id":"9b9b48df-da9c-4def-baec-3fb5a9fe7b8c","name":"Premium maintenance Ltd"},"sync_token":38,"line_items":[{"description":"Onsite audit, incl. expenses","quantity":2,"unit_amount":1247.22,"account_code":"429","tax_type":"INPUT"}]}}`)
+
+// BenchmarkDecodeRecord is the JSON hot path alone: one record from its
+// text into the builders of its inferred type.
+func BenchmarkDecodeRecord(b *testing.B) {
+	v, err := parseJSON(benchRecord)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := newStruct()
+	t.observe(v)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(t.arrowFields(), nil))
+	defer rb.Release()
+	d := newDecoder()
+	b.SetBytes(int64(len(benchRecord)))
+	n := 0
+	for b.Loop() {
+		if err := d.record(rb.Fields(), t, benchRecord); err != nil {
+			b.Fatal(err)
+		}
+		if n++; n == 8192 {
+			rb.NewRecordBatch().Release()
+			n = 0
+		}
+	}
+}
+
+// BenchmarkParseRecord is the tree parser (inference's) on the same record.
+func BenchmarkParseRecord(b *testing.B) {
+	b.SetBytes(int64(len(benchRecord)))
+	for b.Loop() {
+		if _, err := parseJSON(benchRecord); err != nil {
 			b.Fatal(err)
 		}
 	}
