@@ -96,15 +96,8 @@ func (d *decoder) object(builders []array.Builder, t *Type, at *colPath, depth i
 		if err := d.field(builders, set, t, pos, name, at, depth); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			p.skipSpace()
-			if p.i < len(p.b) && p.b[p.i] == '}' {
-				return p.errf("expected a field name")
-			}
-		} else if p.i >= len(p.b) || p.b[p.i] != '}' {
-			return p.errf("expected ',' or '}' in object")
+		if err := p.member('}'); err != nil {
+			return err
 		}
 	}
 	if p.i >= len(p.b) {
@@ -185,15 +178,8 @@ func (d *decoder) list(b *array.ListBuilder, t *Type, at *colPath, depth int) er
 		if err := d.value(vb, t.Elem, elem, depth+1); err != nil {
 			return err
 		}
-		p.skipSpace()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			p.skipSpace()
-			if p.i < len(p.b) && p.b[p.i] == ']' {
-				return p.errf("unexpected ']'")
-			}
-		} else if p.i >= len(p.b) || p.b[p.i] != ']' {
-			return p.errf("expected ',' or ']' in array")
+		if err := p.member(']'); err != nil {
+			return err
 		}
 	}
 	if p.i >= len(p.b) {
@@ -215,4 +201,22 @@ func (d *decoder) fields(b *array.StructBuilder) []array.Builder {
 	}
 	d.children[b] = fs
 	return fs
+}
+
+// member moves past what follows a member of an object or array: a comma
+// and the next member's start, or (left in place) the closing bracket.
+// The decoder's syntax errors are worded again by the tree parser.
+func (p *jsonParser) member(closing byte) error {
+	p.skipSpace()
+	switch {
+	case p.i < len(p.b) && p.b[p.i] == ',':
+		p.i++
+		p.skipSpace()
+		if p.i < len(p.b) && p.b[p.i] == closing {
+			return p.errf("a comma before %q", closing)
+		}
+	case p.i >= len(p.b) || p.b[p.i] != closing:
+		return p.errf("expected ',' or %q", closing)
+	}
+	return nil
 }

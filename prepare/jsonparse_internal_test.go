@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -77,6 +78,33 @@ func BenchmarkParseRecord(b *testing.B) {
 	for b.Loop() {
 		if _, err := parseJSON(benchRecord); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The decoder finds the syntax errors the tree parser finds, in its words.
+func TestDecoderSyntaxErrors(t *testing.T) {
+	good, err := parseJSON([]byte(`{"a":1,"b":[1,2],"c":{"d":"x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := newStruct()
+	typ.observe(good)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(typ.arrowFields(), nil))
+	defer rb.Release()
+	d := newDecoder()
+	for _, bad := range []string{`{"a":1,}`, `{"a":1,"b":[1,]}`, `{"a":1 "b":[1]}`, `{"c":{"d":"x",}}`, `{"a":1`, `[1]`, `{"a":1}x`, `{"a":"\q"}`} {
+		_, perr := parseJSON([]byte(bad))
+		if perr == nil {
+			perr = errNotObject
+		}
+		err := d.record(rb.Fields(), typ, []byte(bad))
+		var ce *convError
+		if !errors.As(err, &ce) || !ce.syntax || ce.Error() != perr.Error() {
+			t.Errorf("%s: decoder says %v, the parser %v", bad, err, perr)
+		}
+		for _, b := range rb.Fields() { // drop what a failed record left behind
+			b.NewArray().Release()
 		}
 	}
 }
