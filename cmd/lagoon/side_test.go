@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,5 +167,31 @@ func TestDaemonSyncsSideTables(t *testing.T) {
 	all, err := stats.Latest(context.Background(), l, "web.hits")
 	if err != nil || len(all) != 1 || all[0].RecordCount != 3 {
 		t.Fatalf("stats after shutdown: %+v, %v\n%s", all, err, stderr.String())
+	}
+}
+
+// A side table that cannot be written never fails or blocks loading: the
+// rows land, run --once exits 0, and the failure is logged (and stays in
+// the log's inbox until the table can take it).
+func TestSideTableFailureDoesNotFailLoading(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	// A file where the statistics table's folder must go: its metadata
+	// cannot be written.
+	lakefixture.DropFile(t, filepath.Join(root, "stats", "tables"), []byte("in the way"))
+	lakefixture.Drop(t, l, "load/shop/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0")
+	if code != exitOK || !strings.Contains(out, "loaded 1 file (5 rows") {
+		t.Fatalf("run: exit %d %s %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "side table sync failed") {
+		t.Errorf("the failure was not logged:\n%s", errOut)
+	}
+	if n := len(lakefixture.Rows(t, l, "shop.orders")); n != 5 {
+		t.Errorf("rows = %d, want 5", n)
+	}
+	es := jsonOut[[]logs.Entry](t, "log", "--root", root, "--json")
+	if !slices.ContainsFunc(es, func(e logs.Entry) bool { return e.Stage == "side" && e.Level == "error" }) {
+		t.Errorf("the log table has no entry for the failed sync: %+v", es)
 	}
 }
