@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -99,6 +100,27 @@ func TestS3WithGlue(t *testing.T) {
 		}
 	}
 	s3SideTables(t, l, root)
+
+	// A later prepared file is registered as it is (a server-side copy
+	// into data/, then AddFiles through Glue).
+	put("data/prepare/shop/visits/day=2026-11-23/w.ndjson", []byte("{\"id\":3,\"page\":\"/b\"}\n"))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--s3-path-style", "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if n := len(lakefixture.Rows(t, l, "shop.visits")); n != 3 {
+		t.Errorf("shop.visits rows after the registered file = %d, want 3", n)
+	}
+	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "visits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := lake.DataFiles(ctx, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(f, "-00000.parquet") && strings.Count(path.Base(f), "-") > 10 }) {
+		t.Errorf("no registered file among %v", files)
+	}
 }
 
 // s3SideTables checks the side tables of an S3 lake: in Glue for Athena,
