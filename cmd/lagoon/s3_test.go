@@ -118,7 +118,9 @@ func TestS3WithGlue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(f, "-00000.parquet") && strings.Count(path.Base(f), "-") > 10 }) {
+	if !slices.ContainsFunc(files, func(f string) bool {
+		return strings.HasSuffix(f, "-00000.parquet") && strings.Count(path.Base(f), "-") > 10
+	}) {
 		t.Errorf("no registered file among %v", files)
 	}
 }
