@@ -324,13 +324,21 @@ func parseTimestamp(s string, ok bool) (int64, bool) {
 		d, ok := parseDate(s, true)
 		return d.UnixMicro(), ok
 	}
-	if t, ok := parseZoned(s); ok {
-		return t.UnixMicro(), true
+	parse := parseNaive // without a zone, no zoned layout can match: skip them
+	if hasZone(s) {
+		parse = parseZoned
 	}
-	if t, ok := parseNaive(s); ok {
+	if t, ok := parse(s); ok {
 		return t.UnixMicro(), true
 	}
 	return 0, false
+}
+
+// hasZone reports whether a timestamp (past its date) names a zone: Z,
+// an offset, or a zone abbreviation.
+func hasZone(s string) bool {
+	last := s[len(s)-1]
+	return last >= 'A' && last <= 'Z' || strings.ContainsAny(s[10:], "+-")
 }
 
 func parseTime(s string) (time.Time, bool) {

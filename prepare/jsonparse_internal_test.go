@@ -108,3 +108,23 @@ func TestDecoderSyntaxErrors(t *testing.T) {
 		}
 	}
 }
+
+// Zoned and naive timestamps both parse, each through its own layouts.
+func TestParseTimestampZones(t *testing.T) {
+	for s, want := range map[string]int64{
+		"2023-08-15T03:26:35Z":        1692069995000000,
+		"2023-08-15T03:26:35.5+02:00": 1692062795500000,
+		"2023-08-15 03:26:35-0500":    1692087995000000,
+		"2023-08-15 03:26:35 UTC":     1692069995000000,
+		"2023-08-15T03:26:35":         1692069995000000,
+		"2023-08-15 03:26":            1692069960000000,
+		"2023-08-15":                  1692057600000000,
+	} {
+		if got, ok := parseTimestamp(s, true); !ok || got != want {
+			t.Errorf("parseTimestamp(%q) = %d, %v; want %d", s, got, ok, want)
+		}
+	}
+	if _, ok := parseTimestamp("2023-08-15T03:26:35 nonsense", true); ok {
+		t.Error("trailing text parsed")
+	}
+}
