@@ -48,12 +48,14 @@ type ColumnRow struct {
 	Max        *string `json:"max,omitempty"`
 }
 
-// history returns the table rows of tbl's snapshots after since (0: from
-// the start), oldest first, following the current snapshot's ancestry.
-func history(tbl *table.Table, name, zone string, since int64) []TableRow {
+// history returns the table rows of tbl's snapshots after since (zero:
+// from the start), oldest first, following the current snapshot's
+// ancestry. It stops at since, or at a snapshot older than it (since
+// itself may have expired).
+func history(tbl *table.Table, name, zone string, since mark) []TableRow {
 	meta := tbl.Metadata()
 	var out []TableRow
-	for s := meta.CurrentSnapshot(); s != nil && s.SnapshotID != since && len(out) < maxHistory; {
+	for s := meta.CurrentSnapshot(); s != nil && s.SnapshotID != since.id && s.TimestampMs >= since.ms && len(out) < maxHistory; {
 		out = append(out, snapshotRow(s, name, zone))
 		if s.ParentSnapshotID == nil {
 			break

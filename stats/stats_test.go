@@ -147,6 +147,28 @@ func TestStatsEqualAScan(t *testing.T) {
 	if err != nil || len(one) != 1 || one[0].RecordCount != 5 || *column(t, one[0], "id").Max != "100" {
 		t.Fatalf("latest after the third load: %+v, %v", one, err)
 	}
+
+	// The snapshot the statistics stopped at expires (a maintenance job):
+	// the next sync adds the new snapshot only, nothing twice.
+	tbl, err := lk.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lakefixture.Drop(t, lk, "load/shop/orders/d.parquet", lakefixture.Parquet(t, orders, `[{"id":101,"amount":1,"name":"c"}]`))
+	load(t, lk)
+	if tbl, err = lk.LoadTable(ctx, lake.TableRef{DB: "shop", Table: "orders"}); err != nil {
+		t.Fatal(err)
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.ExpireSnapshots(table.WithRetainLast(1), table.WithOlderThan(0)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Sync(ctx); err != nil || n != 1 {
+		t.Fatalf("sync after expiry: %d rows, %v; want the one new snapshot", n, err)
+	}
 }
 
 // A table a user's pipeline writes under prd/ with its own catalog is

@@ -61,6 +61,19 @@ type Target struct {
 
 func markOf(t Target) string { return "lagoon.stats." + t.Zone + "." + t.Name }
 
+// mark is the last snapshot a table's rows cover: "<id>@<commit ms>".
+type mark struct {
+	id, ms int64
+}
+
+func parseMark(s string) mark {
+	id, ms, _ := strings.Cut(s, "@")
+	var m mark
+	m.id, _ = strconv.ParseInt(id, 10, 64)
+	m.ms, _ = strconv.ParseInt(ms, 10, 64)
+	return m
+}
+
 // Sync records what changed since the last sync and returns the number
 // of table rows added.
 func (s *Syncer) Sync(ctx context.Context) (int, error) {
@@ -97,10 +110,9 @@ func (s *Syncer) step(ctx context.Context) (int, error) {
 		if cur == nil {
 			continue
 		}
-		id := strconv.FormatInt(cur.SnapshotID, 10)
+		id := fmt.Sprintf("%d@%d", cur.SnapshotID, cur.TimestampMs)
 		if mark := tt.Properties()[markOf(t)]; mark != id {
-			since, _ := strconv.ParseInt(mark, 10, 64)
-			for _, r := range history(t.Table, t.Name, t.Zone, since) {
+			for _, r := range history(t.Table, t.Name, t.Zone, parseMark(mark)) {
 				trows = append(trows, r.row(now))
 			}
 			tprops[markOf(t)] = id
