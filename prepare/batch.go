@@ -150,6 +150,8 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = sc, rejects.write, rejects.reset, reg
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
+	_, noAudit := s.cfg.Audit.(lake.NoAudit)
+	opt.HashSources = !noAudit // the trail's "prepared" record needs them
 	srcs := s.sources(ctx, batch)
 	opt.Table = withoutConsts(opt.Table, srcs)
 	cres, err := Convert(ctx, srcs, sink, opt)

@@ -62,6 +62,9 @@ type Options struct {
 	ZstdLevel int
 	// Register, when set, makes outputs the loader can add as they are.
 	Register *Register
+	// HashSources takes each source's SHA-256 while reading it
+	// (SourceResult.SHA256), for the audit trail.
+	HashSources bool
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of
@@ -87,7 +90,7 @@ type SourceResult struct {
 	// stopped early; rows before the failure count in Rows).
 	Err error
 	// SHA256 is the hex SHA-256 of the file's bytes (as stored, before
-	// decompression), taken while converting it.
+	// decompression), taken while converting it (with Options.HashSources).
 	SHA256 string
 }
 

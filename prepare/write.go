@@ -70,11 +70,13 @@ func outputSchema(t *Type, srcs []Source) (*arrow.Schema, []string) {
 func (c *converter) source(ctx context.Context, src Source) (SourceResult, error) {
 	sr := SourceResult{Key: src.Key}
 	hr := &hashingReader{h: sha256.New()}
-	open := src.Open
-	src.Open = func() (io.ReadCloser, error) {
-		rc, err := open()
-		hr.rc = rc
-		return hr, err
+	if c.opt.HashSources {
+		open := src.Open
+		src.Open = func() (io.ReadCloser, error) {
+			rc, err := open()
+			hr.rc = rc
+			return hr, err
+		}
 	}
 
 	batch := make([]Record, 0, c.opt.BatchRows)
