@@ -70,6 +70,9 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 // abandon cleans up after a batch known not to be committed: data files
 // its attempts wrote (when CleanOrphans is on), then its intent.
 func (l *Loader) abandon(ctx context.Context, in intent) error {
+	if err := l.dropCopies(ctx, in); err != nil {
+		return err
+	}
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
 	if err == nil {
 		err = l.cleanOrphans(ctx, tbl)
@@ -317,6 +320,18 @@ func receivedAt(srcs []*source) time.Time {
 	return oldest
 }
 
+// copyPrefix is where register puts a batch's copies: the table's data/
+// folder, names starting with the batch id.
+func copyPrefix(ref lake.TableRef, batch string) string {
+	return ref.Dir(lake.PrefixStg) + "data/" + batch + "-"
+}
+
+// dropCopies deletes the copies register made for a batch that was not
+// committed: on S3 too, where no orphan sweep runs, they go.
+func (l *Loader) dropCopies(ctx context.Context, in intent) error {
+	return lake.DeleteAll(ctx, l.st, copyPrefix(in.ref(), in.Batch))
+}
+
 // registrable reports whether every file of a batch was prepared for the
 // table's current schema (lake.RegisterMetadata): such files hold the
 // table's field ids and _etl_loaded_at, and are added as they are.
@@ -334,12 +349,12 @@ func registrable(tbl *table.Table, srcs []*source) bool {
 // them: each is copied into the table's data/ folder (a hard link on a
 // local lake, a server-side copy on S3), then added in one commit. The
 // files under load/ go only once the commit is in (as on the other path);
-// copies of a commit that did not happen are orphans, cleaned on
-// recovery.
+// copies of a commit that did not happen are deleted when the batch is
+// abandoned or recovered (dropCopies).
 func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Table, srcs []*source, batch string) (bool, int64, error) {
 	urls := make([]string, 0, len(srcs))
 	for _, s := range srcs {
-		dst := ref.Dir(lake.PrefixStg) + "data/" + batch + "-" + path.Base(s.info.Key)
+		dst := copyPrefix(ref, batch) + path.Base(s.info.Key)
 		if err := l.st.Copy(ctx, s.info.Key, dst); err != nil {
 			return false, 0, fmt.Errorf("register %s: %w", s.info.Key, err)
 		}

@@ -97,6 +97,9 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 	}
 	if err == nil && !batchCommitted(tbl.Metadata(), in.Batch) {
 		l.log.Info("dropping intent of a batch that was not committed", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
+		if err := l.dropCopies(ctx, in); err != nil {
+			return err
+		}
 		if err := l.cleanOrphans(ctx, tbl); err != nil {
 			return err
 		}

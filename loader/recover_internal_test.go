@@ -41,3 +41,36 @@ func TestRecoverOnATableWithoutData(t *testing.T) {
 		t.Errorf("intent not dropped")
 	}
 }
+
+// TestRecoverDropsRegisteredCopies: a process killed after copying a
+// batch's prepared files into data/ and before the commit leaves copies
+// named after the batch. Recovery deletes them even without the orphan
+// sweep (which does not run on S3); other files stay.
+func TestRecoverDropsRegisteredCopies(t *testing.T) {
+	ctx := context.Background()
+	l := lakefixture.Open(t)
+	ref := lake.TableRef{DB: "db", Table: "t"}
+	if err := l.Catalog.CreateNamespace(ctx, []string{"db"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64})
+	if _, err := l.Catalog.CreateTable(ctx, ref.Ident(), sc, catalog.WithLocation(l.Store.URL("stg/db/t"))); err != nil {
+		t.Fatal(err)
+	}
+	ld := New(l.Store, l.Catalog, DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	in := intent{Batch: "b1", DB: "db", Table: "t", Files: []intentFile{{Key: "load/db/t/a.parquet", Version: "v"}}}
+	if err := ld.writeIntent(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	lakefixture.Drop(t, l, copyPrefix(ref, "b1")+"a.parquet", []byte("PAR1"))
+	lakefixture.Drop(t, l, copyPrefix(ref, "b2")+"a.parquet", []byte("PAR1"))
+	if err := ld.Recover(ctx); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	if lakefixture.Exists(l, copyPrefix(ref, "b1")+"a.parquet") {
+		t.Errorf("the uncommitted batch's copy is still there")
+	}
+	if !lakefixture.Exists(l, copyPrefix(ref, "b2")+"a.parquet") {
+		t.Errorf("another batch's file was deleted")
+	}
+}
