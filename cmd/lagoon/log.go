@@ -68,6 +68,10 @@ func showLog(ctx context.Context, g *globals, f logs.Filter) int {
 		_ = printJSON(g.stdout, es)
 		return exitOK
 	}
+	if len(es) == 0 {
+		fmt.Fprintln(g.stdout, "no warnings or errors logged (the log table is synced every --side-every, and at the end of run --once)")
+		return exitOK
+	}
 	rows := make([][]string, 0, len(es))
 	for _, e := range es {
 		tbl := strings.Trim(e.DB+"."+e.Table, ".")
