@@ -89,12 +89,20 @@ func (l *Lake) CommitSide(ctx context.Context, d SideTable, tbl *table.Table, st
 	}
 	next, err := tx.Commit(ctx)
 	if err != nil {
-		if errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed") {
+		if IsCommitConflict(err) {
 			err = fmt.Errorf("%w: %v", ErrSideConflict, err)
 		}
 		return nil, fmt.Errorf("commit %s: %w", d.Ref(), err)
 	}
 	return next, WriteVersionHint(ctx, l.Store, d.Dir, next)
+}
+
+// IsCommitConflict reports whether a commit failed because another writer
+// committed first (nothing was committed). iceberg-go wraps most conflicts
+// in table.ErrCommitFailed, but a stale base can surface as a failed
+// requirement from the catalog, with no sentinel to match.
+func IsCommitConflict(err error) bool {
+	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
 // AppendSide appends rows to a side table and sets props, in one pinned
@@ -143,8 +151,8 @@ func SideRecord(sc *iceberg.Schema, rows [][]any) (arrow.RecordBatch, error) {
 }
 
 // AppendValue appends v to an Arrow builder. It takes nil (null), int64,
-// int32, string, bool, time.Time, []any (a list) and []map[string]any or
-// map[string]any (structs, by field name). An empty string appends to a
+// int32, string, bool, time.Time, []any (a list) and map[string]any (a
+// struct, by field name). An empty string appends to a
 // string column as is; use nil for null.
 func AppendValue(b array.Builder, v any) error {
 	if v == nil {
@@ -184,10 +192,6 @@ func appendList(b *array.ListBuilder, v any) error {
 	switch v := v.(type) {
 	case []any:
 		items = v
-	case []map[string]any:
-		for _, m := range v {
-			items = append(items, m)
-		}
 	default:
 		return fmt.Errorf("got %T, want a list", v)
 	}

@@ -137,15 +137,13 @@ func (l *Loader) afterFailedCommit(ctx context.Context, ref lake.TableRef, batch
 	return false, 0, cerr
 }
 
-// retryable reports whether a failed attempt met a concurrent commit.
-// iceberg-go wraps most conflicts in ErrCommitFailed, but a stale base
-// (e.g. the schema changed underneath) surfaces as a plain "requirement
-// failed" error.
+// retryable reports whether a failed attempt met a concurrent commit (see
+// lake.IsCommitConflict).
 func retryable(err error) bool {
 	if err == nil || errors.Is(err, ErrRejected) {
 		return false
 	}
-	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
+	return lake.IsCommitConflict(err)
 }
 
 func batchCommitted(meta table.Metadata, batch string) bool { return batchSnapshot(meta, batch) != 0 }
