@@ -152,3 +152,23 @@ func TestUnsupported(t *testing.T) {
 		}
 	}
 }
+
+// A table column that a source gives as a constant (a name=value folder)
+// is that constant: the output holds it once, not a second time from the
+// records (it once came back as day_2).
+func TestTableColumnGivenAsConstant(t *testing.T) {
+	src := memSource("v.json", []byte(`{"id":1}`+"\n"))
+	src.Consts = []prepare.Const{{Name: "day", Value: "2026-11-22"}}
+	opt := prepare.DefaultOptions()
+	opt.Table = arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "day", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	res, err := prepare.Convert(context.Background(), []prepare.Source{src}, discard{}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Schema.FieldIndices("day"); len(got) != 1 || res.Schema.NumFields() != 2 {
+		t.Errorf("output schema %s: want id and one day", res.Schema)
+	}
+}

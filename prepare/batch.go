@@ -1,8 +1,6 @@
 package prepare
 
 import (
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,9 +150,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
 	_, noAudit := s.cfg.Audit.(lake.NoAudit)
 	opt.HashSources = !noAudit // the trail's "prepared" record needs them
-	srcs := s.sources(ctx, batch)
-	opt.Table = withoutConsts(opt.Table, srcs)
-	cres, err := Convert(ctx, srcs, sink, opt)
+	cres, err := Convert(ctx, s.sources(ctx, batch), sink, opt)
 	if err == nil {
 		err = s.decide(in, batch, cres, rejects, &res)
 	}
@@ -435,25 +431,4 @@ func receivedAt(batch []waiting) time.Time {
 		}
 	}
 	return t
-}
-
-// withoutConsts drops the table's columns that the sources give as
-// constants (name=value folders): they come from the path, not records.
-func withoutConsts(sc *arrow.Schema, srcs []Source) *arrow.Schema {
-	if sc == nil {
-		return nil
-	}
-	consts := map[string]bool{}
-	for _, s := range srcs {
-		for _, c := range s.Consts {
-			consts[c.Name] = true
-		}
-	}
-	fields := make([]arrow.Field, 0, sc.NumFields())
-	for _, f := range sc.Fields() {
-		if !consts[f.Name] {
-			fields = append(fields, f)
-		}
-	}
-	return arrow.NewSchema(fields, nil)
 }

@@ -119,6 +119,7 @@ var errWiden = errors.New("schema must widen")
 // converts again. Bad records go to opt.Rejects; a file that cannot be
 // read to its end is reported in its SourceResult.
 func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
+	opt.Table = withoutConsts(opt.Table, srcs)
 	t := tableType(opt.Table)
 	if err := observe(ctx, srcs, t, opt, opt.SampleRecords); err != nil {
 		return Result{}, err
@@ -273,4 +274,25 @@ func formatReader(f Format, br *bufio.Reader, maxRecord int, raw bool) (recordRe
 		return newAvroReader(br)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
+}
+
+// withoutConsts drops the table's columns that the sources give as
+// constants (name=value folders): they come from the path, not records.
+func withoutConsts(sc *arrow.Schema, srcs []Source) *arrow.Schema {
+	if sc == nil {
+		return nil
+	}
+	consts := map[string]bool{}
+	for _, s := range srcs {
+		for _, c := range s.Consts {
+			consts[c.Name] = true
+		}
+	}
+	fields := make([]arrow.Field, 0, sc.NumFields())
+	for _, f := range sc.Fields() {
+		if !consts[f.Name] {
+			fields = append(fields, f)
+		}
+	}
+	return arrow.NewSchema(fields, nil)
 }
