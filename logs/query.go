@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
@@ -63,58 +61,37 @@ func Query(ctx context.Context, lk *lake.Lake, f Filter) ([]Entry, error) {
 			return nil, err
 		}
 	}
-	tbl, err := lk.LoadTable(ctx, TableDef.Ref())
-	if lake.IsNoSuchTable(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var opts []table.ScanOption
 	if !f.Since.IsZero() {
 		opts = append(opts, table.WithRowFilter(iceberg.GreaterThanEqual(iceberg.Reference("time"),
 			iceberg.Timestamp(f.Since.UnixMicro()))))
 	}
-	data, err := tbl.Scan(opts...).ToArrowTable(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", TableDef.Ref(), err)
-	}
-	defer data.Release()
 	var out []Entry
-	for _, e := range entries(data) {
-		if f.match(e) {
-			out = append(out, e)
+	err := lk.ScanSide(ctx, TableDef, func(c lake.Cols) {
+		for _, e := range entries(c) {
+			if f.match(e) {
+				out = append(out, e)
+			}
 		}
+	}, opts...)
+	if err != nil {
+		return nil, err
 	}
 	slices.SortStableFunc(out, func(a, b Entry) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
 
-// entries decodes the rows of a log-table read.
-func entries(data arrow.Table) []Entry {
-	var out []Entry
-	tr := array.NewTableReader(data, 4096)
-	defer tr.Release()
-	for tr.Next() {
-		rec := tr.RecordBatch()
-		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
-		s := func(name string, i int) string {
-			c := col(name).(*array.String)
-			if c.IsNull(i) {
-				return ""
-			}
-			return c.Value(i)
+// entries decodes the rows of a log-table batch.
+func entries(c lake.Cols) []Entry {
+	out := make([]Entry, 0, c.Rows())
+	for i := range c.Rows() {
+		e := Entry{Time: c.Time("time", i), Level: c.Str("level", i), Stage: c.Str("stage", i), DB: c.Str("db", i),
+			Table: c.Str("table", i), Key: c.Str("key", i), Message: c.Str("message", i), Error: c.Str("error", i),
+			Worker: c.Str("worker", i)}
+		if d := c.Str("detail", i); d != "" {
+			_ = json.Unmarshal([]byte(d), &e.Detail)
 		}
-		ts := col("time").(*array.Timestamp)
-		for i := range int(rec.NumRows()) {
-			e := Entry{Time: time.UnixMicro(int64(ts.Value(i))).UTC(), Level: s("level", i), Stage: s("stage", i),
-				DB: s("db", i), Table: s("table", i), Key: s("key", i), Message: s("message", i),
-				Error: s("error", i), Worker: s("worker", i)}
-			if d := s("detail", i); d != "" {
-				_ = json.Unmarshal([]byte(d), &e.Detail)
-			}
-			out = append(out, e)
-		}
+		out = append(out, e)
 	}
 	return out
 }

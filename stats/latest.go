@@ -3,13 +3,7 @@ package stats
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
-	"time"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
 )
@@ -25,8 +19,8 @@ type TableStats struct {
 // zone and name. only ("db.table") keeps one table. A lake whose
 // statistics were never synced has none.
 func Latest(ctx context.Context, lk *lake.Lake, only string) ([]TableStats, error) {
-	rows, err := readSide(ctx, lk, TablesDef, tableRows)
-	if err != nil {
+	var rows []TableRow
+	if err := lk.ScanSide(ctx, TablesDef, func(c lake.Cols) { rows = append(rows, tableRows(c)...) }); err != nil {
 		return nil, err
 	}
 	newest := map[[2]string]TableRow{}
@@ -41,8 +35,8 @@ func Latest(ctx context.Context, lk *lake.Lake, only string) ([]TableStats, erro
 			newest[k] = r
 		}
 	}
-	cols, err := readSide(ctx, lk, ColumnsDef, columnRowsOf)
-	if err != nil {
+	var cols []columnOf
+	if err := lk.ScanSide(ctx, ColumnsDef, func(c lake.Cols) { cols = append(cols, columnRowsOf(c)...) }); err != nil {
 		return nil, err
 	}
 	out := make([]TableStats, 0, len(newest))
@@ -62,78 +56,14 @@ func Latest(ctx context.Context, lk *lake.Lake, only string) ([]TableStats, erro
 	return out, nil
 }
 
-// readSide reads a whole side table through decode; a missing table
-// reads as empty.
-func readSide[T any](ctx context.Context, lk *lake.Lake, d lake.SideTable, decode func(arrow.RecordBatch) []T) ([]T, error) {
-	tbl, err := lk.LoadTable(ctx, d.Ref())
-	if lake.IsNoSuchTable(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return scan(ctx, tbl, decode)
-}
-
-func scan[T any](ctx context.Context, tbl *table.Table, decode func(arrow.RecordBatch) []T) ([]T, error) {
-	data, err := tbl.Scan().ToArrowTable(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", tbl.Identifier(), err)
-	}
-	defer data.Release()
-	tr := array.NewTableReader(data, 4096)
-	defer tr.Release()
-	var out []T
-	for tr.Next() {
-		out = append(out, decode(tr.RecordBatch())...)
-	}
-	return out, nil
-}
-
-// cols reads columns of a record by name.
-type cols struct{ rec arrow.RecordBatch }
-
-func (c cols) get(name string) arrow.Array { return c.rec.Column(c.rec.Schema().FieldIndices(name)[0]) }
-
-func (c cols) str(name string, i int) string {
-	a := c.get(name).(*array.String)
-	if a.IsNull(i) {
-		return ""
-	}
-	return a.Value(i)
-}
-
-func (c cols) optStr(name string, i int) *string {
-	if a := c.get(name); a.IsNull(i) {
-		return nil
-	}
-	s := c.str(name, i)
-	return &s
-}
-
-func (c cols) i64(name string, i int) int64 { return c.get(name).(*array.Int64).Value(i) }
-
-func (c cols) optI64(name string, i int) *int64 {
-	if a := c.get(name); a.IsNull(i) {
-		return nil
-	}
-	v := c.i64(name, i)
-	return &v
-}
-
-func (c cols) ts(name string, i int) time.Time {
-	return time.UnixMicro(int64(c.get(name).(*array.Timestamp).Value(i))).UTC()
-}
-
-func tableRows(rec arrow.RecordBatch) []TableRow {
-	c := cols{rec}
-	out := make([]TableRow, rec.NumRows())
+func tableRows(c lake.Cols) []TableRow {
+	out := make([]TableRow, c.Rows())
 	for i := range out {
-		out[i] = TableRow{Table: c.str("table", i), Zone: c.str("zone", i), SnapshotID: c.i64("snapshot_id", i),
-			ParentID: c.optI64("parent_id", i), Operation: c.str("operation", i), CommittedAt: c.ts("committed_at", i),
-			RecordCount: c.i64("record_count", i), DataFiles: c.i64("data_files", i),
-			DeleteFiles: c.i64("delete_files", i), Bytes: c.i64("bytes", i), RowsAdded: c.i64("rows_added", i),
-			FilesAdded: c.i64("files_added", i), LoadLatencyMS: c.optI64("load_latency_ms", i)}
+		out[i] = TableRow{Table: c.Str("table", i), Zone: c.Str("zone", i), SnapshotID: c.I64("snapshot_id", i),
+			ParentID: c.OptI64("parent_id", i), Operation: c.Str("operation", i), CommittedAt: c.Time("committed_at", i),
+			RecordCount: c.I64("record_count", i), DataFiles: c.I64("data_files", i),
+			DeleteFiles: c.I64("delete_files", i), Bytes: c.I64("bytes", i), RowsAdded: c.I64("rows_added", i),
+			FilesAdded: c.I64("files_added", i), LoadLatencyMS: c.OptI64("load_latency_ms", i)}
 	}
 	return out
 }
@@ -144,14 +74,13 @@ type columnOf struct {
 	snapshot    int64
 }
 
-func columnRowsOf(rec arrow.RecordBatch) []columnOf {
-	c := cols{rec}
-	out := make([]columnOf, rec.NumRows())
+func columnRowsOf(c lake.Cols) []columnOf {
+	out := make([]columnOf, c.Rows())
 	for i := range out {
-		out[i] = columnOf{table: c.str("table", i), zone: c.str("zone", i), snapshot: c.i64("snapshot_id", i),
-			ColumnRow: ColumnRow{Column: c.str("column", i), FieldID: int(c.get("field_id").(*array.Int32).Value(i)),
-				Type: c.str("type", i), ValueCount: c.optI64("value_count", i), NullCount: c.optI64("null_count", i),
-				NaNCount: c.optI64("nan_count", i), Min: c.optStr("min", i), Max: c.optStr("max", i)}}
+		out[i] = columnOf{table: c.Str("table", i), zone: c.Str("zone", i), snapshot: c.I64("snapshot_id", i),
+			ColumnRow: ColumnRow{Column: c.Str("column", i), FieldID: int(c.I32("field_id", i)),
+				Type: c.Str("type", i), ValueCount: c.OptI64("value_count", i), NullCount: c.OptI64("null_count", i),
+				NaNCount: c.OptI64("nan_count", i), Min: c.OptStr("min", i), Max: c.OptStr("max", i)}}
 	}
 	return out
 }
