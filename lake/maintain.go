@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ type MaintainTask struct {
 	Lake   *Lake
 	Tables []SideTable
 	Config Maintenance
-	Log    interface{ Info(string, ...any) }
+	Log    *slog.Logger
 }
 
 // Name implements the daemon's side task.
@@ -120,7 +121,7 @@ func (m MaintainTask) Sync(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if did != "" && m.Log != nil {
+		if did != "" {
 			m.Log.Info("side table maintained", "table", d.Ref().String(), "did", did)
 		}
 	}

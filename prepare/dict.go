@@ -94,30 +94,3 @@ func countDistinct[T comparable](a arrow.Array, value func(int) T) int {
 	}
 	return len(seen)
 }
-
-// reserveLike sizes builders for a batch like rec (the previous one), so
-// that appending does not grow their buffers step by step.
-func reserveLike(bs []array.Builder, cols []arrow.Array) {
-	for i, b := range bs {
-		reserveArray(b, cols[i])
-	}
-}
-
-func reserveArray(b array.Builder, a arrow.Array) {
-	b.Reserve(a.Len())
-	switch b := b.(type) {
-	case *array.StringBuilder:
-		b.ReserveData(len(a.(*array.String).ValueBytes()))
-	case *array.BinaryBuilder:
-		if a, ok := a.(*array.Binary); ok {
-			b.ReserveData(len(a.ValueBytes()))
-		}
-	case *array.StructBuilder:
-		s := a.(*array.Struct)
-		for i := range b.NumField() {
-			reserveArray(b.FieldBuilder(i), s.Field(i))
-		}
-	case *array.ListBuilder:
-		reserveArray(b.ValueBuilder(), a.(*array.List).ListValues())
-	}
-}

@@ -69,8 +69,9 @@ func outputSchema(t *Type, srcs []Source) (*arrow.Schema, []string) {
 // source converts one file, batch by batch.
 func (c *converter) source(ctx context.Context, src Source) (SourceResult, error) {
 	sr := SourceResult{Key: src.Key}
-	hr := &hashingReader{h: sha256.New()}
+	hr := &hashingReader{}
 	if c.opt.HashSources {
+		hr.h = sha256.New()
 		open := src.Open
 		src.Open = func() (io.ReadCloser, error) {
 			rc, err := open()
@@ -232,4 +233,31 @@ func (r *hashingReader) Close() error {
 	_, err := io.Copy(r.h, r.rc)
 	r.whole = err == nil
 	return r.rc.Close()
+}
+
+// reserveLike sizes builders for a batch like rec (the previous one), so
+// that appending does not grow their buffers step by step.
+func reserveLike(bs []array.Builder, cols []arrow.Array) {
+	for i, b := range bs {
+		reserveArray(b, cols[i])
+	}
+}
+
+func reserveArray(b array.Builder, a arrow.Array) {
+	b.Reserve(a.Len())
+	switch b := b.(type) {
+	case *array.StringBuilder:
+		b.ReserveData(len(a.(*array.String).ValueBytes()))
+	case *array.BinaryBuilder:
+		if a, ok := a.(*array.Binary); ok {
+			b.ReserveData(len(a.ValueBytes()))
+		}
+	case *array.StructBuilder:
+		s := a.(*array.Struct)
+		for i := range b.NumField() {
+			reserveArray(b.FieldBuilder(i), s.Field(i))
+		}
+	case *array.ListBuilder:
+		reserveArray(b.ValueBuilder(), a.(*array.List).ListValues())
+	}
 }

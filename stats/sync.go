@@ -132,7 +132,13 @@ func (s *Syncer) step(ctx context.Context) (int, error) {
 	if err := s.commit(ctx, TablesDef, tt, trows, tprops); err != nil {
 		return 0, err
 	}
-	return len(trows), s.commit(ctx, ColumnsDef, ct, crows, cprops)
+	if err := s.commit(ctx, ColumnsDef, ct, crows, cprops); err != nil {
+		return 0, err
+	}
+	if len(trows)+len(crows) > 0 {
+		s.log.Debug("statistics synced", "table_rows", len(trows), "column_rows", len(crows))
+	}
+	return len(trows), nil
 }
 
 func (s *Syncer) commit(ctx context.Context, d lake.SideTable, tbl *table.Table, rows [][]any, props iceberg.Properties) error {
