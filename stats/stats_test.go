@@ -5,13 +5,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/iceberg-go"
-	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
@@ -176,27 +173,7 @@ func TestStatsEqualAScan(t *testing.T) {
 func TestPrdTablesWhenAsked(t *testing.T) {
 	ctx := context.Background()
 	lk := lakefixture.Open(t)
-	other := lakefixture.Open(t) // the pipeline's own catalog
-	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64},
-		iceberg.NestedField{ID: 2, Name: "name", Type: iceberg.PrimitiveTypes.String})
-	if err := lake.EnsureNamespace(ctx, other.Catalog, "sales"); err != nil {
-		t.Fatal(err)
-	}
-	loc := strings.TrimSuffix(lk.Store.URL("prd/sales/daily/"), "/")
-	tbl, err := other.Catalog.CreateTable(ctx, table.Identifier{"sales", "daily"}, sc, catalog.WithLocation(loc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := lakefixture.Ints(0, 7)
-	defer rec.Release()
-	rdr, _ := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-	tx := tbl.NewTransaction()
-	if err := tx.Append(ctx, rdr, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	lakefixture.PrdTable(t, lk, "sales", "daily", 7)
 	if n, err := stats.NewSyncer(lk, stats.DefaultConfig(), quiet()).Sync(ctx); err != nil || n != 0 {
 		t.Fatalf("without prd: %d rows, %v", n, err)
 	}

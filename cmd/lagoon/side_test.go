@@ -195,3 +195,36 @@ func TestSideTableFailureDoesNotFailLoading(t *testing.T) {
 		t.Errorf("the log table has no entry for the failed sync: %+v", es)
 	}
 }
+
+// Tables that users' pipelines write under prd/ are in the statistics when
+// asked: by the daemon (--stats-prd) or by lagoon stats --sync --prd.
+func TestPrdStatisticsFromTheCLI(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	lakefixture.PrdTable(t, l, "sales", "daily", 7)
+	lakefixture.Drop(t, l, "load/shop/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
+	zones := func(args ...string) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, s := range jsonOut[[]stats.TableStats](t, append([]string{"stats", "--root", root, "--json"}, args...)...) {
+			out[s.Table] = fmt.Sprintf("%s %d", s.Zone, s.RecordCount)
+		}
+		return out
+	}
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("run: %d %s %s", code, out, errOut)
+	}
+	if got := zones(); got["sales.daily"] != "" || got["shop.orders"] != "stg 3" {
+		t.Errorf("without --stats-prd: %v", got)
+	}
+	if got := zones("--sync", "--prd"); got["sales.daily"] != "prd 7" {
+		t.Errorf("stats --sync --prd: %v", got)
+	}
+	lakefixture.PrdTable(t, l, "sales", "weekly", 2)
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--stats-prd"); code != exitOK {
+		t.Fatalf("run --stats-prd: %d %s %s", code, out, errOut)
+	}
+	if got := zones(); got["sales.weekly"] != "prd 2" {
+		t.Errorf("run --stats-prd: %v", got)
+	}
+}
