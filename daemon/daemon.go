@@ -168,13 +168,17 @@ func (d *Daemon) Once(ctx context.Context) (Summary, error) {
 	}
 }
 
-// pass runs every stage once over what waits, in order.
+// pass runs every stage once over what waits, in order. A stage that
+// fails for some table does not keep the later stages from running: their
+// other tables go on, and the errors are joined.
 func (d *Daemon) pass(ctx context.Context, sum *Summary) (lake.Result, error) {
 	var total lake.Result
+	var errs []error
 	for _, st := range d.stages {
 		plan, err := st.Scan(ctx)
 		if err != nil {
-			return total, err
+			errs = append(errs, err)
+			continue
 		}
 		sum.Rejected = append(sum.Rejected, plan.Rejected...)
 		total.Rejected = append(total.Rejected, plan.Rejected...)
@@ -185,10 +189,10 @@ func (d *Daemon) pass(ctx context.Context, sum *Summary) (lake.Result, error) {
 			total.Add(r)
 		}
 		if err != nil {
-			return total, err
+			errs = append(errs, err)
 		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // processAll runs a stage on every table of a plan, Workers at a time.

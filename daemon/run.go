@@ -180,7 +180,7 @@ func (s *scheduler) finished(ctx context.Context, r done) {
 	switch {
 	case r.err != nil:
 		j.failures++
-		wait := min(s.d.cfg.RetryMin<<min(j.failures-1, 16), s.d.cfg.RetryMax)
+		wait := lake.Backoff{Min: s.d.cfg.RetryMin, Max: s.d.cfg.RetryMax}.Delay(j.failures)
 		s.d.log.Error("job failed; will retry", "zone", zone, "table", r.key.ref.String(), "err", r.err, "retry_in", wait)
 		s.after(ctx, wait, r.key)
 	case r.res.Waiting > 0:

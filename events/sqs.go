@@ -118,7 +118,7 @@ func QueueURL(ctx context.Context, c *sqs.Client, queue string) (string, error) 
 }
 
 func (s *SQS) receive(ctx context.Context, out chan<- Event) error {
-	backoff := time.Second
+	retry, failures := lake.Backoff{Min: time.Second, Max: time.Minute}, 0
 	for ctx.Err() == nil {
 		resp, err := s.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(s.url), MaxNumberOfMessages: 10, WaitTimeSeconds: 20,
@@ -129,12 +129,13 @@ func (s *SQS) receive(ctx context.Context, out chan<- Event) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.log.Warn("sqs receive failed; retrying", "err", err, "in", backoff)
-			sleep(ctx, backoff)
-			backoff = min(backoff*2, time.Minute)
+			failures++
+			wait := retry.Delay(failures)
+			s.log.Warn("sqs receive failed; retrying", "err", err, "in", wait)
+			sleep(ctx, wait)
 			continue
 		}
-		backoff = time.Second
+		failures = 0
 		for _, m := range resp.Messages {
 			if !s.take(ctx, m, out) {
 				return nil

@@ -137,8 +137,18 @@ type localObject struct {
 func (o localObject) Size() int64 { return o.size }
 
 // Open implements Store.
+// Opening what is not a regular file (a dangling link, a directory, a
+// named pipe, which would block) fails with ErrUnreadable, before it is
+// opened.
 func (l *Local) Open(_ context.Context, key string) (Object, error) {
-	f, err := os.Open(l.Path(key))
+	p := l.Path(key)
+	if err := regular(key, p); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("open %s: %w: %v", key, ErrUnreadable, err)
+	}
 	if err != nil {
 		return nil, mapErr(key, err)
 	}
@@ -148,6 +158,25 @@ func (l *Local) Open(_ context.Context, key string) (Object, error) {
 		return nil, fmt.Errorf("open %s: %w", key, err)
 	}
 	return localObject{File: f, size: info.Size()}, nil
+}
+
+// regular checks that p (followed through links) is a regular file.
+func regular(key, p string) error {
+	info, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(p); lerr == nil {
+			return fmt.Errorf("open %s: %w: a symbolic link to nothing", key, ErrUnreadable)
+		}
+		return mapErr(key, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("open %s: %w: %v", key, ErrUnreadable, err)
+	case err != nil:
+		return fmt.Errorf("open %s: %w", key, err)
+	case !info.Mode().IsRegular():
+		return fmt.Errorf("open %s: %w: not a regular file (%s)", key, ErrUnreadable, info.Mode().Type())
+	}
+	return nil
 }
 
 // Put implements Store: temp file, fsync, rename, fsync of the folder.

@@ -78,16 +78,17 @@ type Rejecter struct {
 	Now   func() time.Time
 }
 
-// Reject moves key away with its reason (see Reject) and audits it.
-func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason string) (Rejected, error) {
+// Reject moves key away with its reason (see Reject) and audits it. attrs
+// are added to the log entry (a panic's stack, say).
+func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason string, attrs ...any) (Rejected, error) {
 	rs := Reason{Key: key, Stage: r.Stage, Reason: reason, Time: r.Now().UTC()}
 	if ref.DB != "" {
 		rs.Table = ref.String()
 	}
 	// Logged first: the log table (fed from this logger) then has the
 	// rejection even if the process dies right after the move.
-	r.Log.Warn("file rejected", "stage", r.Stage, "key", key, "table", rs.Table, "reason", reason,
-		"moved_under", RejectedPrefix)
+	r.Log.Warn("file rejected", append([]any{"stage", r.Stage, "key", key, "table", rs.Table, "reason", reason,
+		"moved_under", RejectedPrefix}, attrs...)...)
 	dst, err := Reject(ctx, r.Store, rs)
 	if err != nil {
 		return Rejected{}, err
@@ -103,6 +104,26 @@ func (r Rejecter) RejectInto(ctx context.Context, key string, ref TableRef, reas
 	rj, err := r.Reject(ctx, key, ref, reason)
 	if err != nil {
 		return err
+	}
+	res.Rejected = append(res.Rejected, rj)
+	return nil
+}
+
+// RejectErr rejects key for err: its Detail() when it has one (an error
+// that names its file leaves the name out there), else its text, is the
+// reason; a panic's stack goes to the log entry, not the reason.
+func (r Rejecter) RejectErr(ctx context.Context, key string, ref TableRef, err error, res *Result) error {
+	var attrs []any
+	if stack := StackOf(err); stack != "" {
+		attrs = append(attrs, "stack", stack)
+	}
+	reason := err.Error()
+	if d, ok := err.(interface{ Detail() string }); ok {
+		reason = d.Detail()
+	}
+	rj, rerr := r.Reject(ctx, key, ref, reason, attrs...)
+	if rerr != nil {
+		return rerr
 	}
 	res.Rejected = append(res.Rejected, rj)
 	return nil

@@ -15,6 +15,29 @@ var ErrNotExist = errors.New("object does not exist")
 // already taken.
 var ErrExist = errors.New("object already exists")
 
+// ErrUnreadable is returned (wrapped) by Open for an object that is there
+// but cannot be read as a file, through no transient fault: a dangling
+// symbolic link, a directory or a named pipe where a file should be, no
+// permission. It is the file's fault; a stage strikes it (see package
+// strike) rather than retrying for ever.
+var ErrUnreadable = errors.New("object cannot be read")
+
+// FileError is a failure to process one file that is the file's own, not
+// the store's or the catalog's: the stage takes it out of its batch and
+// decides its fate (rejected at once when Err is ErrInternal or ErrStalled,
+// struck otherwise) while the rest of the batch goes on.
+type FileError struct {
+	Key string
+	Err error
+}
+
+func (e *FileError) Error() string { return e.Key + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ErrStalled classifies work on a file stopped because it made no progress
+// (no bytes read, no rows produced) for too long.
+var ErrStalled = errors.New("no progress")
+
 // ObjectInfo describes one object of the store.
 type ObjectInfo struct {
 	Key     string

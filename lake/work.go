@@ -63,8 +63,15 @@ func (r *Result) Wait(info ObjectInfo, settle time.Duration) {
 	}
 }
 
-// Settled reports whether an object has gone unmodified for settle.
+// Settled reports whether an object has gone unmodified for settle. An
+// object whose modification time is further in the future than settle (a
+// clock set wrong, an mtime set by hand) is taken as settled: there is no
+// telling when it was last written, and waiting for a date that may be
+// years away would hold it for ever.
 func Settled(info ObjectInfo, settle time.Duration, now time.Time) bool {
+	if info.ModTime.After(now.Add(max(settle, time.Second))) {
+		return true
+	}
 	return !info.ModTime.Add(settle).After(now)
 }
 

@@ -47,7 +47,10 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	var err error
 	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
 		var done bool
-		done, rows, err = l.tryCommit(ctx, ref, srcs, in.Batch, loadedAt)
+		err = lake.Protect(func() (err error) {
+			done, rows, err = l.tryCommit(ctx, ref, srcs, in.Batch, loadedAt)
+			return err
+		})
 		if done {
 			return l.finish(ctx, in, srcs, rows)
 		}
@@ -222,6 +225,7 @@ type batchReader struct {
 	cur    arrow.RecordBatch
 	err    error
 	rows   atomic.Int64
+	key    string // the file being read (set by the pulled iterator)
 }
 
 var _ interface {
@@ -234,8 +238,10 @@ func newBatchReader(ctx context.Context, target *iceberg.Schema, srcs []*source,
 	if err != nil {
 		return nil, fmt.Errorf("table schema to arrow: %w", err)
 	}
+	r := &batchReader{schema: sc}
 	seq := func(yield func(arrow.RecordBatch, error) bool) {
 		for _, s := range srcs {
+			r.key = s.info.Key
 			for rec, err := range s.records(ctx, target, loadedAt) {
 				if !yield(rec, err) {
 					return
@@ -243,7 +249,6 @@ func newBatchReader(ctx context.Context, target *iceberg.Schema, srcs []*source,
 			}
 		}
 	}
-	r := &batchReader{schema: sc}
 	r.refs.Store(1)
 	r.next, r.stop = iter.Pull2(iter.Seq2[arrow.RecordBatch, error](seq))
 	return r, nil
@@ -271,8 +276,13 @@ func (r *batchReader) Next() bool {
 	if r.err != nil {
 		return false
 	}
-	rec, err, ok := r.next()
-	if !ok {
+	var rec arrow.RecordBatch
+	var ok bool
+	err := internal(r.key, lake.Protect(func() (err error) {
+		rec, err, ok = r.next() // a panic reading a file surfaces here
+		return err
+	}))
+	if !ok && err == nil {
 		return false
 	}
 	if err != nil {

@@ -175,6 +175,11 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 	if err := l.deleteLoaded(ctx, in); err != nil {
 		return res, err
 	}
+	for _, s := range srcs {
+		if err := l.cfg.Strikes.Clear(ctx, s.info.Key); err != nil {
+			return res, err
+		}
+	}
 	if err := l.writeVersionHint(ctx, tbl); err != nil {
 		return res, err
 	}

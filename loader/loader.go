@@ -21,6 +21,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/strike"
 )
 
 // Config tunes the loader. The zero value is not useful; start from
@@ -41,6 +42,9 @@ type Config struct {
 	// Audit records table creations, loads, deletions and rejections,
 	// each loaded file's record durable before the file is deleted.
 	Audit lake.Auditor
+	// Strikes counts the failures of files that fail on their own account
+	// (nil: a book of the loader's store with strike.DefaultConfig).
+	Strikes *strike.Book
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }
@@ -74,6 +78,9 @@ func New(st lake.Store, cat catalog.Catalog, cfg Config, log *slog.Logger) *Load
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = lake.NoAudit{}
+	}
+	if cfg.Strikes == nil {
+		cfg.Strikes = strike.New(st, strike.DefaultConfig())
 	}
 	return &Loader{st: st, cat: cat, cfg: cfg, log: log}
 }
@@ -133,6 +140,9 @@ func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, 
 	if err != nil {
 		return nil, err
 	}
+	if infos, err = l.cfg.Strikes.Hold(ctx, infos, res); err != nil {
+		return nil, err
+	}
 	var out []waiting
 	for _, info := range infos {
 		w, reason := checkKey(info, ref)
@@ -188,7 +198,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 	for _, w := range batch {
 		s, err := openSource(ctx, l.st, w.info, w.key)
 		if err != nil {
-			if err := l.rejectErr(ctx, ref, err, &res); err != nil {
+			if err := l.fileFailed(ctx, ref, w.info, err, &res); err != nil {
 				return res, err
 			}
 			continue
@@ -198,11 +208,19 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 	for len(srcs) > 0 {
 		r, err := l.commitBatch(ctx, ref, srcs)
 		var rj *RejectError
-		if !errors.As(err, &rj) {
+		switch {
+		case errors.As(err, &rj):
+		case errors.Is(err, lake.ErrInternal) && len(srcs) > 1:
+			// A panic that no file can be blamed for: each file alone
+			// finds the one.
+			return l.loadEach(ctx, ref, srcs, res)
+		case errors.Is(err, lake.ErrInternal):
+			rj = reject(srcs[0].info.Key, "", err)
+		default:
 			res.Add(r)
 			return res, err
 		}
-		if err := l.rejectErr(ctx, ref, err, &res); err != nil {
+		if err := l.fileFailed(ctx, ref, srcs[0].info, rj, &res); err != nil {
 			return res, err
 		}
 		srcs = slices.DeleteFunc(srcs, func(s *source) bool {
@@ -216,13 +234,35 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 	return res, nil
 }
 
-// rejectErr rejects the file a *RejectError names; other errors pass.
-func (l *Loader) rejectErr(ctx context.Context, ref lake.TableRef, err error, res *lake.Result) error {
-	var rj *RejectError
-	if !errors.As(err, &rj) {
-		return err
+// loadEach commits each source as a batch of its own.
+func (l *Loader) loadEach(ctx context.Context, ref lake.TableRef, srcs []*source, res lake.Result) (lake.Result, error) {
+	for i, s := range srcs {
+		r, err := l.loadBatch(ctx, ref, []waiting{{info: s.info, key: s.key}})
+		res.Add(r)
+		if err != nil {
+			for _, rest := range srcs[i:] {
+				rest.close()
+			}
+			return res, err
+		}
+		s.close()
 	}
-	return l.rejecter().RejectInto(ctx, rj.Key, ref, rj.Detail(), res)
+	return res, nil
+}
+
+// fileFailed settles a file whose processing failed: a *RejectError
+// names a file to reject (info is then only a fallback), a
+// *lake.FileError goes to the strike book; other errors pass.
+func (l *Loader) fileFailed(ctx context.Context, ref lake.TableRef, info lake.ObjectInfo, err error, res *lake.Result) error {
+	var rj *RejectError
+	var fe *lake.FileError
+	switch {
+	case errors.As(err, &rj):
+		return l.rejecter().RejectErr(ctx, rj.Key, ref, rj, res)
+	case errors.As(err, &fe):
+		return l.cfg.Strikes.Judge(ctx, info, ref, fe, l.rejecter(), l.log, res)
+	}
+	return err
 }
 
 func (l *Loader) rejecter() lake.Rejecter {

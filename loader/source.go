@@ -51,11 +51,14 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 		return nil, reject(info.Key, "empty file (0 bytes)", nil)
 	}
 	obj, err := st.Open(ctx, info.Key)
+	if errors.Is(err, lake.ErrUnreadable) {
+		return nil, &lake.FileError{Key: info.Key, Err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", info.Key, err)
 	}
 	s := &source{info: info, key: key, obj: obj}
-	if err := s.check(); err != nil {
+	if err := internal(info.Key, lake.Protect(s.check)); err != nil {
 		obj.Close()
 		return nil, err
 	}
@@ -174,13 +177,15 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 // decodeAll reads every row of the file into the shape of schema target
 // and discards it: a check that the whole file is readable.
 func (s *source) decodeAll(ctx context.Context, target *iceberg.Schema) error {
-	for rec, err := range s.records(ctx, target, time.Time{}) {
-		if err != nil {
-			return err
+	return internal(s.info.Key, lake.Protect(func() error {
+		for rec, err := range s.records(ctx, target, time.Time{}) {
+			if err != nil {
+				return err
+			}
+			rec.Release()
 		}
-		rec.Release()
-	}
-	return nil
+		return nil
+	}))
 }
 
 // readErr classifies an error met while reading: cancellation and network

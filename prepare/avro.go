@@ -137,7 +137,7 @@ func avroScalar(n *avro.SchemaNode, x any) Value {
 	case time.Duration:
 		return Value{Kind: KString, Str: time.Time{}.Add(t).Format("15:04:05.999999")}
 	case *big.Rat:
-		return Value{Kind: KString, Str: t.FloatString(n.Scale)}
+		return Value{Kind: KNumber, Str: t.FloatString(n.Scale), Exact: true}
 	case [16]byte:
 		return Value{Kind: KString, Str: base64.StdEncoding.EncodeToString(t[:])}
 	}

@@ -239,6 +239,9 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 		if err := s.st.Delete(ctx, src.Key); err != nil {
 			return rejected, err
 		}
+		if err := s.cfg.Strikes.Clear(ctx, src.Key); err != nil {
+			return rejected, err
+		}
 	}
 	return rejected, s.st.Delete(ctx, in.key())
 }

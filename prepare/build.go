@@ -208,7 +208,7 @@ func appendScalar(b array.Builder, t *Type, v Value, path string) error {
 		return appendTemporal(b, t, v, path)
 	}
 	if !ok {
-		return mismatch(t, path, "%s is not a %s", describe(v), b.Type())
+		return mismatch(t, path, "%s is not a %s (or would not be stored exactly)", describe(v), b.Type())
 	}
 	return nil
 }
@@ -241,11 +241,9 @@ func appendTemporal(b array.Builder, t *Type, v Value, path string) error {
 	case *array.Decimal128Builder:
 		dt := bb.Type().(*arrow.Decimal128Type)
 		var n decimal128.Num
-		var err error
-		ok = v.Kind == KNumber || v.Kind == KText || v.Kind == KString
+		ok = numeric(v) || v.Kind == KString && (isInteger(v.Str) || isDecimal(v.Str))
 		if ok {
-			n, err = decimal128.FromString(v.Str, dt.Precision, dt.Scale)
-			ok = err == nil && n.FitsInPrecision(dt.Precision)
+			n, ok = exactDecimal(v.Str, dt.Precision, dt.Scale)
 		}
 		if ok {
 			bb.Append(n)
@@ -267,30 +265,33 @@ func scalarText(v Value) string {
 }
 
 // toInt accepts integers, and numbers with no fraction ("3.0") into a
-// table's integer column.
+// table's integer column, when they fit it exactly. CSV text must be
+// written as a number: "007" is not 7.
 func toInt(v Value, lo, hi int64) (int64, bool) {
-	if v.Kind != KNumber && v.Kind != KText {
+	if !numeric(v) {
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(v.Str, 10, 64); err == nil {
-		return n, n >= lo && n <= hi
-	}
-	f, err := strconv.ParseFloat(v.Str, 64)
-	if err != nil || f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
-		return 0, false
-	}
-	return int64(f), true
+	return exactInt(v.Str, lo, hi)
 }
 
+// toFloat accepts numbers a float of bits holds exactly (see exactFloat).
 func toFloat(v Value, bits int) (float64, bool) {
-	if v.Kind != KNumber && v.Kind != KText {
+	if !numeric(v) {
 		return 0, false
 	}
-	if v.Kind == KText && !isInteger(v.Str) && !isDecimal(v.Str) {
-		return 0, false
+	return exactFloat(v.Str, bits)
+}
+
+// numeric reports whether v is a number literal: a JSON number, or CSV
+// text written as one (no leading zeros, which would be lost).
+func numeric(v Value) bool {
+	switch v.Kind {
+	case KNumber:
+		return true
+	case KText:
+		return isInteger(v.Str) || isDecimal(v.Str)
 	}
-	f, err := strconv.ParseFloat(v.Str, bits)
-	return f, err == nil
+	return false
 }
 
 func toBool(v Value) (bool, bool) {

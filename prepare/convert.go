@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // Source is one input file of a conversion.
@@ -65,10 +68,18 @@ type Options struct {
 	// HashSources takes each source's SHA-256 while reading it
 	// (SourceResult.SHA256), for the audit trail.
 	HashSources bool
+	// StallTimeout stops a conversion that makes no progress (no byte
+	// read, no record taken) for this long: it fails with a
+	// *lake.FileError wrapping lake.ErrStalled for the file being read.
+	// Zero turns the watchdog off.
+	StallTimeout time.Duration
+
+	progress *progress // set by Convert for its watchdog
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of
-// 122,880 rows, output files of up to 256 MiB, records up to 64 MiB.
+// 122,880 rows, output files of up to 256 MiB, records up to 64 MiB, a
+// conversion stopped after a minute without progress.
 func DefaultOptions() Options {
 	return Options{
 		SampleRecords:  20_000,
@@ -78,6 +89,7 @@ func DefaultOptions() Options {
 		MaxRecordBytes: 64 << 20,
 		Mem:            memory.DefaultAllocator,
 		ZstdLevel:      1,
+		StallTimeout:   time.Minute,
 	}
 }
 
@@ -118,13 +130,30 @@ var errWiden = errors.New("schema must widen")
 // first; if a later value does not fit, it infers from every record and
 // converts again. Bad records go to opt.Rejects; a file that cannot be
 // read to its end is reported in its SourceResult.
+//
+// A failure that is one source's own — a panic while reading or
+// converting it (lake.ErrInternal), no progress for opt.StallTimeout
+// (lake.ErrStalled), a file the store cannot read (lake.ErrUnreadable) —
+// stops the conversion with a *lake.FileError naming that source; the
+// caller converts the others again without it. Other errors (writing the
+// output, the store) are returned as they are.
 func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
+	if opt.StallTimeout <= 0 {
+		return convert(ctx, srcs, sink, opt)
+	}
+	return watched(ctx, opt.StallTimeout, func(ctx context.Context, p *progress) (Result, error) {
+		opt.progress = p
+		return convert(ctx, srcs, sink, opt)
+	})
+}
+
+func convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
 	opt.Table = withoutConsts(opt.Table, srcs)
 	t := tableType(opt.Table)
 	if err := observe(ctx, srcs, t, opt, opt.SampleRecords); err != nil {
 		return Result{}, err
 	}
-	res, err := convertAll(ctx, srcs, t, sink, opt)
+	res, err := convertAll(ctx, srcs, t, sink, opt, false)
 	if !errors.Is(err, errWiden) {
 		return res, err
 	}
@@ -140,7 +169,7 @@ func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result
 	if err := observe(ctx, srcs, t, opt, -1); err != nil {
 		return Result{}, err
 	}
-	res, err = convertAll(ctx, srcs, t, sink, opt)
+	res, err = convertAll(ctx, srcs, t, sink, opt, true)
 	if errors.Is(err, errWiden) {
 		return Result{}, fmt.Errorf("conversion did not settle on a schema: %w", err)
 	}
@@ -159,16 +188,18 @@ func tableType(sc *arrow.Schema) *Type {
 func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
 	n := 0
 	for _, src := range srcs {
-		err := eachRecord(ctx, src, opt, false, func(r Record, release func()) error {
-			if r.Err == nil {
-				t.observe(r.Val) // keeps nothing of the record
-				n++
-			}
-			release()
-			if limit >= 0 && n >= limit {
-				return errStop
-			}
-			return nil
+		err := protect(src, func() error {
+			return eachRecord(ctx, src, opt, false, func(r Record, release func()) error {
+				if r.Err == nil {
+					t.observe(r.Val) // keeps nothing of the record
+					n++
+				}
+				release()
+				if limit >= 0 && n >= limit {
+					return errStop
+				}
+				return nil
+			})
 		})
 		if errors.Is(err, errStop) {
 			return nil
@@ -181,6 +212,16 @@ func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int
 }
 
 var errStop = errors.New("stop")
+
+// protect runs fn, the reading of one source, so that a panic in it
+// becomes the source's *lake.FileError (lake.ErrInternal).
+func protect(src Source, fn func() error) error {
+	err := lake.Protect(fn)
+	if errors.Is(err, lake.ErrInternal) {
+		return &lake.FileError{Key: src.Key, Err: err}
+	}
+	return err
+}
 
 // fileErr wraps errors that are the file's fault (bad compression, broken
 // structure): the file is reported, the conversion goes on.
@@ -201,10 +242,17 @@ func isFileErr(err error) bool {
 // release once it no longer refers to any record it was given.
 func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(r Record, release func()) error) error {
 	rc, err := src.Open()
+	if errors.Is(err, lake.ErrUnreadable) {
+		return &lake.FileError{Key: src.Key, Err: err}
+	}
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	if p := opt.progress; p != nil {
+		p.at(src.Key)
+		rc = countingReader{ReadCloser: rc, p: p}
+	}
 	rr, closer, err := openRecords(src.Name, rc, opt.MaxRecordBytes, raw)
 	if err != nil {
 		return fileErr{err}
@@ -222,9 +270,13 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		if err == io.EOF {
 			return nil
 		}
+		if err != nil && ctx.Err() != nil {
+			return context.Cause(ctx) // stopped, not the file's fault
+		}
 		if err != nil {
 			return fileErr{err}
 		}
+		opt.progress.add(1)
 		if err := fn(rec, release); err != nil {
 			return err
 		}
@@ -241,20 +293,34 @@ func openRecords(name string, r io.Reader, maxRecord int, raw bool) (recordReade
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(dr, 1<<20)
-	if format == "" {
-		if format, err = sniff(br); err != nil {
-			dr.Close()
-			return nil, nil, err
-		}
-	}
-	rr, err := formatReader(format, br, maxRecord, raw)
+	rr, err := formatRecords(format, bufio.NewReaderSize(dr, 1<<20), maxRecord, raw)
 	if err != nil {
 		dr.Close()
 		return nil, nil, err
 	}
 	return rr, dr, nil
 }
+
+// formatRecords sniffs the format when the name did not tell it and
+// checks text formats' heads, then starts the format's reader.
+func formatRecords(format Format, br *bufio.Reader, maxRecord int, raw bool) (recordReader, error) {
+	br, err := decodeBOM(br)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		if format, err = sniff(br); err != nil {
+			return nil, err
+		}
+	}
+	if format != FormatAvro {
+		if err := checkTextHead(br, format); err != nil {
+			return nil, err
+		}
+	}
+	return formatReader(format, br, maxRecord, raw)
+}
+
 
 func formatReader(f Format, br *bufio.Reader, maxRecord int, raw bool) (recordReader, error) {
 	switch f {

@@ -114,6 +114,9 @@ func (d *decoder) object(builders []array.Builder, t *Type, at *colPath, depth i
 
 // field appends one member's value to its column (as appendFields does).
 func (d *decoder) field(builders []array.Builder, set []bool, t *Type, pos int, name string, at *colPath, depth int) error {
+	if d.p.i >= len(d.p.b) {
+		return d.p.errf("unexpected end of input")
+	}
 	c := t.columnAt(pos, name)
 	if c == nil || c.idx < 0 {
 		if d.p.b[d.p.i] == 'n' { // null: nothing to add

@@ -38,6 +38,32 @@ type Type struct {
 	byRaw  map[string]*Column
 	byName map[string]*Column
 	hints  []colHint // column of the field at each position, last seen
+	num    numStats  // TInt, TFloat: what the literals seen need
+}
+
+// numStats sums up the number literals a column has seen, so that it can
+// be written as a type that holds every one exactly: a double, unless some
+// literal has more digits than a double keeps (money), then decimal(38,s).
+type numStats struct {
+	wide   bool // some literal needs more digits than a double keeps, or is a declared decimal
+	scale  int  // most digits after the point
+	intLen int  // most digits before it
+}
+
+func (n *numStats) note(v Value) {
+	l, ok := readLiteral(v.Str)
+	if !ok {
+		return
+	}
+	n.wide = n.wide || v.Exact || l.sig() > doubleDigits
+	n.scale = max(n.scale, l.frac)
+	n.intLen = max(n.intLen, l.intLen)
+}
+
+// decimal reports whether the column is best written as decimal(38,
+// scale): some literal needs it, and all fit.
+func (n numStats) decimal() bool {
+	return n.wide && n.scale+max(n.intLen, 1) <= 38
 }
 
 // colHint remembers which column the field at a position mapped to:
@@ -132,6 +158,13 @@ func (t *Type) observe(v Value) {
 		t.toString()
 	default:
 		t.Kind = join(t.Kind, scalarKind(v))
+		t.noteNumber(v)
+	}
+}
+
+func (t *Type) noteNumber(v Value) {
+	if (t.Kind == TInt || t.Kind == TFloat) && (v.Kind == KNumber || v.Kind == KText) {
+		t.num.note(v)
 	}
 }
 
@@ -154,10 +187,19 @@ func (t *Type) become(v Value) {
 		}
 	default:
 		t.Kind = scalarKind(v)
+		t.noteNumber(v)
 	}
 }
 
 func (t *Type) toString() { *t = Type{Kind: TString} }
+
+// A declared decimal (Avro) is a number that must stay a decimal.
+func numberKindOf(v Value) TKind {
+	if v.Exact {
+		return TFloat // written as a decimal: see numStats
+	}
+	return numberKind(v.Str)
+}
 
 // join is the narrowest kind holding both a and b.
 func join(a, b TKind) TKind {
@@ -178,7 +220,7 @@ func scalarKind(v Value) TKind {
 	case KBool:
 		return TBool
 	case KNumber:
-		return numberKind(v.Str)
+		return numberKindOf(v)
 	case KString:
 		if k := temporalKind(v.Str); k != TUnknown {
 			return k

@@ -49,10 +49,7 @@ func (r *readAhead) fill() {
 		case <-r.stop:
 			return
 		}
-		n, err := io.ReadFull(r.src, buf)
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
+		n, err := fillBlock(r.src, buf)
 		select {
 		case r.full <- block{buf: buf[:n], err: err}:
 		case <-r.stop:
@@ -85,4 +82,19 @@ func (r *readAhead) Close() error {
 	close(r.stop)
 	r.wg.Wait()
 	return r.src.Close()
+}
+
+// fillBlock reads until buf is full or src fails; the end of src is
+// io.EOF, and any other error — a truncated stream's io.ErrUnexpectedEOF
+// among them — is kept, so that a file cut short is never taken whole.
+func fillBlock(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

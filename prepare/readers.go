@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // recordReader yields a file's records; io.EOF ends it. A record that
@@ -56,6 +58,9 @@ func (n *ndjsonReader) next() (Record, error) {
 			continue
 		}
 		n.num++
+		if !utf8.Valid(trimmed) {
+			return Record{Line: n.line, Num: n.num, Raw: cut(trimmed), Err: invalidUTF8(trimmed)}, nil
+		}
 		return n.record(trimmed, n.line, n.num), nil
 	}
 }
@@ -166,7 +171,7 @@ func (j *jsonStreamReader) next() (Record, error) {
 	}
 	if j.inArray && c == ']' {
 		j.done = true
-		return Record{}, io.EOF
+		return j.trailing()
 	}
 	j.r.UnreadByte()
 	start := j.line
@@ -175,13 +180,33 @@ func (j *jsonStreamReader) next() (Record, error) {
 		return Record{}, fmt.Errorf("line %d: %w", start, err)
 	}
 	j.num++
-	rec := j.record(elem, start, j.num)
+	rec := Record{Line: start, Num: j.num, Raw: cut(elem), Err: invalidUTF8(elem)}
+	if utf8.Valid(elem) {
+		rec = j.record(elem, start, j.num)
+	}
 	if j.inArray {
 		if err := j.separator(); err != nil {
 			return rec, err
 		}
 	}
 	return rec, nil
+}
+
+// trailing checks that nothing but white space follows the closing
+// bracket of the array: anything else is a bad record of its own.
+func (j *jsonStreamReader) trailing() (Record, error) {
+	c, err := j.skipSpace()
+	if err == io.EOF {
+		return Record{}, io.EOF
+	}
+	if err != nil {
+		return Record{}, err
+	}
+	j.r.UnreadByte()
+	rest, _ := io.ReadAll(io.LimitReader(j.r, rawLimit))
+	j.num++
+	return Record{Line: j.line, Num: j.num, Raw: rest,
+		Err: fmt.Errorf("data after the end of the JSON array (starting %q)", c)}, nil
 }
 
 // separator consumes the ',' after an array element, or sees the ']'.
@@ -210,12 +235,6 @@ func (j *jsonStreamReader) skipSpace() (byte, error) {
 		case '\n':
 			j.line++
 		case ' ', '\t', '\r':
-		case 0xEF: // a UTF-8 BOM at the start
-			if !j.started || j.num == 0 {
-				j.r.Discard(2)
-				continue
-			}
-			return c, nil
 		default:
 			return c, nil
 		}
@@ -253,11 +272,17 @@ func (j *jsonStreamReader) element() ([]byte, error) {
 			depth++
 		case c == '}' || c == ']':
 			depth--
+			if depth < 0 && len(j.buf) == 0 {
+				return nil, fmt.Errorf("unexpected %q where a value should start", c)
+			}
 			if depth < 0 {
 				j.r.UnreadByte()
 				return j.buf, nil
 			}
 		case depth == 0 && (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r'):
+			if len(j.buf) == 0 {
+				return nil, fmt.Errorf("unexpected %q where a value should start", c)
+			}
 			j.r.UnreadByte()
 			return j.buf, nil
 		}
@@ -290,36 +315,90 @@ func newCSVRecords(c *csvReader) (*csvRecords, error) {
 	if err != nil {
 		return nil, fmt.Errorf("header row: %w", err)
 	}
-	cr := &csvRecords{c: c}
-	for _, f := range fields {
-		cr.header = append(cr.header, strings.Clone(f.text))
-	}
+	cr := &csvRecords{c: c, header: headerNames(fields)}
 	return cr, nil
 }
 
+// headerNames names the columns of a CSV header row: an empty name
+// becomes col_<position> and a repeated one gets _2, _3, … (in order), so
+// every column has a name of its own, the same for every file.
+func headerNames(fields []csvField) []string {
+	out := make([]string, len(fields))
+	taken := map[string]bool{}
+	for _, f := range fields {
+		taken[f.text] = true
+	}
+	seen := map[string]bool{}
+	for i, f := range fields {
+		name := strings.Clone(f.text)
+		if strings.TrimSpace(name) == "" {
+			name = "col_" + strconv.Itoa(i+1)
+		}
+		if seen[name] {
+			base := name
+			for n := 2; seen[name] || taken[name] && name != base; n++ {
+				name = base + "_" + strconv.Itoa(n)
+			}
+		}
+		seen[name] = true
+		out[i] = name
+	}
+	return out
+}
+
 func (cr *csvRecords) next() (Record, error) {
+	for {
+		rec, blank, err := cr.record()
+		if !blank {
+			return rec, err
+		}
+	}
+}
+
+// record reads one row; blank is set for a blank line (skipped).
+func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 	line, fields, raw, err := cr.c.next()
 	if err == io.EOF {
-		return Record{}, io.EOF
+		return Record{}, false, io.EOF
+	}
+	if err == nil && len(fields) == 1 && fields[0].text == "" && !fields[0].quoted {
+		return Record{}, true, nil
 	}
 	cr.num++
-	rec := Record{Line: line, Num: cr.num, Raw: cut(raw)}
+	rec = Record{Line: line, Num: cr.num, Raw: cut(raw)}
 	switch {
 	case err != nil && (errors.Is(err, errRecordTooLong) || raw != nil):
 		rec.Err = err
-		return rec, nil
+		return rec, false, nil
 	case err != nil:
-		return Record{}, err
-	case len(fields) == 1 && fields[0].text == "" && !fields[0].quoted:
-		return cr.next() // a blank line
+		return Record{}, false, err
 	case len(fields) != len(cr.header):
 		rec.Err = fmt.Errorf("ragged row: %d fields, the header has %d", len(fields), len(cr.header))
-		return rec, nil
+		return rec, false, nil
+	case !utf8.Valid(raw):
+		rec.Err = invalidUTF8(raw)
+		return rec, false, nil
 	}
 	v := Value{Kind: KObject, Fields: cr.fields.take(len(fields))}
 	for i, f := range fields {
 		v.Fields[i] = Field{Name: cr.header[i], Val: Value{Kind: KText, Str: f.text, Quoted: f.quoted}}
 	}
 	rec.Val = v
-	return rec, nil
+	return rec, false, nil
 }
+
+// invalidUTF8 is the reason a record with bytes that are not UTF-8 is bad.
+func invalidUTF8(b []byte) error {
+	at := 0
+	for at < len(b) {
+		r, n := utf8.DecodeRune(b[at:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		at += n
+	}
+	return fmt.Errorf("%w: byte %d (0x%02X) is not UTF-8; lagoon reads UTF-8 text only: convert the file (e.g. iconv -f latin1 -t utf-8)", errNotUTF8, at, b[min(at, len(b)-1)])
+}
+
+// errNotUTF8 classifies records with bytes that are not UTF-8.
+var errNotUTF8 = errors.New("invalid UTF-8")

@@ -37,6 +37,9 @@ func (t *Type) arrowType() arrow.DataType {
 	case TInt:
 		return arrow.PrimitiveTypes.Int64
 	case TFloat:
+		if t.num.decimal() {
+			return &arrow.Decimal128Type{Precision: 38, Scale: int32(t.num.scale)}
+		}
 		return arrow.PrimitiveTypes.Float64
 	case TDate:
 		return arrow.FixedWidthTypes.Date32
@@ -86,7 +89,7 @@ func (t *Type) arrowFields() []arrow.Field {
 // clone deep-copies a type, so a failed attempt's widening can be kept
 // apart from the table's starting point.
 func (t *Type) clone() *Type {
-	c := &Type{Kind: t.Kind, Arrow: t.Arrow}
+	c := &Type{Kind: t.Kind, Arrow: t.Arrow, num: t.num}
 	if t.Elem != nil {
 		c.Elem = t.Elem.clone()
 	}

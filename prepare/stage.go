@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/strike"
 )
 
 // LineageColumn holds, in each row, the key of the file it came from.
@@ -37,7 +39,10 @@ type StageConfig struct {
 	// Audit records each source prepared (before it is deleted) and each
 	// file rejected.
 	Audit lake.Auditor
-	Now   func() time.Time
+	// Strikes counts the failures of files that fail on their own account
+	// (nil: a book of the stage's store with strike.DefaultConfig).
+	Strikes *strike.Book
+	Now     func() time.Time
 }
 
 // DefaultStageConfig: 2 s settle, batches of up to 1,000 files or 256 MiB,
@@ -64,6 +69,9 @@ func NewStage(st lake.Store, cat catalog.Catalog, cfg StageConfig, log *slog.Log
 	}
 	if cfg.Audit == nil {
 		cfg.Audit = lake.NoAudit{}
+	}
+	if cfg.Strikes == nil {
+		cfg.Strikes = strike.New(st, strike.DefaultConfig())
 	}
 	return &Stage{st: st, cat: cat, cfg: cfg, log: log}
 }
@@ -100,11 +108,35 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 		return res, err
 	}
 	for _, b := range s.batches(files) {
-		r, err := s.runBatch(ctx, ref, b)
+		r, err := s.runIsolated(ctx, ref, b)
 		res.Add(r)
 		if err != nil {
 			return res, err
 		}
+	}
+	return res, nil
+}
+
+// runIsolated runs a batch; a file that fails on its own account (a
+// *lake.FileError) leaves it, its fate decided by the strike book, and the
+// batch runs again without it.
+func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+	res := lake.Result{Table: ref}
+	for len(batch) > 0 {
+		r, err := s.runBatch(ctx, ref, batch)
+		res.Add(r)
+		var fe *lake.FileError
+		if !errors.As(err, &fe) {
+			return res, err
+		}
+		i := slices.IndexFunc(batch, func(w waiting) bool { return w.info.Key == fe.Key })
+		if i < 0 {
+			return res, err
+		}
+		if err := s.cfg.Strikes.Judge(ctx, batch[i].info, ref, fe, s.rejecter(), s.log, &res); err != nil {
+			return res, err
+		}
+		batch = slices.Delete(batch, i, i+1)
 	}
 	return res, nil
 }
@@ -115,6 +147,9 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
 	infos, err := lake.ListSettled(ctx, s.st, dirs, s.cfg.Settle, s.cfg.Now(), res)
 	if err != nil {
+		return nil, err
+	}
+	if infos, err = s.cfg.Strikes.Hold(ctx, infos, res); err != nil {
 		return nil, err
 	}
 	var out []waiting

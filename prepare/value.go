@@ -20,6 +20,7 @@ type Value struct {
 	Kind   Kind
 	Bool   bool
 	Quoted bool   // KText: the field was quoted (so "" is an empty string, not null)
+	Exact  bool   // KNumber: a declared decimal (Avro), to be kept a decimal
 	Str    string // KNumber, KString, KText
 	Raw    []byte // KObject, KArray: the JSON text
 	Fields []Field

@@ -25,17 +25,25 @@ type converter struct {
 	rb     *array.RecordBuilder
 	rows   int64
 	dec    *decoder
+	final  bool
 }
 
-func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options) (Result, error) {
-	c := &converter{t: t, opt: opt, sink: sink, dec: newDecoder()}
+// convertAll is one pass over every source. In the final pass (the type
+// was inferred from every record) a value that does not fit makes its
+// record bad instead of asking to widen again.
+func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options, final bool) (Result, error) {
+	c := &converter{t: t, opt: opt, sink: sink, dec: newDecoder(), final: final}
 	c.sc, c.consts = outputSchema(t, srcs)
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
 	c.w = startWriter(c.sc, registrable(c.sc, opt.Register), opt, sink)
 	res := Result{Schema: c.sc}
 	for _, src := range srcs {
-		sr, err := c.source(ctx, src)
+		var sr SourceResult
+		err := protect(src, func() (err error) {
+			sr, err = c.source(ctx, src)
+			return err
+		})
 		if err != nil {
 			c.w.abort()
 			return Result{}, err
@@ -130,7 +138,7 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 		if !errors.As(cerr, &ce) {
 			return 0, 0, cerr
 		}
-		if ce.widen {
+		if ce.widen && !c.final {
 			return 0, 0, fmt.Errorf("%w: %s line %d: %v", errWiden, src.Key, batch[i].Line, ce)
 		}
 		skip[i] = true

@@ -20,6 +20,7 @@ import (
 	"github.com/lagoon-dev/lagoon/logs"
 	"github.com/lagoon-dev/lagoon/prepare"
 	"github.com/lagoon-dev/lagoon/stats"
+	"github.com/lagoon-dev/lagoon/strike"
 	"github.com/lagoon-dev/lagoon/trail"
 )
 
@@ -40,12 +41,13 @@ type runFlags struct {
 	sideC  daemon.SideConfig
 	stages string
 	stats  stats.Config
+	strike strike.Config
 }
 
 func runCmd() *command {
 	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
 		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig(),
-		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig()}
+		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig(), strike: strike.DefaultConfig()}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
@@ -90,6 +92,8 @@ have not changed for --settle.`,
 			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
 			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
+			fs.IntVar(&f.strike.Limit, "max-file-failures", f.strike.Limit, "a file that fails on its own account this many times is rejected with its last error (a panic or a stall rejects it at once)")
+			fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject the conversion of a file that makes no progress for this long (0: never)")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
@@ -178,6 +182,8 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 			return nil, fmt.Errorf("--stages: unknown stage %q (prepare, load)", s)
 		}
 	}
+	book := strike.New(lk.Store, f.strike)
+	f.prep.Strikes, f.ld.Strikes = book, book
 	if want["prepare"] {
 		stages = append(stages, prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log))
 	}
