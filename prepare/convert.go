@@ -321,7 +321,6 @@ func formatRecords(format Format, br *bufio.Reader, maxRecord int, raw bool) (re
 	return formatReader(format, br, maxRecord, raw)
 }
 
-
 func formatReader(f Format, br *bufio.Reader, maxRecord int, raw bool) (recordReader, error) {
 	switch f {
 	case FormatNDJSON:
