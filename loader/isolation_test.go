@@ -1,0 +1,66 @@
+package loader_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// panicStore is a real lake store whose object under one key panics when
+// read — in its footer (at open) or in its data pages only — as arrow-go
+// does on some hostile files.
+type panicStore struct {
+	lake.Store
+	key      string
+	dataOnly bool
+}
+
+func (s *panicStore) Open(ctx context.Context, key string) (lake.Object, error) {
+	obj, err := s.Store.Open(ctx, key)
+	if err != nil || key != s.key {
+		return obj, err
+	}
+	return panicObject{Object: obj, dataOnly: s.dataOnly}, nil
+}
+
+type panicObject struct {
+	lake.Object
+	dataOnly bool
+}
+
+func (o panicObject) ReadAt(p []byte, off int64) (int, error) {
+	if !o.dataOnly || off < o.Size()/2 {
+		panic("invalid logical type")
+	}
+	return o.Object.ReadAt(p, off)
+}
+
+// TestPanicRejectsOnlyItsFile: a panic while a Parquet file is opened or
+// its rows read (arrow-go, say) rejects that file as "internal error: …";
+// the other files of its batch load, once.
+func TestPanicRejectsOnlyItsFile(t *testing.T) {
+	for _, dataOnly := range []bool{false, true} {
+		name := map[bool]string{false: "in the footer", true: "in the data"}[dataOnly]
+		t.Run(name, func(t *testing.T) {
+			l := lakefixture.Open(t)
+			lakefixture.Drop(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+			loadAll(t, newLoader(t, l)) // the table exists: the batch below commits through the reader
+			lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(10, 10)))
+			lakefixture.Drop(t, l, "load/db/t/bad.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(20, 10)))
+			lakefixture.Drop(t, l, "load/db/t/c.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(30, 10)))
+			cp := *l
+			cp.Store = &panicStore{Store: l.Store, key: "load/db/t/bad.parquet", dataOnly: dataOnly}
+			res := loadAll(t, newLoader(t, &cp))
+			if res.Files != 2 || len(res.Rejected) != 1 || !strings.HasPrefix(res.Rejected[0].Reason, "internal error: invalid logical type") {
+				t.Fatalf("result = %+v", res)
+			}
+			if n := len(lakefixture.Rows(t, l, "db.t")); n != 30 {
+				t.Errorf("table rows = %d, want 30", n)
+			}
+			assertRejected(t, l, "load/db/t/bad.parquet", "internal error")
+		})
+	}
+}

@@ -1,0 +1,143 @@
+package prepare_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/prepare"
+	"github.com/lagoon-dev/lagoon/strike"
+)
+
+// trapStore is a real lake store whose objects under one key misbehave
+// when read: they panic, or block until the test ends (a parser stuck
+// without progress looks the same from outside).
+type trapStore struct {
+	lake.Store
+	key   string
+	panic bool
+	hold  chan struct{}
+}
+
+func (s *trapStore) Open(ctx context.Context, key string) (lake.Object, error) {
+	obj, err := s.Store.Open(ctx, key)
+	if err != nil || key != s.key {
+		return obj, err
+	}
+	return trapObject{Object: obj, s: s}, nil
+}
+
+type trapObject struct {
+	lake.Object
+	s *trapStore
+}
+
+func (o trapObject) Read(p []byte) (int, error) {
+	if o.s.panic {
+		panic("a parser bug met this file")
+	}
+	<-o.s.hold
+	return 0, os.ErrClosed
+}
+
+func trapped(t *testing.T, l *lake.Lake, key string, panics bool) *lake.Lake {
+	t.Helper()
+	s := &trapStore{Store: l.Store, key: key, panic: panics, hold: make(chan struct{})}
+	t.Cleanup(func() { close(s.hold) })
+	cp := *l
+	cp.Store = s
+	return &cp
+}
+
+// TestPanicRejectsOnlyItsFile: a panic while converting one file of a
+// batch rejects that file as "internal error: …"; the others of the batch
+// convert, and the stage goes on.
+func TestPanicRejectsOnlyItsFile(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
+	lakefixture.Drop(t, l, "prepare/db/t/bad.csv", []byte("a\n2\n"))
+	lakefixture.Drop(t, l, "prepare/db/t/c.csv", []byte("a\n3\n"))
+	res := prepareAll(t, newStage(trapped(t, l, "prepare/db/t/bad.csv", true)))
+	if res.Files != 2 || len(res.Rejected) != 1 || !strings.HasPrefix(res.Rejected[0].Reason, "internal error: a parser bug") {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(loadRows(t, l, "db.t")); n != 2 {
+		t.Errorf("%d rows prepared, want 2", n)
+	}
+	if !lakefixture.Exists(l, lake.RejectedPrefix+"prepare/db/t/bad.csv") {
+		t.Error("the file is not under log/rejected/")
+	}
+}
+
+// TestStallRejectsOnlyItsFile: a file whose conversion makes no progress
+// for the stall timeout is rejected; the rest of its batch converts.
+func TestStallRejectsOnlyItsFile(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
+	lakefixture.Drop(t, l, "prepare/db/t/stuck.csv", []byte("a\n2\n"))
+	s := newStage(trapped(t, l, "prepare/db/t/stuck.csv", false), func(c *prepare.StageConfig) {
+		c.Options.StallTimeout = 200 * time.Millisecond
+	})
+	res := prepareAll(t, s)
+	if res.Files != 1 || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "no progress for 200ms") {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(loadRows(t, l, "db.t")); n != 1 {
+		t.Errorf("%d rows prepared, want 1", n)
+	}
+}
+
+// TestPoisonFileIsStruckOut: a file that cannot be read (a symbolic link
+// to nothing) leaves its batch at once, which converts without it; it is
+// tried again after a wait and rejected with its last error at the third
+// failure.
+func TestPoisonFileIsStruckOut(t *testing.T) {
+	l := lakefixture.Open(t)
+	root := lakefixture.Root(l)
+	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
+	if err := os.Symlink(root+"/nowhere.csv", root+"/prepare/db/t/link.csv"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	book := strike.New(l.Store, strike.Config{Limit: 3, Retry: lake.Backoff{Min: time.Hour, Max: time.Hour}, Now: func() time.Time { return now }})
+	s := newStage(l, func(c *prepare.StageConfig) { c.Strikes, c.Now = book, func() time.Time { return now } })
+	res := prepareAll(t, s)
+	if res.Files != 1 || len(res.Rejected) != 0 || res.Waiting != 1 {
+		t.Fatalf("first pass = %+v, want the good file in and the link waiting", res)
+	}
+	if res := prepareAll(t, s); res.Waiting != 1 || len(res.Rejected) != 0 {
+		t.Fatalf("within its wait the link is held back: %+v", res)
+	}
+	for i := 2; i <= 3; i++ {
+		now = now.Add(2 * time.Hour)
+		res = prepareAll(t, s)
+	}
+	if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "failed 3 times") || !strings.Contains(res.Rejected[0].Reason, "symbolic link to nothing") {
+		t.Fatalf("third failure = %+v", res)
+	}
+	if n := len(loadRows(t, l, "db.t")); n != 1 {
+		t.Errorf("%d rows prepared, want 1", n)
+	}
+	if got := files(t, l, strike.Prefix); len(got) != 0 {
+		t.Errorf("strikes left behind: %v", got)
+	}
+}
+
+// TestFutureModTimeSettles: a file whose mtime is years ahead is taken,
+// not waited for.
+func TestFutureModTimeSettles(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
+	future := time.Now().AddDate(5, 0, 0)
+	if err := os.Chtimes(lakefixture.Root(l)+"/prepare/db/t/a.csv", future, future); err != nil {
+		t.Fatal(err)
+	}
+	s := newStage(l, func(c *prepare.StageConfig) { c.Settle = 2 * time.Second })
+	if res := prepareAll(t, s); res.Files != 1 || res.Waiting != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+}
