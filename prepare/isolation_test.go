@@ -2,6 +2,8 @@ package prepare_test
 
 import (
 	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
 	"os"
 	"strings"
 	"testing"
@@ -102,6 +104,7 @@ func TestPoisonFileIsStruckOut(t *testing.T) {
 	if err := os.Symlink(root+"/nowhere.csv", root+"/prepare/db/t/link.csv"); err != nil {
 		t.Fatal(err)
 	}
+	lakefixture.CreateTable(t, l, "db.t", arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil))
 	now := time.Now()
 	book := strike.New(l.Store, strike.Config{Limit: 3, Retry: lake.Backoff{Min: time.Hour, Max: time.Hour}, Now: func() time.Time { return now }})
 	s := newStage(l, func(c *prepare.StageConfig) { c.Strikes, c.Now = book, func() time.Time { return now } })

@@ -104,10 +104,14 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 		return res, err
 	}
 	files, err := s.collect(ctx, ref, dirs, &res)
+	if err != nil || len(files) == 0 {
+		return res, err
+	}
+	batches, err := s.newTableFirst(ctx, ref, s.batches(files), &res)
 	if err != nil {
 		return res, err
 	}
-	for _, b := range s.batches(files) {
+	for _, b := range batches {
 		r, err := s.runIsolated(ctx, ref, b)
 		res.Add(r)
 		if err != nil {
@@ -115,6 +119,37 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 		}
 	}
 	return res, nil
+}
+
+// newTableFirst holds back all but the first batch of a table that does
+// not exist yet — and every batch while an earlier one waits under load/
+// for the loader to create the table from it — so that later batches
+// convert to the types the table took: a value that does not fit is then
+// a bad record of its own, not a reason to reject a whole prepared file.
+func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, batches [][]waiting, res *lake.Result) ([][]waiting, error) {
+	sc, _, err := s.tableSchema(ctx, ref)
+	if err != nil || sc != nil {
+		return batches, err
+	}
+	keep := 1
+	for info, err := range s.st.List(ctx, ref.Dir(lake.PrefixLoad)) {
+		if err != nil {
+			return nil, err
+		}
+		if !lake.Ignored(info.Key) || lake.IsTemp(info.Key) && strings.HasSuffix(info.Key, ".pub") {
+			keep = 0 // an output waits for the loader
+			break
+		}
+	}
+	for _, b := range batches[keep:] {
+		for range b {
+			res.Waiting++
+		}
+	}
+	if len(batches) > keep {
+		res.NextReady = s.cfg.Now().Add(time.Second)
+	}
+	return batches[:keep], nil
 }
 
 // runIsolated runs a batch; a file that fails on its own account (a

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/prepare"
@@ -176,9 +178,25 @@ func TestSmallFilesBatchTogether(t *testing.T) {
 	for i := range 50 {
 		lakefixture.Drop(t, l, "prepare/db/t/f"+itoa(i)+".ndjson", []byte(`{"i":`+itoa(i)+`}`))
 	}
-	res := prepareAll(t, newStage(l, func(c *prepare.StageConfig) { c.BatchFiles = 20 }))
-	if res.Files != 50 || res.Commits != 3 || len(files(t, l, "load/db/t/")) != 3 {
-		t.Fatalf("result = %+v, load/ = %v; want 50 files in 3 outputs", res, files(t, l, "load/db/t/"))
+	s := newStage(l, func(c *prepare.StageConfig) { c.BatchFiles = 20 })
+	// A new table: the first batch alone; the rest wait until the loader
+	// has made the table from it (so they convert to its types).
+	res := prepareAll(t, s)
+	if res.Files != 20 || res.Commits != 1 || res.Waiting != 30 || len(files(t, l, "load/db/t/")) != 1 {
+		t.Fatalf("result = %+v, load/ = %v; want 20 files in 1 output, 30 waiting", res, files(t, l, "load/db/t/"))
+	}
+	if res := prepareAll(t, s); res.Files != 0 || res.Waiting != 30 {
+		t.Fatalf("while the first output waits for the loader: %+v", res)
+	}
+	lakefixture.CreateTable(t, l, "db.t", arrow.NewSchema([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil))
+	for _, k := range files(t, l, "load/db/t/") {
+		if err := l.Store.Delete(context.Background(), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res = prepareAll(t, s)
+	if res.Files != 30 || res.Commits != 2 || len(files(t, l, "load/db/t/")) != 2 {
+		t.Fatalf("result = %+v, load/ = %v; want 30 files in 2 outputs", res, files(t, l, "load/db/t/"))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
 )
@@ -217,5 +220,27 @@ func AssertNoOrphans(tb testing.TB, l *lake.Lake, ref lake.TableRef) {
 	}
 	if len(orphans) > 0 {
 		tb.Errorf("%d orphan data files in %s: %v", len(orphans), ref, orphans)
+	}
+}
+
+// CreateTable creates an empty table of the lake's catalog under stg/ with
+// the columns of sc, as the loader would from a first file.
+func CreateTable(tb testing.TB, l *lake.Lake, name string, sc *arrow.Schema) {
+	tb.Helper()
+	ref, err := lake.ParseTableRef(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	isc, err := table.ArrowSchemaToIcebergWithFreshIDs(sc, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := l.Catalog.CreateNamespace(ctx, table.Identifier{ref.DB}, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		tb.Fatal(err)
+	}
+	loc := strings.TrimSuffix(l.Store.URL(ref.Dir(lake.PrefixStg)), "/")
+	if _, err := l.Catalog.CreateTable(ctx, ref.Ident(), isc, catalog.WithLocation(loc)); err != nil {
+		tb.Fatal(err)
 	}
 }
