@@ -218,4 +218,3 @@ func FuzzAvro(f *testing.F) {
 		fuzzing.Within(t, "avro", func() { readAll(t, "x.avro", b, false) })
 	})
 }
-

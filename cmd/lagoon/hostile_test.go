@@ -68,7 +68,7 @@ func hostileInputs(tb testing.TB) []hostile {
 		header     int
 	}{{"ndjson", ".ndjson", nd, true, 0}, {"csv", ".csv", cs, true, 1}, {"json", ".json", ja, false, 0}} {
 		add(f.table, f.ext, f.body, hostileRows) // clean
-		for range 30 { // truncated at a random offset
+		for range 30 {                           // truncated at a random offset
 			cut := f.body[:rng.IntN(len(f.body))]
 			want := -1
 			if f.lines && f.table == "ndjson" {
