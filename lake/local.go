@@ -165,8 +165,12 @@ func regular(key, p string) error {
 	info, err := os.Stat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if _, lerr := os.Lstat(p); lerr == nil {
+		li, lerr := os.Lstat(p)
+		switch {
+		case lerr == nil && li.Mode()&fs.ModeSymlink != 0:
 			return fmt.Errorf("open %s: %w: a symbolic link to nothing", key, ErrUnreadable)
+		case lerr == nil:
+			return nil // it appeared in between: open it
 		}
 		return mapErr(key, err)
 	case errors.Is(err, fs.ErrPermission):

@@ -256,7 +256,18 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 	return nil
 }
 
-func (s *Stage) checkParquet(ctx context.Context, key string) string {
+// checkParquet returns why a Parquet file cannot be passed on ("" when it
+// can). A panic in arrow-go while reading the footer is a reason too:
+// "internal error: …".
+func (s *Stage) checkParquet(ctx context.Context, key string) (reason string) {
+	if err := lake.Protect(func() error { reason = s.readParquetFooter(ctx, key); return nil }); err != nil {
+		s.log.Warn("panic while checking a Parquet file", "key", key, "err", err, "stack", lake.StackOf(err))
+		return err.Error()
+	}
+	return reason
+}
+
+func (s *Stage) readParquetFooter(ctx context.Context, key string) string {
 	obj, err := s.st.Open(ctx, key)
 	if err != nil {
 		return "cannot open: " + err.Error()

@@ -41,6 +41,7 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "rows per input file")
 	runs := flag.Int("runs", 3, "runs of each tool per input (the median counts)")
 	only := flag.String("only", "", "run only this input (NDJSON, NDJSON.gz, CSV, CSV.gz)")
+	baseline := flag.String("baseline", "", "another lagoon binary (an older build) whose convert is timed side by side")
 	work := flag.String("work", filepath.Join(os.TempDir(), "lagoon-bench-convert"), "where inputs are generated (kept for reuse)")
 	flag.Parse()
 	check(os.MkdirAll(*work, 0o755))
@@ -67,6 +68,12 @@ func main() {
 		fmt.Printf("%-10s %9.1f %10.2f %10.2f %7.2f %11.0fM %11.0fM %10.2f %7.2f\n", j.name, float64(st.Size())/1e6,
 			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20),
 			pt.Seconds(), pt.Seconds()/dt.Seconds())
+		if *baseline != "" {
+			bt, _ := median(*runs, func() (time.Duration, int64) {
+				return measure("", *baseline, "convert", in, "--out", filepath.Join(*work, "baseline.parquet"))
+			})
+			fmt.Printf("%-10s baseline convert %.2f s; this build / baseline %.3f\n", j.name, bt.Seconds(), lt.Seconds()/bt.Seconds())
+		}
 	}
 }
 
