@@ -30,7 +30,7 @@ func TestBadRecords(t *testing.T) {
 		{"ragged CSV row", "x.csv", "a,b\n1,2\n3\n4,5\n", 2, 3, "ragged row: 1 fields, the header has 2"},
 		{"too many CSV fields", "x.csv", "a,b\n1,2,3\n4,5\n", 1, 2, "ragged row: 3 fields"},
 		{"huge line", "x.ndjson", "{\"a\":\"ok\"}\n" + huge + "\n{\"a\":\"ok2\"}\n", 2, 2, "record too long"},
-		{"binary junk line", "x.ndjson", "{\"a\":1}\n\x00\x01\xff\xfe\n", 1, 2, "not UTF-8"},
+		{"binary junk line", "x.ndjson", "{\"a\":1}\n\x00\x01\xff\xfe\n", 1, 2, "unexpected"},
 		{"duplicate field", "x.ndjson", "{\"a\":1}\n{\"a\":2,\"a\":3}\n", 1, 2, "field given twice"},
 		{"unclosed quote at the end", "x.csv", "a\n1\n\"open\n", 1, 3, "not closed"},
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -169,6 +170,9 @@ func describe(v Value) string {
 func appendScalar(b array.Builder, t *Type, v Value, path string) error {
 	if v.Kind == KObject || v.Kind == KArray {
 		if sb, ok := b.(*array.StringBuilder); ok {
+			if !utf8.Valid(v.Raw) {
+				return &convError{path: path, msg: invalidUTF8(string(v.Raw)).Error()}
+			}
 			sb.Append(string(v.Raw)) // objects fall back to their JSON text
 			return nil
 		}
@@ -177,7 +181,11 @@ func appendScalar(b array.Builder, t *Type, v Value, path string) error {
 	ok := false
 	switch bb := b.(type) {
 	case *array.StringBuilder:
-		bb.Append(scalarText(v))
+		text := scalarText(v)
+		if !utf8.ValidString(text) {
+			return &convError{path: path, msg: invalidUTF8(text).Error()}
+		}
+		bb.Append(text)
 		ok = true
 	case *array.Int64Builder:
 		var n int64

@@ -99,6 +99,9 @@ func exactFloat(s string, bits int) (float64, bool) {
 	if bits == 32 {
 		smallest = 1.1754943508222875e-38
 	}
+	if len(s) <= keep && f != 0 && math.Abs(f) >= smallest {
+		return f, true // at most keep digits, a normal float: exact (the usual case, no second look)
+	}
 	l, ok := readLiteral(s)
 	if !ok {
 		return 0, false

@@ -58,9 +58,6 @@ func (n *ndjsonReader) next() (Record, error) {
 			continue
 		}
 		n.num++
-		if !utf8.Valid(trimmed) {
-			return Record{Line: n.line, Num: n.num, Raw: cut(trimmed), Err: invalidUTF8(trimmed)}, nil
-		}
 		return n.record(trimmed, n.line, n.num), nil
 	}
 }
@@ -180,10 +177,7 @@ func (j *jsonStreamReader) next() (Record, error) {
 		return Record{}, fmt.Errorf("line %d: %w", start, err)
 	}
 	j.num++
-	rec := Record{Line: start, Num: j.num, Raw: cut(elem), Err: invalidUTF8(elem)}
-	if utf8.Valid(elem) {
-		rec = j.record(elem, start, j.num)
-	}
+	rec := j.record(elem, start, j.num)
 	if j.inArray {
 		if err := j.separator(); err != nil {
 			return rec, err
@@ -375,9 +369,6 @@ func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 	case len(fields) != len(cr.header):
 		rec.Err = fmt.Errorf("ragged row: %d fields, the header has %d", len(fields), len(cr.header))
 		return rec, false, nil
-	case !utf8.Valid(raw):
-		rec.Err = invalidUTF8(raw)
-		return rec, false, nil
 	}
 	v := Value{Kind: KObject, Fields: cr.fields.take(len(fields))}
 	for i, f := range fields {
@@ -387,11 +378,14 @@ func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 	return rec, false, nil
 }
 
-// invalidUTF8 is the reason a record with bytes that are not UTF-8 is bad.
-func invalidUTF8(b []byte) error {
+// invalidUTF8 is the reason a value with bytes that are not UTF-8 is bad.
+// Only values going into string columns are checked (numbers, dates and
+// the like are parsed from ASCII), so valid text costs one pass over its
+// strings and nothing more.
+func invalidUTF8(b string) error {
 	at := 0
 	for at < len(b) {
-		r, n := utf8.DecodeRune(b[at:])
+		r, n := utf8.DecodeRuneInString(b[at:])
 		if r == utf8.RuneError && n <= 1 {
 			break
 		}
