@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Local is a Store on a local directory. Writes go to a dot-named temp file
@@ -137,22 +138,19 @@ type localObject struct {
 func (o localObject) Size() int64 { return o.size }
 
 // Open implements Store.
-// Opening what is not a regular file (a dangling link, a directory, a
-// named pipe, which would block) fails with ErrUnreadable, before it is
-// opened.
+// Opening what is not a regular file — a dangling link, a directory, a
+// named pipe (opened without blocking, so a pipe no one writes cannot
+// hang it) — or a file without permission fails with ErrUnreadable.
 func (l *Local) Open(_ context.Context, key string) (Object, error) {
 	p := l.Path(key)
-	if err := regular(key, p); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrPermission) {
-		return nil, fmt.Errorf("open %s: %w: %v", key, ErrUnreadable, err)
-	}
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, mapErr(key, err)
+		return nil, openErr(key, p, err)
 	}
 	info, err := f.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%w: not a regular file (%s)", ErrUnreadable, info.Mode().Type())
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open %s: %w", key, err)
@@ -160,27 +158,18 @@ func (l *Local) Open(_ context.Context, key string) (Object, error) {
 	return localObject{File: f, size: info.Size()}, nil
 }
 
-// regular checks that p (followed through links) is a regular file.
-func regular(key, p string) error {
-	info, err := os.Stat(p)
+// openErr maps a failed open: no permission and a symbolic link to
+// nothing are ErrUnreadable (the file's fault), a missing file ErrNotExist.
+func openErr(key, p string, err error) error {
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		li, lerr := os.Lstat(p)
-		switch {
-		case lerr == nil && li.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("open %s: %w: a symbolic link to nothing", key, ErrUnreadable)
-		case lerr == nil:
-			return nil // it appeared in between: open it
-		}
-		return mapErr(key, err)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("open %s: %w: %v", key, ErrUnreadable, err)
-	case err != nil:
-		return fmt.Errorf("open %s: %w", key, err)
-	case !info.Mode().IsRegular():
-		return fmt.Errorf("open %s: %w: not a regular file (%s)", key, ErrUnreadable, info.Mode().Type())
+	case errors.Is(err, fs.ErrNotExist):
+		if li, lerr := os.Lstat(p); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("open %s: %w: a symbolic link to nothing", key, ErrUnreadable)
+		}
 	}
-	return nil
+	return mapErr(key, err)
 }
 
 // Put implements Store: temp file, fsync, rename, fsync of the folder.

@@ -37,6 +37,17 @@ func Protect(fn func() error) (err error) {
 	return fn()
 }
 
+// ProtectFile is Protect for the processing of one file: a panic comes
+// back as that file's *FileError (wrapping the *PanicError), which the
+// stages settle like any failure of the file's own.
+func ProtectFile(key string, fn func() error) error {
+	err := Protect(fn)
+	if _, ok := err.(*PanicError); ok {
+		return &FileError{Key: key, Err: err}
+	}
+	return err
+}
+
 // StackOf returns the stack of the panic err carries, or "".
 func StackOf(err error) string {
 	var pe *PanicError

@@ -57,8 +57,14 @@ func (r *Result) Add(o Result) {
 
 // Wait notes a file that has not settled yet.
 func (r *Result) Wait(info ObjectInfo, settle time.Duration) {
-	r.Waiting++
-	if ready := info.ModTime.Add(settle); r.NextReady.IsZero() || ready.Before(r.NextReady) {
+	r.WaitUntil(1, info.ModTime.Add(settle))
+}
+
+// WaitUntil notes n files held back until ready: NextReady becomes the
+// earliest such time.
+func (r *Result) WaitUntil(n int, ready time.Time) {
+	r.Waiting += n
+	if n > 0 && (r.NextReady.IsZero() || ready.Before(r.NextReady)) {
 		r.NextReady = ready
 	}
 }

@@ -25,7 +25,7 @@ func TestBadFiles(t *testing.T) {
 		{"empty", "load/db/t/empty.parquet", nil, "empty file"},
 		{"zero rows", "load/db/t/zero.parquet", empty, "no rows"},
 		{"not parquet", "load/db/t/text.parquet", []byte("id,name\n1,a\n"), "not a readable Parquet file"},
-		{"binary junk", "load/db/t/junk.parquet", junk(4096), "not a readable Parquet file"},
+		{"binary junk", "load/db/t/junk.parquet", lakefixture.Junk(0, 4096), "not a readable Parquet file"},
 		{"truncated", "load/db/t/trunc.parquet", good[:len(good)/2], "not a readable Parquet file"},
 		{"corrupt pages", "load/db/t/corrupt.parquet", corruptPages(good), "cannot read the file's data"},
 		{"wrong extension", "load/db/t/data.csv", []byte("id\n1\n"), "Parquet files (.parquet) only"},
@@ -86,24 +86,12 @@ func TestRejectKeepsEarlierRejectsOfTheSameKey(t *testing.T) {
 	}
 }
 
-func junk(n int) []byte {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return b
-}
-
 // corruptPages overwrites the middle of the data pages, keeping the header
 // magic and the footer intact, so the file opens but its data cannot be
 // decoded.
 func corruptPages(good []byte) []byte {
 	b := append([]byte(nil), good...)
-	copy(b[8:len(b)/3], junk(len(b)/3-8))
+	copy(b[8:len(b)/3], lakefixture.Junk(0, len(b)/3-8))
 	return b
 }
 

@@ -278,10 +278,10 @@ func (r *batchReader) Next() bool {
 	}
 	var rec arrow.RecordBatch
 	var ok bool
-	err := internal(r.key, lake.Protect(func() (err error) {
+	err := lake.ProtectFile(r.key, func() (err error) {
 		rec, err, ok = r.next() // a panic reading a file surfaces here
 		return err
-	}))
+	})
 	if !ok && err == nil {
 		return false
 	}

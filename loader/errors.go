@@ -3,8 +3,6 @@ package loader
 import (
 	"errors"
 	"fmt"
-
-	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // ErrRejected classifies files that can never be loaded as they are: they
@@ -30,11 +28,8 @@ func (e *RejectError) Error() string {
 
 // Detail is the reason and underlying error without the key.
 func (e *RejectError) Detail() string {
-	switch {
-	case e.Err == nil:
+	if e.Err == nil {
 		return e.Reason
-	case e.Reason == "":
-		return e.Err.Error()
 	}
 	return fmt.Sprintf("%s: %v", e.Reason, e.Err)
 }
@@ -45,13 +40,4 @@ func (e *RejectError) Unwrap() []error {
 		return []error{ErrRejected}
 	}
 	return []error{ErrRejected, e.Err}
-}
-
-// internal turns a panic met while reading one file (see lake.Protect)
-// into that file's rejection, "internal error: …"; other errors pass.
-func internal(key string, err error) error {
-	if errors.Is(err, lake.ErrInternal) && !errors.Is(err, ErrRejected) {
-		return reject(key, "", err)
-	}
-	return err
 }

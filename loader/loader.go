@@ -207,58 +207,67 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 	}
 	for len(srcs) > 0 {
 		r, err := l.commitBatch(ctx, ref, srcs)
-		var rj *RejectError
+		key, ok := blamed(err)
 		switch {
-		case errors.As(err, &rj):
+		case ok:
 		case errors.Is(err, lake.ErrInternal) && len(srcs) > 1:
 			// A panic that no file can be blamed for: each file alone
 			// finds the one.
 			return l.loadEach(ctx, ref, srcs, res)
 		case errors.Is(err, lake.ErrInternal):
-			rj = reject(srcs[0].info.Key, "", err)
+			key, err = srcs[0].info.Key, &lake.FileError{Key: srcs[0].info.Key, Err: err}
 		default:
 			res.Add(r)
 			return res, err
 		}
-		if err := l.fileFailed(ctx, ref, srcs[0].info, rj, &res); err != nil {
+		i := slices.IndexFunc(srcs, func(s *source) bool { return s.info.Key == key })
+		if i < 0 {
 			return res, err
 		}
-		srcs = slices.DeleteFunc(srcs, func(s *source) bool {
-			if s.info.Key == rj.Key {
-				s.close()
-				return true
-			}
-			return false
-		})
+		if err := l.fileFailed(ctx, ref, srcs[i].info, err, &res); err != nil {
+			return res, err
+		}
+		srcs[i].close()
+		srcs = slices.Delete(srcs, i, i+1)
 	}
 	return res, nil
 }
 
-// loadEach commits each source as a batch of its own.
+// blamed names the file an error is the fault of, if any.
+func blamed(err error) (string, bool) {
+	var rj *RejectError
+	var fe *lake.FileError
+	switch {
+	case errors.As(err, &rj):
+		return rj.Key, true
+	case errors.As(err, &fe):
+		return fe.Key, true
+	}
+	return "", false
+}
+
+// loadEach commits each source as a batch of its own (loadBatch, which
+// called it, closes srcs).
 func (l *Loader) loadEach(ctx context.Context, ref lake.TableRef, srcs []*source, res lake.Result) (lake.Result, error) {
-	for i, s := range srcs {
+	for _, s := range srcs {
 		r, err := l.loadBatch(ctx, ref, []waiting{{info: s.info, key: s.key}})
 		res.Add(r)
 		if err != nil {
-			for _, rest := range srcs[i:] {
-				rest.close()
-			}
 			return res, err
 		}
-		s.close()
 	}
 	return res, nil
 }
 
-// fileFailed settles a file whose processing failed: a *RejectError
-// names a file to reject (info is then only a fallback), a
-// *lake.FileError goes to the strike book; other errors pass.
+// fileFailed settles a file (info) whose processing failed: a
+// *RejectError rejects it, a *lake.FileError goes to the strike book
+// (which rejects panics and stalls at once); other errors pass.
 func (l *Loader) fileFailed(ctx context.Context, ref lake.TableRef, info lake.ObjectInfo, err error, res *lake.Result) error {
 	var rj *RejectError
 	var fe *lake.FileError
 	switch {
 	case errors.As(err, &rj):
-		return l.rejecter().RejectErr(ctx, rj.Key, ref, rj, res)
+		return l.rejecter().RejectErr(ctx, info.Key, ref, rj, res)
 	case errors.As(err, &fe):
 		return l.cfg.Strikes.Judge(ctx, info, ref, fe, l.rejecter(), l.log, res)
 	}

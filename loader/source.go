@@ -58,7 +58,7 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 		return nil, fmt.Errorf("open %s: %w", info.Key, err)
 	}
 	s := &source{info: info, key: key, obj: obj}
-	if err := internal(info.Key, lake.Protect(s.check)); err != nil {
+	if err := lake.ProtectFile(info.Key, s.check); err != nil {
 		obj.Close()
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 // decodeAll reads every row of the file into the shape of schema target
 // and discards it: a check that the whole file is readable.
 func (s *source) decodeAll(ctx context.Context, target *iceberg.Schema) error {
-	return internal(s.info.Key, lake.Protect(func() error {
+	return lake.ProtectFile(s.info.Key, func() error {
 		for rec, err := range s.records(ctx, target, time.Time{}) {
 			if err != nil {
 				return err
@@ -185,7 +185,7 @@ func (s *source) decodeAll(ctx context.Context, target *iceberg.Schema) error {
 			rec.Release()
 		}
 		return nil
-	}))
+	})
 }
 
 // readErr classifies an error met while reading: cancellation and network

@@ -99,8 +99,9 @@ func (s *Stage) newIntent(ref lake.TableRef) intent {
 		Stamp: now.Format("20060102T150405"), Created: now}
 }
 
-// runBatch converts one batch and publishes it.
-func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+// runBatch converts one batch to the table tv (nil: as loaded now) and
+// publishes it.
+func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting, tv *tableView) (lake.Result, error) {
 	in := s.newIntent(ref)
 	for _, w := range batch {
 		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version, Size: w.info.Size})
@@ -115,7 +116,7 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 	if err := lake.Received(ctx, s.cfg.Audit, ref, in.Batch, infos); err != nil {
 		return lake.Result{}, err
 	}
-	res, err := s.convertBatch(ctx, &in, batch)
+	res, err := s.convertBatch(ctx, &in, batch, tv)
 	if err != nil {
 		if aerr := s.discard(ctx, in); aerr != nil {
 			s.log.Warn("cannot clean up a failed batch; recovery will", "table", ref.String(), "err", aerr)
@@ -137,16 +138,19 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 
 // convertBatch runs the conversion into temp outputs and decides what
 // becomes of each source; in gains the outputs and decisions.
-func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting) (lake.Result, error) {
+func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, tv *tableView) (lake.Result, error) {
 	res := lake.Result{Table: in.ref()}
-	sc, reg, err := s.tableSchema(ctx, in.ref())
-	if err != nil {
-		return res, err
+	if tv == nil {
+		loaded, err := s.tableSchema(ctx, in.ref())
+		if err != nil {
+			return res, err
+		}
+		tv = &loaded
 	}
 	sink := &lakeSink{ctx: ctx, st: s.st, name: in.outputFinal}
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
-	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = sc, rejects.write, rejects.reset, reg
+	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
 	_, noAudit := s.cfg.Audit.(lake.NoAudit)
 	opt.HashSources = !noAudit // the trail's "prepared" record needs them

@@ -188,7 +188,7 @@ func tableType(sc *arrow.Schema) *Type {
 func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int) error {
 	n := 0
 	for _, src := range srcs {
-		err := protect(src, func() error {
+		err := lake.ProtectFile(src.Key, func() error {
 			return eachRecord(ctx, src, opt, false, func(r Record, release func()) error {
 				if r.Err == nil {
 					t.observe(r.Val) // keeps nothing of the record
@@ -212,16 +212,6 @@ func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int
 }
 
 var errStop = errors.New("stop")
-
-// protect runs fn, the reading of one source, so that a panic in it
-// becomes the source's *lake.FileError (lake.ErrInternal).
-func protect(src Source, fn func() error) error {
-	err := lake.Protect(fn)
-	if errors.Is(err, lake.ErrInternal) {
-		return &lake.FileError{Key: src.Key, Err: err}
-	}
-	return err
-}
 
 // fileErr wraps errors that are the file's fault (bad compression, broken
 // structure): the file is reported, the conversion goes on.

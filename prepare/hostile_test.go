@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/avro"
 	"github.com/twmb/avro/ocf"
 
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/prepare"
 )
 
@@ -36,9 +37,9 @@ func TestHostileInputs(t *testing.T) {
 		{name: "a lone ]", file: "x.json", body: "]", fileErr: "unexpected ']'"},
 		{name: "a lone }", file: "x.json", body: "}", fileErr: "unexpected '}'"},
 		{name: "commas only", file: "x.json", body: ",,,,", fileErr: "unexpected ','"},
-		{name: "binary junk as JSON", file: "x.json", body: junk(4096), fileErr: "binary content"},
-		{name: "binary junk as CSV", file: "x.csv", body: junk(4096), fileErr: "binary content"},
-		{name: "junk that is not gzip", file: "x.json.gz", body: junk(512), fileErr: "gzip"},
+		{name: "binary junk as JSON", file: "x.json", body: string(lakefixture.Junk(0, 4096)), fileErr: "binary content"},
+		{name: "binary junk as CSV", file: "x.csv", body: string(lakefixture.Junk(0, 4096)), fileErr: "binary content"},
+		{name: "junk that is not gzip", file: "x.json.gz", body: string(lakefixture.Junk(0, 512)), fileErr: "gzip"},
 		{name: "1e400 in JSON", file: "x.ndjson", body: "{\"v\":1.5}\n{\"v\":1e400}\n{\"v\":2.5}\n",
 			rows: []string{"1.5", "2.5"}, bad: []string{"1e400"}},
 		{name: "1e400 in CSV", file: "x.csv", body: "v\n1.5\n1e400\n2.5\n",
@@ -166,19 +167,6 @@ func TestTruncatedGzip(t *testing.T) {
 	if sr.Rows == 0 || sr.Rows >= 200_000 {
 		t.Errorf("rows = %d", sr.Rows)
 	}
-}
-
-// junk is n bytes of deterministic noise.
-func junk(n int) string {
-	b := make([]byte, n)
-	x := uint32(2463534242)
-	for i := range b {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b[i] = byte(x)
-	}
-	return string(b)
 }
 
 func utf16le(s string) string {

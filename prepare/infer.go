@@ -193,14 +193,6 @@ func (t *Type) become(v Value) {
 
 func (t *Type) toString() { *t = Type{Kind: TString} }
 
-// A declared decimal (Avro) is a number that must stay a decimal.
-func numberKindOf(v Value) TKind {
-	if v.Exact {
-		return TFloat // written as a decimal: see numStats
-	}
-	return numberKind(v.Str)
-}
-
 // join is the narrowest kind holding both a and b.
 func join(a, b TKind) TKind {
 	switch {
@@ -220,7 +212,10 @@ func scalarKind(v Value) TKind {
 	case KBool:
 		return TBool
 	case KNumber:
-		return numberKindOf(v)
+		if v.Exact {
+			return TFloat // a declared decimal (Avro): numStats keeps it one
+		}
+		return numberKind(v.Str)
 	case KString:
 		if k := temporalKind(v.Str); k != TUnknown {
 			return k

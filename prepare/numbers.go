@@ -21,7 +21,6 @@ type literal struct {
 	exp    int    // the value is digits × 10^exp
 	frac   int    // digits written after the point, less the exponent (the scale it needs)
 	intLen int    // digits written before the point, plus the exponent
-	hasExp bool
 }
 
 // maxExp bounds the exponents read: past it no column type holds the
@@ -55,7 +54,6 @@ func readLiteral(s string) (l literal, ok bool) {
 	}
 	e := 0
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		l.hasExp = true
 		n, err := strconv.Atoi(s[i+1:])
 		if err != nil || s[i+1:] == "" || n > maxExp || n < -maxExp {
 			return literal{}, false
@@ -91,27 +89,26 @@ func exactFloat(s string, bits int) (float64, bool) {
 	if err != nil {
 		return 0, false // out of range (or not a number)
 	}
-	keep := doubleDigits
+	keep, smallest := doubleDigits, leastNormal64
 	if bits == 32 {
-		keep = 6
-	}
-	smallest := math.SmallestNonzeroFloat64 * (1 << 52) // the least normal
-	if bits == 32 {
-		smallest = 1.1754943508222875e-38
+		keep, smallest = 6, leastNormal32
 	}
 	if len(s) <= keep && f != 0 && math.Abs(f) >= smallest {
-		return f, true // at most keep digits, a normal float: exact (the usual case, no second look)
+		return f, true // at most keep digits, a normal float: exact (the usual case)
 	}
 	l, ok := readLiteral(s)
 	if !ok {
 		return 0, false
 	}
-	if l.sig() <= keep && (f == 0) == (l.digits == "") && (f == 0 || math.Abs(f) >= smallest) {
-		return f, true
-	}
 	back, _ := readLiteral(strconv.FormatFloat(f, 'e', -1, bits))
-	return f, back.digits == l.digits && back.exp == l.exp
+	return f, back.digits == l.digits && (l.digits == "" || back.exp == l.exp)
 }
+
+// The least normal floats: below them a float keeps fewer digits.
+const (
+	leastNormal64 = 0x1p-1022
+	leastNormal32 = 0x1p-126
+)
 
 // exactInt parses a literal into an integer within [lo, hi]: integers,
 // and numbers with no fraction ("3.0", "1e3"). Anything that would lose

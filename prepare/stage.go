@@ -107,12 +107,20 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 	if err != nil || len(files) == 0 {
 		return res, err
 	}
-	batches, err := s.newTableFirst(ctx, ref, s.batches(files), &res)
+	tv, err := s.tableSchema(ctx, ref)
 	if err != nil {
 		return res, err
 	}
-	for _, b := range batches {
-		r, err := s.runIsolated(ctx, ref, b)
+	batches, err := s.newTableFirst(ctx, ref, tv, s.batches(files), &res)
+	if err != nil {
+		return res, err
+	}
+	for i, b := range batches {
+		view := &tv // the first batch converts to the table as just loaded, later ones load it again
+		if i > 0 {
+			view = nil
+		}
+		r, err := s.runIsolated(ctx, ref, b, view)
 		res.Add(r)
 		if err != nil {
 			return res, err
@@ -126,28 +134,24 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 // for the loader to create the table from it — so that later batches
 // convert to the types the table took: a value that does not fit is then
 // a bad record of its own, not a reason to reject a whole prepared file.
-func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, batches [][]waiting, res *lake.Result) ([][]waiting, error) {
-	sc, _, err := s.tableSchema(ctx, ref)
-	if err != nil || sc != nil {
-		return batches, err
+// Without a catalog (no loader makes tables) every batch goes.
+func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, tv tableView, batches [][]waiting, res *lake.Result) ([][]waiting, error) {
+	if s.cat == nil || tv.sc != nil {
+		return batches, nil
 	}
 	keep := 1
 	for info, err := range s.st.List(ctx, ref.Dir(lake.PrefixLoad)) {
 		if err != nil {
 			return nil, err
 		}
-		if !lake.Ignored(info.Key) || lake.IsTemp(info.Key) && strings.HasSuffix(info.Key, ".pub") {
+		if !lake.Ignored(info.Key) {
 			keep = 0 // an output waits for the loader
 			break
 		}
 	}
+	ready := s.cfg.Now().Add(time.Second)
 	for _, b := range batches[keep:] {
-		for range b {
-			res.Waiting++
-		}
-	}
-	if len(batches) > keep {
-		res.NextReady = s.cfg.Now().Add(time.Second)
+		res.WaitUntil(len(b), ready)
 	}
 	return batches[:keep], nil
 }
@@ -155,10 +159,10 @@ func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, batches []
 // runIsolated runs a batch; a file that fails on its own account (a
 // *lake.FileError) leaves it, its fate decided by the strike book, and the
 // batch runs again without it.
-func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []waiting, tv *tableView) (lake.Result, error) {
 	res := lake.Result{Table: ref}
 	for len(batch) > 0 {
-		r, err := s.runBatch(ctx, ref, batch)
+		r, err := s.runBatch(ctx, ref, batch, tv)
 		res.Add(r)
 		var fe *lake.FileError
 		if !errors.As(err, &fe) {
@@ -228,8 +232,8 @@ func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
 // the loader takes it. It goes through an intent like a converted batch:
 // copied to its publish temp, then published, then the source deleted.
 func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) error {
-	if reason := s.checkParquet(ctx, w.info.Key); reason != "" {
-		return s.rejecter().RejectInto(ctx, w.info.Key, w.key.Table, reason, res)
+	if err := s.checkParquet(ctx, w.info.Key); err != nil {
+		return s.rejecter().RejectErr(ctx, w.info.Key, w.key.Table, err, res)
 	}
 	in := s.newIntent(w.key.Table)
 	final := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
@@ -256,15 +260,17 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 	return nil
 }
 
-// checkParquet returns why a Parquet file cannot be passed on ("" when it
-// can). A panic in arrow-go while reading the footer is a reason too:
-// "internal error: …".
-func (s *Stage) checkParquet(ctx context.Context, key string) (reason string) {
-	if err := lake.Protect(func() error { reason = s.readParquetFooter(ctx, key); return nil }); err != nil {
-		s.log.Warn("panic while checking a Parquet file", "key", key, "err", err, "stack", lake.StackOf(err))
-		return err.Error()
-	}
-	return reason
+// checkParquet says why a Parquet file cannot be passed on (nil when it
+// can); the error's text is the reason. A panic in arrow-go while reading
+// the footer is a reason too: "internal error: …", its stack logged with
+// the rejection.
+func (s *Stage) checkParquet(ctx context.Context, key string) error {
+	return lake.Protect(func() error {
+		if reason := s.readParquetFooter(ctx, key); reason != "" {
+			return errors.New(reason)
+		}
+		return nil
+	})
 }
 
 func (s *Stage) readParquetFooter(ctx context.Context, key string) string {
@@ -307,26 +313,33 @@ func (s *Stage) batches(files []waiting) [][]waiting {
 	return out
 }
 
-// tableSchema returns the Arrow schema of the table, if it exists, without
-// the columns lagoon fills itself.
-func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Schema, *Register, error) {
+// tableView is the table a batch converts to: its Arrow schema without
+// the columns lagoon fills itself, and what makes outputs the loader can
+// register. The zero view: no table (yet).
+type tableView struct {
+	sc  *arrow.Schema
+	reg *Register
+}
+
+// tableSchema loads the table's view, if the table exists.
+func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (tableView, error) {
 	if s.cat == nil {
-		return nil, nil, nil
+		return tableView{}, nil
 	}
 	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		return nil, nil, nil
+		return tableView{}, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("load table %s: %w", ref, err)
+		return tableView{}, fmt.Errorf("load table %s: %w", ref, err)
 	}
 	sc, err := table.SchemaToArrowSchema(tbl.Schema(), nil, false, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("table %s schema: %w", ref, err)
+		return tableView{}, fmt.Errorf("table %s schema: %w", ref, err)
 	}
 	withIDs, err := table.SchemaToArrowSchema(tbl.Schema(), nil, true, false)
 	if err != nil {
-		return nil, nil, fmt.Errorf("table %s schema: %w", ref, err)
+		return tableView{}, fmt.Errorf("table %s schema: %w", ref, err)
 	}
 	var fields []arrow.Field
 	for _, f := range sc.Fields() {
@@ -335,7 +348,7 @@ func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (*arrow.Sche
 		}
 	}
 	reg := &Register{Table: withIDs, Mark: lake.SchemaMark(tbl), At: s.cfg.Now().UTC()}
-	return arrow.NewSchema(fields, nil), reg, nil
+	return tableView{sc: arrow.NewSchema(fields, nil), reg: reg}, nil
 }
 
 // sources turns a batch into conversion sources with their constant

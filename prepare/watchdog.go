@@ -11,8 +11,8 @@ import (
 )
 
 // progress is what a conversion has done so far: bytes read from its
-// sources, records taken, rows written. A watchdog reads it; the
-// conversion only adds to it (one atomic add per read and per record).
+// sources and records taken. A watchdog reads it; the conversion only adds
+// to it (one atomic add per read and per record).
 type progress struct {
 	n   atomic.Int64
 	key atomic.Pointer[string] // the source being read

@@ -12,6 +12,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // converter is one pass of a conversion: records → batches → Parquet.
@@ -40,7 +42,7 @@ func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Opti
 	res := Result{Schema: c.sc}
 	for _, src := range srcs {
 		var sr SourceResult
-		err := protect(src, func() (err error) {
+		err := lake.ProtectFile(src.Key, func() (err error) {
 			sr, err = c.source(ctx, src)
 			return err
 		})

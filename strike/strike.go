@@ -224,10 +224,7 @@ func (b *Book) Judge(ctx context.Context, info lake.ObjectInfo, ref lake.TableRe
 	}
 	log.Warn("file failed; will retry it on its own", "key", info.Key, "table", ref.String(), "err", fe.Err,
 		"failures", v.Count, "limit", b.cfg.Limit, "retry_at", v.Next)
-	res.Waiting++
-	if res.NextReady.IsZero() || v.Next.Before(res.NextReady) {
-		res.NextReady = v.Next
-	}
+	res.WaitUntil(1, v.Next)
 	return nil
 }
 
@@ -244,10 +241,7 @@ func (b *Book) Hold(ctx context.Context, infos []lake.ObjectInfo, res *lake.Resu
 			out = append(out, info)
 			continue
 		}
-		res.Waiting++
-		if res.NextReady.IsZero() || rec.Next.Before(res.NextReady) {
-			res.NextReady = rec.Next
-		}
+		res.WaitUntil(1, rec.Next)
 	}
 	return out, nil
 }

@@ -97,8 +97,8 @@ func hostileInputs(tb testing.TB) []hostile {
 		add(f.table, f.ext+".gz", append(gz(f.body[:len(f.body)/2]), gz(f.body[len(f.body)/2:])...), -1)
 		add(f.table, f.ext+".zst", zst(tb, f.body), hostileRows)
 		add(f.table, f.ext+".zst", zst(tb, f.body)[:len(zst(tb, f.body))*2/3], -1)
-		add(f.table, f.ext+".gz", junkBytes(rng, 3000), 0)
-		add(f.table, f.ext, junkBytes(rng, 3000), 0)
+		add(f.table, f.ext+".gz", lakefixture.Junk(rng.Uint32()|1, 3000), 0)
+		add(f.table, f.ext, lakefixture.Junk(rng.Uint32()|1, 3000), 0)
 	}
 	deep := `{"id":"deep","n":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + "}\n"
 	add("ndjson", ".ndjson", append([]byte(deep), nd...), hostileRows)
@@ -260,14 +260,6 @@ func zst(tb testing.TB, b []byte) []byte {
 	}
 	defer enc.Close()
 	return enc.EncodeAll(b, nil)
-}
-
-func junkBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
 }
 
 func lastLines(s string, n int) string {

@@ -244,3 +244,19 @@ func CreateTable(tb testing.TB, l *lake.Lake, name string, sc *arrow.Schema) {
 		tb.Fatal(err)
 	}
 }
+
+// Junk is n bytes of deterministic noise (xorshift from seed; 0 picks a
+// fixed seed): binary content for bad-file tests.
+func Junk(seed uint32, n int) []byte {
+	if seed == 0 {
+		seed = 2463534242
+	}
+	b := make([]byte, n)
+	for i := range b {
+		seed ^= seed << 13
+		seed ^= seed >> 17
+		seed ^= seed << 5
+		b[i] = byte(seed)
+	}
+	return b
+}
