@@ -61,7 +61,7 @@ func TestHostileInputs(t *testing.T) {
 		{name: "nesting 100k deep", file: "x.ndjson", body: "{\"a\":1}\n{\"a\":" + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + "}\n",
 			rows: []string{"1"}, bad: []string{"nested deeper"}},
 		{name: "NUL bytes in a line", file: "x.ndjson", body: "{\"a\":1}\n{\"a\":\x00}\n{\"a\":3}\n", rows: []string{"1", "3"}, bad: []string{"unexpected"}},
-		{name: "many blank lines", file: "x.csv", body: "a\n" + strings.Repeat("\n", 200_000) + "1\n", rows: []string{"1"}},
+		{name: "millions of blank lines (once a stack overflow)", file: "x.csv", body: "a\n" + strings.Repeat("\n", 6_000_000) + "1\n", rows: []string{"1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,10 @@
 package prepare_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"os"
@@ -56,14 +59,20 @@ func trapped(t *testing.T, l *lake.Lake, key string, panics bool) *lake.Lake {
 }
 
 // TestPanicRejectsOnlyItsFile: a panic while converting one file of a
-// batch rejects that file as "internal error: …"; the others of the batch
-// convert, and the stage goes on.
+// batch rejects that file as "internal error: …", with the stack in the
+// rejection's log entry (which feeds the log table); the others of the
+// batch convert, and the stage goes on.
 func TestPanicRejectsOnlyItsFile(t *testing.T) {
 	l := lakefixture.Open(t)
 	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
 	lakefixture.Drop(t, l, "prepare/db/t/bad.csv", []byte("a\n2\n"))
 	lakefixture.Drop(t, l, "prepare/db/t/c.csv", []byte("a\n3\n"))
-	res := prepareAll(t, newStage(trapped(t, l, "prepare/db/t/bad.csv", true)))
+	var logged bytes.Buffer
+	tl := trapped(t, l, "prepare/db/t/bad.csv", true)
+	cfg := prepare.DefaultStageConfig()
+	cfg.Settle = 0
+	res := prepareAll(t, prepare.NewStage(tl.Store, tl.Catalog, cfg, slog.New(slog.NewJSONHandler(&logged, nil))))
+	assertStackLogged(t, logged.String(), "prepare/db/t/bad.csv", "trapObject.Read")
 	if res.Files != 2 || len(res.Rejected) != 1 || !strings.HasPrefix(res.Rejected[0].Reason, "internal error: a parser bug") {
 		t.Fatalf("result = %+v", res)
 	}
@@ -143,4 +152,20 @@ func TestFutureModTimeSettles(t *testing.T) {
 	if res := prepareAll(t, s); res.Files != 1 || res.Waiting != 0 {
 		t.Fatalf("result = %+v", res)
 	}
+}
+
+// assertStackLogged checks that the "file rejected" entry of key carries
+// the stack of the panic (a frame named frame).
+func assertStackLogged(tb testing.TB, logged, key, frame string) {
+	tb.Helper()
+	for _, line := range strings.Split(logged, "\n") {
+		var e struct{ Msg, Key, Stack string }
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "file rejected" && e.Key == key {
+			if !strings.Contains(e.Stack, frame) {
+				tb.Errorf("rejection of %s logged without the panic's stack: %q", key, e.Stack)
+			}
+			return
+		}
+	}
+	tb.Errorf("no rejection of %s logged:\n%s", key, logged)
 }

@@ -74,6 +74,17 @@ func readLiteral(s string) (l literal, ok bool) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
+// decimalChars reports whether s is written with the characters of a
+// decimal literal only (ParseFloat also takes "inf", "NaN" and hex).
+func decimalChars(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; !isDigit(c) && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
+			return false
+		}
+	}
+	return true
+}
+
 // sig is the number of significant digits.
 func (l literal) sig() int { return len(l.digits) }
 
@@ -93,7 +104,7 @@ func exactFloat(s string, bits int) (float64, bool) {
 	if bits == 32 {
 		keep, smallest = 6, leastNormal32
 	}
-	if len(s) <= keep && f != 0 && math.Abs(f) >= smallest {
+	if len(s) <= keep && f != 0 && math.Abs(f) >= smallest && decimalChars(s) {
 		return f, true // at most keep digits, a normal float: exact (the usual case)
 	}
 	l, ok := readLiteral(s)

@@ -266,3 +266,54 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestRunOnceSettlesPoisonFiles: run --once with files that can never be
+// read — a symbolic link to nothing, a named pipe — among good files of
+// two tables: the good rows land, the link is tried again on its own and
+// rejected at the third failure with its last error, the pipe is rejected
+// without blocking anything, and the run ends with exit status 3.
+func TestRunOnceSettlesPoisonFiles(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/orders/a.csv"), []byte("id\n1\n2\n"))
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/v.ndjson"), []byte("{\"id\":1}\n"))
+	if err := os.Symlink(filepath.Join(root, "nowhere.csv"), filepath.Join(root, "prepare/shop/orders/link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "prepare/shop/visits/pipe.ndjson"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--json")
+	if code != exitRejected {
+		t.Fatalf("exit %d\n%s\n%s", code, out, lastLines(errOut, 30))
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("run --once took %s", took)
+	}
+	if n := len(lakefixture.Rows(t, l, "shop.orders")); n != 2 {
+		t.Errorf("orders rows = %d, want 2", n)
+	}
+	if n := len(lakefixture.Rows(t, l, "shop.visits")); n != 1 {
+		t.Errorf("visits rows = %d, want 1", n)
+	}
+	reason := readReason(t, l, "prepare/shop/orders/link.csv")
+	if !strings.Contains(reason, "failed 3 times") || !strings.Contains(reason, "symbolic link to nothing") {
+		t.Errorf("link rejected for %q", reason)
+	}
+	if reason := readReason(t, l, "prepare/shop/visits/pipe.ndjson"); reason == "" {
+		t.Error("pipe not rejected")
+	}
+	if n := strings.Count(errOut, "file failed; will retry it on its own"); n != 2 {
+		t.Errorf("%d retries logged, want 2 (the third failure rejects)", n)
+	}
+}
+
+func readReason(tb testing.TB, l *lake.Lake, key string) string {
+	tb.Helper()
+	var r lake.Reason
+	if err := lake.GetJSON(context.Background(), l.Store, lake.RejectedPrefix+key+lake.ReasonSuffix, &r); err != nil {
+		tb.Errorf("%s: %v", key, err)
+	}
+	return r.Reason
+}

@@ -1,0 +1,46 @@
+package prepare
+
+import "testing"
+
+// TestExactNumbers: a literal is taken only when the type holds its value
+// to the last digit written.
+func TestExactNumbers(t *testing.T) {
+	floats := []struct {
+		s    string
+		bits int
+		ok   bool
+	}{
+		{"0.1", 64, true}, {"-0", 64, true}, {"0.0", 64, true}, {"1e308", 64, true}, {"5e-324", 64, true},
+		{"0.30000000000000004", 64, true}, {"12345678901234567.89", 64, false}, {"1e400", 64, false},
+		{"1e-400", 64, false}, {"9007199254740993", 64, false}, {"0.1", 32, true}, {"16777217", 32, false},
+		{"NaN", 64, false}, {"0x1p3", 64, false},
+	}
+	for _, c := range floats {
+		if _, ok := exactFloat(c.s, c.bits); ok != c.ok {
+			t.Errorf("exactFloat(%s, %d) = %v", c.s, c.bits, ok)
+		}
+	}
+	ints := []struct {
+		s  string
+		n  int64
+		ok bool
+	}{
+		{"9223372036854775807", 9223372036854775807, true}, {"9223372036854775808", 0, false},
+		{"-9223372036854775809", 0, false}, {"3.0", 3, true}, {"1e3", 1000, true}, {"1.5", 0, false},
+		{"0.0", 0, true}, {"-1e18", -1e18, true}, {"1e19", 0, false},
+	}
+	for _, c := range ints {
+		if n, ok := exactInt(c.s, -1<<63, 1<<63-1); ok != c.ok || ok && n != c.n {
+			t.Errorf("exactInt(%s) = %d, %v", c.s, n, ok)
+		}
+	}
+	decimals := []struct {
+		s  string
+		ok bool
+	}{{"12.34", true}, {"12.340", true}, {"1.234", false}, {"12345678.9", true}, {"123456789.5", false}, {"1e1", true}, {"1e-3", false}, {"-0.01", true}}
+	for _, c := range decimals {
+		if _, ok := exactDecimal(c.s, 10, 2); ok != c.ok {
+			t.Errorf("exactDecimal(%s, 10, 2) = %v", c.s, ok)
+		}
+	}
+}
