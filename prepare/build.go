@@ -182,7 +182,7 @@ func appendScalar(b array.Builder, t *Type, v Value, path string) error {
 	switch bb := b.(type) {
 	case *array.StringBuilder:
 		text := scalarText(v)
-		if !utf8.ValidString(text) {
+		if v.Kind != KText && !utf8.ValidString(text) { // CSV fields (KText): their row was checked
 			return &convError{path: path, msg: invalidUTF8(text).Error()}
 		}
 		bb.Append(text)
@@ -276,6 +276,26 @@ func scalarText(v Value) string {
 // table's integer column, when they fit it exactly. CSV text must be
 // written as a number: "007" is not 7.
 func toInt(v Value, lo, hi int64) (int64, bool) {
+	if v.Kind != KNumber && v.Kind != KText {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v.Str, 10, 64); err == nil { // the usual case: one parse
+		return n, n >= lo && n <= hi && (v.Kind == KNumber || !leadingZero(v.Str))
+	}
+	return exactIntOf(v, lo, hi)
+}
+
+// leadingZero reports whether an integer ParseInt took ([+-]digits) is
+// written with a leading zero ("007", "-01"), which a number would lose.
+func leadingZero(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	return len(s) > 1 && s[0] == '0'
+}
+
+// exactIntOf is toInt for what is not a plain integer ("3.0", "1e3").
+func exactIntOf(v Value, lo, hi int64) (int64, bool) {
 	if !numeric(v) {
 		return 0, false
 	}

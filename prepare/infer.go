@@ -51,6 +51,10 @@ type numStats struct {
 }
 
 func (n *numStats) note(v Value) {
+	if !v.Exact && len(v.Str) <= doubleDigits && !hasExponent(v.Str) {
+		n.notePlain(v.Str) // the usual case, read without readLiteral
+		return
+	}
 	l, ok := readLiteral(v.Str)
 	if !ok {
 		return
@@ -58,6 +62,26 @@ func (n *numStats) note(v Value) {
 	n.wide = n.wide || v.Exact || l.sig() > doubleDigits
 	n.scale = max(n.scale, l.frac)
 	n.intLen = max(n.intLen, l.intLen)
+}
+
+// notePlain notes a literal of at most doubleDigits characters without
+// exponent ("-12.50"): it fits a double, and its digits before and after
+// the point are where they are written.
+func (n *numStats) notePlain(s string) {
+	i := 0
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		i++
+	}
+	for i < len(s) && s[i] == '0' {
+		i++
+	}
+	s = s[i:]
+	intLen, frac := len(s), 0
+	if dot := strings.IndexByte(s, '.'); dot >= 0 {
+		intLen, frac = dot, len(s)-dot-1
+	}
+	n.scale = max(n.scale, frac)
+	n.intLen = max(n.intLen, intLen)
 }
 
 // decimal reports whether the column is best written as decimal(38,

@@ -74,15 +74,13 @@ func readLiteral(s string) (l literal, ok bool) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// decimalChars reports whether s is written with the characters of a
-// decimal literal only (ParseFloat also takes "inf", "NaN" and hex).
-func decimalChars(s string) bool {
+func hasExponent(s string) bool {
 	for i := range len(s) {
-		if c := s[i]; !isDigit(c) && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
-			return false
+		if s[i] == 'e' || s[i] == 'E' {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // sig is the number of significant digits.
@@ -92,9 +90,10 @@ func (l literal) sig() int { return len(l.digits) }
 // (any decimal of 15 digits survives the round trip).
 const doubleDigits = 15
 
-// exactFloat parses s into a float of bits (32 or 64) and reports whether
-// the float is the literal's value to every digit written: out of range,
-// rounded to zero or to fewer digits is not.
+// exactFloat parses s, a decimal literal (a JSON number, or text numeric
+// took), into a float of bits (32 or 64) and reports whether the float is
+// the literal's value to every digit written: out of range, rounded to
+// zero or to fewer digits is not.
 func exactFloat(s string, bits int) (float64, bool) {
 	f, err := strconv.ParseFloat(s, bits)
 	if err != nil {
@@ -104,8 +103,8 @@ func exactFloat(s string, bits int) (float64, bool) {
 	if bits == 32 {
 		keep, smallest = 6, leastNormal32
 	}
-	if len(s) <= keep && f != 0 && math.Abs(f) >= smallest && decimalChars(s) {
-		return f, true // at most keep digits, a normal float: exact (the usual case)
+	if len(s) <= keep && (f != 0 && math.Abs(f) >= smallest || f == 0 && !hasExponent(s)) {
+		return f, true // at most keep digits, a normal float or a plain zero: exact (the usual case)
 	}
 	l, ok := readLiteral(s)
 	if !ok {

@@ -13,11 +13,18 @@ func TestExactNumbers(t *testing.T) {
 		{"0.1", 64, true}, {"-0", 64, true}, {"0.0", 64, true}, {"1e308", 64, true}, {"5e-324", 64, true},
 		{"0.30000000000000004", 64, true}, {"12345678901234567.89", 64, false}, {"1e400", 64, false},
 		{"1e-400", 64, false}, {"9007199254740993", 64, false}, {"0.1", 32, true}, {"16777217", 32, false},
-		{"NaN", 64, false}, {"0x1p3", 64, false},
 	}
 	for _, c := range floats {
 		if _, ok := exactFloat(c.s, c.bits); ok != c.ok {
 			t.Errorf("exactFloat(%s, %d) = %v", c.s, c.bits, ok)
+		}
+	}
+	for _, s := range []string{"NaN", "inf", "0x1p3", "007", "1_000"} { // what ParseFloat takes, but no CSV number is
+		if _, ok := toFloat(Value{Kind: KText, Str: s}, 64); ok {
+			t.Errorf("toFloat(%q) took it", s)
+		}
+		if _, ok := toInt(Value{Kind: KText, Str: s}, -1<<63, 1<<63-1); ok {
+			t.Errorf("toInt(%q) took it", s)
 		}
 	}
 	ints := []struct {
@@ -41,6 +48,20 @@ func TestExactNumbers(t *testing.T) {
 	for _, c := range decimals {
 		if _, ok := exactDecimal(c.s, 10, 2); ok != c.ok {
 			t.Errorf("exactDecimal(%s, 10, 2) = %v", c.s, ok)
+		}
+	}
+}
+
+// TestNoteFastPath: the short-literal path of numStats.note reads the same
+// scale and integer digits as readLiteral.
+func TestNoteFastPath(t *testing.T) {
+	for _, s := range []string{"0", "-0.5", "12.50", "+007.25", "123456789012345", "0.000001", "-999"} {
+		var fast, slow numStats
+		fast.notePlain(s)
+		l, _ := readLiteral(s)
+		slow.scale, slow.intLen = l.frac, l.intLen
+		if fast != slow {
+			t.Errorf("%s: fast %+v, readLiteral %+v", s, fast, slow)
 		}
 	}
 }

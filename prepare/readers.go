@@ -369,6 +369,11 @@ func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 	case len(fields) != len(cr.header):
 		rec.Err = fmt.Errorf("ragged row: %d fields, the header has %d", len(fields), len(cr.header))
 		return rec, false, nil
+	case !utf8.Valid(raw):
+		// Checked once for the whole row (cheaper than field by field):
+		// its fields (KText) need no check of their own.
+		rec.Err = invalidUTF8(string(raw))
+		return rec, false, nil
 	}
 	v := Value{Kind: KObject, Fields: cr.fields.take(len(fields))}
 	for i, f := range fields {
@@ -379,9 +384,9 @@ func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 }
 
 // invalidUTF8 is the reason a value with bytes that are not UTF-8 is bad.
-// Only values going into string columns are checked (numbers, dates and
-// the like are parsed from ASCII), so valid text costs one pass over its
-// strings and nothing more.
+// CSV rows are checked whole by their reader; JSON strings only when they
+// go into string columns (numbers, dates and the like are parsed from
+// ASCII), so valid text costs one pass over its strings and nothing more.
 func invalidUTF8(b string) error {
 	at := 0
 	for at < len(b) {

@@ -69,10 +69,12 @@ func main() {
 			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20),
 			pt.Seconds(), pt.Seconds()/dt.Seconds())
 		if *baseline != "" {
-			bt, _ := median(*runs, func() (time.Duration, int64) {
-				return measure("", *baseline, "convert", in, "--out", filepath.Join(*work, "baseline.parquet"))
-			})
-			fmt.Printf("%-10s baseline convert %.2f s; this build / baseline %.3f\n", j.name, bt.Seconds(), lt.Seconds()/bt.Seconds())
+			convertWith := func(b string) time.Duration {
+				d, _ := measure("", b, "convert", in, "--out", filepath.Join(*work, "pair.parquet"))
+				return d
+			}
+			r := pairedRatio(*runs, func() time.Duration { return convertWith(bin) }, func() time.Duration { return convertWith(*baseline) })
+			fmt.Printf("%-10s this build / baseline %.3f (convert, median of %d interleaved pairs)\n", j.name, r, *runs)
 		}
 	}
 }
@@ -122,6 +124,17 @@ func median(n int, f func() (time.Duration, int64)) (time.Duration, int64) {
 	slices.SortFunc(rs, func(a, b r) int { return int(a.d - b.d) })
 	m := rs[len(rs)/2]
 	return m.d, m.rss
+}
+
+// pairedRatio times a then b, n times in alternation (so that the
+// machine's drift hits both alike), and returns the median of a/b.
+func pairedRatio(n int, a, b func() time.Duration) float64 {
+	var rs []float64
+	for range n {
+		rs = append(rs, a().Seconds()/b().Seconds())
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2]
 }
 
 // measure runs a command and returns its wall time and peak RSS (bytes).
