@@ -2,6 +2,8 @@ package loader_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -62,5 +64,35 @@ func TestPanicRejectsOnlyItsFile(t *testing.T) {
 			}
 			assertRejected(t, l, "load/db/t/bad.parquet", "internal error")
 		})
+	}
+}
+
+// TestHostileFootersAreRejected: Parquet files whose footers made arrow-go
+// exhaust memory or panic on its own goroutines (see
+// ../testdata/hostile-footers/README.md) are rejected with a reason, and a
+// good file of the same table loads. Without the footer checks the test
+// process dies.
+func TestHostileFootersAreRejected(t *testing.T) {
+	paths, err := filepath.Glob("../testdata/hostile-footers/*.parquet")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	l := lakefixture.Open(t)
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lakefixture.Drop(t, l, "load/db/t/"+filepath.Base(p), b)
+	}
+	lakefixture.Drop(t, l, "load/db/t/good.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+	res := loadAll(t, newLoader(t, l))
+	if res.Files != 1 || len(res.Rejected) != len(paths) {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, rj := range res.Rejected {
+		if !strings.Contains(rj.Reason, "not a readable Parquet file") {
+			t.Errorf("%s rejected for %q", rj.Key, rj.Reason)
+		}
 	}
 }

@@ -67,6 +67,9 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 
 func (s *source) check() error {
 	pf, err := file.NewParquetReader(s.obj)
+	if err == nil {
+		err = checkFooter(pf.MetaData(), s.obj.Size())
+	}
 	if err != nil {
 		return reject(s.info.Key, "not a readable Parquet file", err)
 	}

@@ -112,6 +112,14 @@ func hostileInputs(tb testing.TB) []hostile {
 		}
 		out = append(out, hostile{key: fmt.Sprintf("load/hostile/pq/p%04d.parquet", i), body: body, want: -1, max: 50})
 	}
+	footers, _ := filepath.Glob("../../testdata/hostile-footers/*.parquet")
+	for _, p := range footers { // footers that once took the process down from inside arrow-go
+		body, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, hostile{key: "load/hostile/pq/" + filepath.Base(p), body: body, want: 0})
+	}
 	return out
 }
 
@@ -157,6 +165,8 @@ func TestHostileInputThroughTheDaemon(t *testing.T) {
 		switch {
 		case !rejected && len(got) == 0 && in.want != 0 && strings.HasPrefix(in.key, "prepare/"):
 			t.Errorf("%s: neither loaded nor rejected", in.key)
+		case !rejected && in.want == 0 && strings.HasPrefix(in.key, "load/"):
+			t.Errorf("%s: not rejected", in.key)
 		case in.want >= 0 && len(got) != in.want:
 			t.Errorf("%s: %d rows, want %d", in.key, len(got), in.want)
 		case len(got) > in.max:
