@@ -263,6 +263,9 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		if err != nil && ctx.Err() != nil {
 			return context.Cause(ctx) // stopped, not the file's fault
 		}
+		if errors.Is(err, lake.ErrInternal) { // a panic on the read-ahead goroutine
+			return &lake.FileError{Key: src.Key, Err: err}
+		}
 		if err != nil {
 			return fileErr{err}
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -168,4 +170,30 @@ func assertStackLogged(tb testing.TB, logged, key, frame string) {
 		}
 	}
 	tb.Errorf("no rejection of %s logged:\n%s", key, logged)
+}
+
+// headerThenPanic gives a gzip header, then panics when read again: the
+// decompressor's read-ahead goroutine meets the panic, as it would a bug of
+// the decompressor's.
+type headerThenPanic struct{ done bool }
+
+func (r *headerThenPanic) Read(p []byte) (int, error) {
+	if r.done {
+		panic("a decompressor bug")
+	}
+	r.done = true
+	return copy(p, []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}), nil
+}
+
+// TestDecompressorPanicRejectsItsFile: decompression runs a few blocks
+// ahead on a goroutine of its own; a panic there is still only its file's
+// rejection ("internal error: …"), not the process's end.
+func TestDecompressorPanicRejectsItsFile(t *testing.T) {
+	src := prepare.Source{Key: "x.ndjson.gz", Name: "x.ndjson.gz", Size: 1,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(&headerThenPanic{}), nil }}
+	_, err := prepare.Convert(context.Background(), []prepare.Source{src}, discard{}, prepare.DefaultOptions())
+	var fe *lake.FileError
+	if !errors.As(err, &fe) || fe.Key != "x.ndjson.gz" || !errors.Is(err, lake.ErrInternal) {
+		t.Fatalf("convert: %v, want the file's internal error", err)
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // outWriter encodes record batches into the Parquet outputs of a
@@ -52,14 +54,16 @@ func (w *outWriter) run() {
 	var err error
 	for rec := range w.in {
 		if err == nil && !w.aborted.Load() {
-			if err = w.encode(rec); err != nil {
+			// A panic while encoding (this goroutine is out of any
+			// file's Protect) fails the conversion, not the process.
+			if err = lake.Protect(func() error { return w.encode(rec) }); err != nil {
 				w.failed.Store(&err)
 			}
 		}
 		rec.Release()
 	}
 	if err == nil && !w.aborted.Load() {
-		if err = w.closeOutput(); err != nil {
+		if err = lake.Protect(w.closeOutput); err != nil {
 			w.failed.Store(&err)
 		}
 		return

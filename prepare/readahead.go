@@ -3,6 +3,8 @@ package prepare
 import (
 	"io"
 	"sync"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // readAhead decompresses on a goroutine of its own, a few blocks ahead of
@@ -40,7 +42,9 @@ func newReadAhead(src io.ReadCloser) *readAhead {
 	return r
 }
 
-// fill reads blocks until the source ends or fails, or Close.
+// fill reads blocks until the source ends or fails, or Close. A panic in
+// the decompressor (it runs on this goroutine, out of its file's Protect)
+// is the block's error, lake.ErrInternal: the reader returns it.
 func (r *readAhead) fill() {
 	for {
 		var buf []byte
@@ -49,7 +53,11 @@ func (r *readAhead) fill() {
 		case <-r.stop:
 			return
 		}
-		n, err := fillBlock(r.src, buf)
+		var n int
+		err := lake.Protect(func() (err error) {
+			n, err = fillBlock(r.src, buf)
+			return err
+		})
 		select {
 		case r.full <- block{buf: buf[:n], err: err}:
 		case <-r.stop:
