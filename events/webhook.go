@@ -142,8 +142,15 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusNoContent)
 }
 
-// authorized compares the token in constant time.
+// authorized takes "Bearer <token>" (the scheme in any case, as RFC 7235
+// has it) or the bare token (older MinIO sends it so), compared in constant
+// time. Nothing is trimmed beyond what HTTP itself strips from a header
+// value: " secret" or "secret " is another token.
 func (w *Webhook) authorized(r *http.Request) bool {
-	got := strings.TrimSpace(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	const scheme = "bearer "
+	got := r.Header.Get("Authorization")
+	if len(got) > len(scheme) && strings.EqualFold(got[:len(scheme)], scheme) {
+		got = got[len(scheme):]
+	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(w.cfg.Token)) == 1
 }

@@ -33,6 +33,10 @@ func TestWebhook(t *testing.T) {
 		{"too large", "Bearer s3cret", strings.Repeat(" ", 5000), 413},
 		{"good, bearer", "Bearer s3cret", good, 204},
 		{"good, bare token", "s3cret", good, 204},
+		{"good, scheme in lower case", "bearer s3cret", good, 204},
+		{"token with a space inside", "Bearer  s3cret", good, 401},
+		{"token cut short", "Bearer s3cre", good, 401},
+		{"token with more", "Bearer s3cret2", good, 401},
 	}
 	for _, tc := range cases {
 		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(tc.body))
@@ -48,8 +52,8 @@ func TestWebhook(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
 	}
-	if len(out) != 2 {
-		t.Fatalf("%d events, want 2", len(out))
+	if len(out) != 3 { // one per 204
+		t.Fatalf("%d events, want 3", len(out))
 	}
 	if e := <-out; e.Key != "load/db/t/a b.parquet" {
 		t.Errorf("event = %+v", e)
