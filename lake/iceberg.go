@@ -2,11 +2,15 @@ package lake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
@@ -60,4 +64,34 @@ func WriteVersionHint(ctx context.Context, st Store, dir string, tbl *table.Tabl
 // a file written for one mark fits the table as long as the mark holds.
 func SchemaMark(tbl *table.Table) string {
 	return fmt.Sprintf("%s:%d", tbl.Metadata().TableUUID(), tbl.Schema().ID)
+}
+
+// LoadedAtType is the type of LoadedAtColumn: microseconds, UTC.
+var LoadedAtType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+
+// WithLoadedAt is cols with LoadedAtColumn appended (nullable).
+func WithLoadedAt(cols *arrow.Schema) *arrow.Schema {
+	f := arrow.Field{Name: LoadedAtColumn, Type: LoadedAtType, Nullable: true}
+	return arrow.NewSchema(append(cols.Fields(), f), nil)
+}
+
+// NewTableSchema is the schema a table created from a file of columns cols
+// takes: cols, then LoadedAtColumn, with fresh field ids. Creating a table
+// assigns fresh ids the same way (iceberg.AssignFreshSchemaIDs), so the
+// ids here are the table's.
+func NewTableSchema(cols *arrow.Schema) (*iceberg.Schema, error) {
+	return table.ArrowSchemaToIcebergWithFreshIDs(WithLoadedAt(cols), false)
+}
+
+// FreshMark names a schema by its fields alone (ids, names, types,
+// requiredness): "fresh:<sha-256 prefix>". A file written for a table not
+// yet created carries it as its RegisterMetadata; the file fits any table
+// whose current schema has the same mark.
+func FreshMark(sc *iceberg.Schema) string {
+	b, err := json.Marshal(sc.AsStruct())
+	if err != nil {
+		return "" // never a mark: such a file is re-encoded
+	}
+	sum := sha256.Sum256(b)
+	return "fresh:" + hex.EncodeToString(sum[:12])
 }

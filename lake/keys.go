@@ -38,8 +38,9 @@ const ReceivedProperty = "lagoon.received-ms"
 
 // RegisterMetadata is the Parquet key-value metadata that marks a file
 // prepare wrote for the loader to add to its table as it is: its value is
-// the table's SchemaMark when the file was written; the file then holds
-// the table's field ids and its _etl_loaded_at column.
+// the table's SchemaMark when the file was written, or the FreshMark of the
+// schema the table will take when it does not exist yet; the file then
+// holds the table's field ids and its _etl_loaded_at column.
 const RegisterMetadata = "lagoon.register"
 
 // Prefixes lists every top-level prefix that `lagoon init` creates.

@@ -372,12 +372,13 @@ func (l *Loader) dropCopies(ctx context.Context, in intent) error {
 }
 
 // registrable reports whether every file of a batch was prepared for the
-// table's current schema (lake.RegisterMetadata): such files hold the
-// table's field ids and _etl_loaded_at, and are added as they are.
+// table's current schema (lake.RegisterMetadata: its SchemaMark, or the
+// FreshMark of a file written before the table existed): such files hold
+// the table's field ids and _etl_loaded_at, and are added as they are.
 func registrable(tbl *table.Table, srcs []*source) bool {
-	mark := lake.SchemaMark(tbl)
+	mark, fresh := lake.SchemaMark(tbl), lake.FreshMark(tbl.Schema())
 	for _, s := range srcs {
-		if s.mark != mark || len(s.key.Partitions) > 0 {
+		if (s.mark != mark && s.mark != fresh) || len(s.key.Partitions) > 0 {
 			return false
 		}
 	}

@@ -139,13 +139,7 @@ func (s *source) close() { s.obj.Close() }
 // icebergSchema is the file's schema as Iceberg sees it, _etl_loaded_at
 // included, with fresh ids (for union with the table's).
 func (s *source) icebergSchema() (*iceberg.Schema, error) {
-	return table.ArrowSchemaToIcebergWithFreshIDs(withLoadedAt(s.schema), false)
-}
-
-var loadedAtType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-
-func withLoadedAt(sc *arrow.Schema) *arrow.Schema {
-	return arrow.NewSchema(append(sc.Fields(), arrow.Field{Name: LoadedAtColumn, Type: loadedAtType, Nullable: true}), nil)
+	return lake.NewTableSchema(s.schema)
 }
 
 // records yields the file's rows as batches of the target table schema:
@@ -214,7 +208,7 @@ type projector struct {
 }
 
 func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*projector, error) {
-	withTime := withLoadedAt(s.schema)
+	withTime := lake.WithLoadedAt(s.schema)
 	fileSchema, err := table.ArrowSchemaToIceberg(withTime, false, target.NameMapping())
 	if err != nil {
 		return nil, fmt.Errorf("map %s onto the table schema: %w", s.info.Key, err)
@@ -278,7 +272,7 @@ func buildConstants(parts []lake.PartitionValue, loadedAt time.Time, n int) []ar
 		out = append(out, b.NewArray())
 		b.Release()
 	}
-	tb := array.NewTimestampBuilder(memoryPool, loadedAtType)
+	tb := array.NewTimestampBuilder(memoryPool, lake.LoadedAtType)
 	tb.Reserve(n)
 	ts := arrow.Timestamp(loadedAt.UnixMicro())
 	for range n {

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
 )
@@ -19,10 +20,17 @@ const RegisterMetadata = lake.RegisterMetadata
 // its _etl_loaded_at column (At on every row, so one day partition), and
 // RegisterMetadata = Mark. Outputs with a column the table lacks are
 // written as usual, for the loader to evolve the table.
+//
+// New says the table does not exist yet: the outputs then carry the ids
+// the table will have once the loader creates it from them
+// (lake.NewTableSchema) and its lake.FreshMark, so that even a table's
+// first file is added as it is (re-encoding a large first file would cost
+// memory in proportion to it). Table and Mark are unused.
 type Register struct {
 	Table *arrow.Schema // the table's whole schema, with field ids
 	Mark  string        // names the table and its schema version
 	At    time.Time
+	New   bool
 }
 
 // registration is how a conversion's outputs are registered: the output
@@ -36,6 +44,9 @@ type registration struct {
 // registrable checks sc (the builders' schema) against the table: nil
 // when some column is not the table's, with its type.
 func registrable(sc *arrow.Schema, r *Register) *registration {
+	if r != nil && r.New {
+		r = freshTable(sc, r.At)
+	}
 	if r == nil || r.Table == nil {
 		return nil
 	}
@@ -53,6 +64,20 @@ func registrable(sc *arrow.Schema, r *Register) *registration {
 	}
 	fields = append(fields, r.Table.Field(i[0]))
 	return &registration{schema: arrow.NewSchema(fields, nil), at: arrow.Timestamp(r.At.UnixMicro()), mark: r.Mark}
+}
+
+// freshTable is the table the loader will create from outputs of
+// columns sc, as a Register; nil when Iceberg cannot take sc.
+func freshTable(sc *arrow.Schema, at time.Time) *Register {
+	isc, err := lake.NewTableSchema(sc)
+	if err != nil {
+		return nil
+	}
+	withIDs, err := table.SchemaToArrowSchema(isc, nil, true, false)
+	if err != nil {
+		return nil
+	}
+	return &Register{Table: withIDs, Mark: lake.FreshMark(isc), At: at}
 }
 
 // withLoadedAt returns rec under the registration's schema, with the

@@ -315,7 +315,8 @@ func (s *Stage) batches(files []waiting) [][]waiting {
 
 // tableView is the table a batch converts to: its Arrow schema without
 // the columns lagoon fills itself, and what makes outputs the loader can
-// register. The zero view: no table (yet).
+// register. The zero view: no catalog; a view whose reg is New: no table
+// yet.
 type tableView struct {
 	sc  *arrow.Schema
 	reg *Register
@@ -328,7 +329,7 @@ func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (tableView, 
 	}
 	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
 	if errors.Is(err, catalog.ErrNoSuchTable) {
-		return tableView{}, nil
+		return tableView{reg: &Register{New: true, At: s.cfg.Now().UTC()}}, nil
 	}
 	if err != nil {
 		return tableView{}, fmt.Errorf("load table %s: %w", ref, err)
