@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -96,5 +97,47 @@ func TestPreparedFileFallsBackWhenTheTableChanged(t *testing.T) {
 	}
 	if want := "1 <nil>|2 <nil>|3 e"; strings.Join(got, "|") != want {
 		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// A file prepared for a table not yet created (a fresh mark) whose table
+// was then created from another file, of other columns, is re-encoded:
+// its rows land once, in the table's columns.
+func TestFreshFileFallsBackWhenAnotherFileCreatedTheTable(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	run := func(args ...string) {
+		t.Helper()
+		if code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...); code != exitOK {
+			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
+		}
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/a.json"), []byte(`{"id":1,"n":"x"}`+"\n"))
+	run("--stages", "prepare")
+	aside := t.TempDir()
+	outs, _ := filepath.Glob(filepath.Join(root, "load/shop/visits/*.parquet"))
+	if len(outs) != 1 {
+		t.Fatalf("outputs %v", outs)
+	}
+	moveFile(t, outs[0], filepath.Join(aside, "a.parquet"))
+	lakefixture.DropFile(t, filepath.Join(root, "load/shop/visits/zz.parquet"), lakefixture.Parquet(t,
+		lakefixture.Schema("extra", arrow.BinaryTypes.String, "id", arrow.PrimitiveTypes.Int64), `[{"id":3,"extra":"e"}]`))
+	run("--stages", "load")
+	moveFile(t, filepath.Join(aside, "a.parquet"), outs[0])
+	run("--stages", "load")
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "shop.visits") {
+		got = append(got, fmt.Sprintf("%v %v %v", r["id"], r["n"], r["extra"]))
+	}
+	if want := "1 x <nil>|3 <nil> e"; strings.Join(got, "|") != want {
+		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
+	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "shop", Table: "visits"})
+}
+
+func moveFile(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
 	}
 }
