@@ -2,13 +2,16 @@ package loader_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
 )
 
 // panicStore is a real lake store whose object under one key panics when
@@ -94,5 +97,103 @@ func TestHostileFootersAreRejected(t *testing.T) {
 		if !strings.Contains(rj.Reason, "not a readable Parquet file") {
 			t.Errorf("%s rejected for %q", rj.Key, rj.Reason)
 		}
+	}
+}
+
+// blockStore is a real lake store whose object under one key never answers
+// a read of its data (the first half of the file) until the test ends.
+type blockStore struct {
+	lake.Store
+	key  string
+	hold chan struct{}
+}
+
+func (s *blockStore) Open(ctx context.Context, key string) (lake.Object, error) {
+	obj, err := s.Store.Open(ctx, key)
+	if err != nil || key != s.key {
+		return obj, err
+	}
+	return blockObject{Object: obj, hold: s.hold}, nil
+}
+
+type blockObject struct {
+	lake.Object
+	hold chan struct{}
+}
+
+func (o blockObject) ReadAt(p []byte, off int64) (int, error) {
+	if off < o.Size()/2 {
+		<-o.hold
+	}
+	return o.Object.ReadAt(p, off)
+}
+
+// stallFixture: a table with 10 rows, then a.parquet, stuck.parquet and
+// c.parquet (10 rows each) waiting.
+func stallFixture(t *testing.T) *lake.Lake {
+	t.Helper()
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+	loadAll(t, newLoader(t, l))
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(10, 10)))
+	lakefixture.Drop(t, l, "load/db/t/stuck.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(20, 10)))
+	lakefixture.Drop(t, l, "load/db/t/c.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(30, 10)))
+	return l
+}
+
+// TestStallRejectsOnlyItsFile: a file whose decoding makes no progress for
+// the stall timeout is rejected at once; the others of its batch load,
+// once.
+func TestStallRejectsOnlyItsFile(t *testing.T) {
+	l := stallFixture(t)
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	loader.OnBatch(t, func(key string) {
+		if key == "load/db/t/stuck.parquet" {
+			<-hold
+		}
+	})
+	res := loadAll(t, newLoader(t, l, func(c *loader.Config) { c.StallTimeout = 200 * time.Millisecond }))
+	if res.Files != 2 || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "no progress for 200ms") {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 30 {
+		t.Errorf("table rows = %d, want 30", n)
+	}
+	assertRejected(t, l, "load/db/t/stuck.parquet", "no progress")
+}
+
+// TestStoreStallIsNotTheFiles: a read the store never answers fails the
+// batch as lake.ErrStoreStalled (transient: retried later); no file is
+// rejected, nothing is committed, and the next run loads all three once.
+func TestStoreStallIsNotTheFiles(t *testing.T) {
+	l := stallFixture(t)
+	hold := make(chan struct{})
+	cp := *l
+	cp.Store = &blockStore{Store: l.Store, key: "load/db/t/stuck.parquet", hold: hold}
+	ld := newLoader(t, &cp, func(c *loader.Config) { c.StallTimeout = 200 * time.Millisecond })
+	ctx := context.Background()
+	plan, err := ld.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, dirs := range plan.Tables {
+		res, err := ld.LoadTable(ctx, ref, dirs)
+		if !errors.Is(err, lake.ErrStoreStalled) || len(res.Rejected) != 0 {
+			t.Fatalf("load %s: %+v, %v; want lake.ErrStoreStalled and nothing rejected", ref, res, err)
+		}
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 10 {
+		t.Errorf("table rows = %d, want 10", n)
+	}
+	close(hold)
+	if res := loadAll(t, newLoader(t, l)); res.Files != 3 {
+		t.Fatalf("second run: %+v", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 40 {
+		t.Errorf("table rows = %d, want 40", n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(lakefixture.Root(l), loader.IntentPrefix, "db.t", "*")); len(left) != 0 {
+		t.Errorf("intents left: %v", left)
 	}
 }

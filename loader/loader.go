@@ -45,18 +45,24 @@ type Config struct {
 	// Strikes counts the failures of files that fail on their own account
 	// (nil: a book of the loader's store with strike.DefaultConfig).
 	Strikes *strike.Book
+	// StallTimeout stops work on a file that makes no progress for this
+	// long while reading it (no bytes read, no rows decoded): the file is
+	// rejected (lake.ErrStalled), or, when the store sent nothing, the
+	// batch is retried later (lake.ErrStoreStalled). Zero: never.
+	StallTimeout time.Duration
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }
 
 // DefaultConfig returns the defaults: 1,000 files or 1 GiB per commit, a
-// 2 s settle time, 20 commit attempts.
+// 2 s settle time, 20 commit attempts, a minute's stall timeout.
 func DefaultConfig() Config {
 	return Config{
 		MaxBatchFiles:  1000,
 		MaxBatchBytes:  1 << 30,
 		Settle:         2 * time.Second,
 		CommitAttempts: 20,
+		StallTimeout:   time.Minute,
 		Now:            time.Now,
 	}
 }
@@ -196,7 +202,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 		}
 	}()
 	for _, w := range batch {
-		s, err := openSource(ctx, l.st, w.info, w.key)
+		s, err := openSource(ctx, l.st, w.info, w.key, l.cfg.StallTimeout)
 		if err != nil {
 			if err := l.fileFailed(ctx, ref, w.info, err, &res); err != nil {
 				return res, err
@@ -206,7 +212,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 		srcs = append(srcs, s)
 	}
 	for len(srcs) > 0 {
-		r, err := l.commitBatch(ctx, ref, srcs)
+		r, err := l.commitWatched(ctx, ref, srcs)
 		key, ok := blamed(err)
 		switch {
 		case ok:
@@ -231,6 +237,19 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 		srcs = slices.Delete(srcs, i, i+1)
 	}
 	return res, nil
+}
+
+// commitWatched is commitBatch under a watchdog of l.cfg.StallTimeout
+// over the reading of srcs (lake.Watch): a file whose reading stalls is
+// blamed (a *lake.FileError). An attempt left behind has its context
+// cancelled, so it can commit nothing; its intent is recovered later.
+func (l *Loader) commitWatched(ctx context.Context, ref lake.TableRef, srcs []*source) (lake.Result, error) {
+	return lake.Watch(ctx, l.cfg.StallTimeout, func(ctx context.Context, p *lake.Progress) (lake.Result, error) {
+		for _, s := range srcs {
+			s.prog.Store(p)
+		}
+		return l.commitBatch(ctx, ref, srcs)
+	})
 }
 
 // blamed names the file an error is the fault of, if any.

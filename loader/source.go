@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -42,11 +43,28 @@ type source struct {
 	// _etl_loaded_at when the file is read (re-encoded) after all.
 	mark   string
 	leaves []int
+	// prog is the progress of the watched work reading the file now
+	// (nil: none); obj's reads count in it.
+	prog atomic.Pointer[lake.Progress]
 }
 
-// openSource opens and checks a waiting file. Problems of the file itself
-// come back as *RejectError; other errors are transient.
-func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key) (*source, error) {
+// watchedObject counts the reads of a source's object in the source's
+// progress, as time waiting on the store.
+type watchedObject struct {
+	lake.Object
+	s *source
+}
+
+func (o watchedObject) ReadAt(b []byte, off int64) (int, error) {
+	return o.s.prog.Load().ReadAt(o.Object, b, off)
+}
+
+func (o watchedObject) Read(b []byte) (int, error) { return o.s.prog.Load().Read(o.Object, b) }
+
+// openSource opens and checks a waiting file, under a watchdog of stall
+// (see lake.Watch). Problems of the file itself come back as *RejectError
+// or *lake.FileError; other errors are transient.
+func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key, stall time.Duration) (*source, error) {
 	if info.Size == 0 {
 		return nil, reject(info.Key, "empty file (0 bytes)", nil)
 	}
@@ -57,8 +75,13 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", info.Key, err)
 	}
-	s := &source{info: info, key: key, obj: obj}
-	if err := lake.ProtectFile(info.Key, s.check); err != nil {
+	s := &source{info: info, key: key}
+	s.obj = watchedObject{Object: obj, s: s}
+	_, err = lake.Watch(ctx, stall, func(ctx context.Context, p *lake.Progress) (struct{}, error) {
+		s.prog.Store(p)
+		return struct{}{}, lake.ProtectFile(info.Key, s.check)
+	})
+	if err != nil {
 		obj.Close()
 		return nil, err
 	}
@@ -66,6 +89,7 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 }
 
 func (s *source) check() error {
+	defer s.prog.Load().Arm(s.info.Key)()
 	pf, err := file.NewParquetReader(s.obj)
 	if err == nil {
 		err = checkFooter(pf.MetaData(), s.obj.Size())
@@ -153,10 +177,18 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 			return
 		}
 		defer proj.release()
+		// Reading and projecting is the file's own work; the consumer's
+		// time (between yields) is not.
+		p := s.prog.Load()
+		disarm := p.Arm(s.info.Key)
+		defer func() { disarm() }()
 		for rec, err := range s.rawBatches(ctx) {
 			if err != nil {
 				yield(nil, s.readErr(ctx, err))
 				return
+			}
+			if testBatchHook != nil {
+				testBatchHook(s.info.Key)
 			}
 			out, err := proj.apply(ctx, rec)
 			rec.Release()
@@ -164,12 +196,19 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 				yield(nil, s.readErr(ctx, err))
 				return
 			}
-			if !yield(out, nil) {
+			p.Add(int(out.NumRows()))
+			disarm()
+			ok := yield(out, nil)
+			disarm = p.Arm(s.info.Key)
+			if !ok {
 				return
 			}
 		}
 	}
 }
+
+// testBatchHook, set by tests only, is called for every batch read.
+var testBatchHook func(key string)
 
 // decodeAll reads every row of the file into the shape of schema target
 // and discards it: a check that the whole file is readable.

@@ -70,11 +70,13 @@ type Options struct {
 	HashSources bool
 	// StallTimeout stops a conversion that makes no progress (no byte
 	// read, no record taken) for this long: it fails with a
-	// *lake.FileError wrapping lake.ErrStalled for the file being read.
-	// Zero turns the watchdog off.
+	// *lake.FileError wrapping lake.ErrStalled for the file being read —
+	// or, when it was waiting for bytes from the store, with an error
+	// wrapping lake.ErrStoreStalled (transient: the file is not to
+	// blame). Zero turns the watchdog off.
 	StallTimeout time.Duration
 
-	progress *progress // set by Convert for its watchdog
+	progress *lake.Progress // set by Convert for its watchdog
 }
 
 // DefaultOptions: 20,000 sample records, 8 Ki-row batches, row groups of
@@ -133,15 +135,13 @@ var errWiden = errors.New("schema must widen")
 //
 // A failure that is one source's own — a panic while reading or
 // converting it (lake.ErrInternal), no progress for opt.StallTimeout
-// (lake.ErrStalled), a file the store cannot read (lake.ErrUnreadable) —
+// (lake.ErrStalled; lake.ErrStoreStalled when the store sent nothing is
+// not the file's), a file the store cannot read (lake.ErrUnreadable) —
 // stops the conversion with a *lake.FileError naming that source; the
 // caller converts the others again without it. Other errors (writing the
 // output, the store) are returned as they are.
 func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
-	if opt.StallTimeout <= 0 {
-		return convert(ctx, srcs, sink, opt)
-	}
-	return watched(ctx, opt.StallTimeout, func(ctx context.Context, p *progress) (Result, error) {
+	return lake.Watch(ctx, opt.StallTimeout, func(ctx context.Context, p *lake.Progress) (Result, error) {
 		opt.progress = p
 		return convert(ctx, srcs, sink, opt)
 	})
@@ -220,6 +220,9 @@ type fileErr struct{ err error }
 func (e fileErr) Error() string { return e.err.Error() }
 func (e fileErr) Unwrap() error { return e.err }
 
+// testRecordHook, set by tests only, is called for every record read.
+var testRecordHook func(key string)
+
 func isFileErr(err error) bool {
 	var fe fileErr
 	return errors.As(err, &fe)
@@ -239,10 +242,8 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		return err
 	}
 	defer rc.Close()
-	if p := opt.progress; p != nil {
-		p.at(src.Key)
-		rc = countingReader{ReadCloser: rc, p: p}
-	}
+	defer opt.progress.Arm(src.Key)()
+	rc = opt.progress.Reader(rc)
 	rr, closer, err := openRecords(src.Name, rc, opt.MaxRecordBytes, raw)
 	if err != nil {
 		return fileErr{err}
@@ -269,7 +270,10 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		if err != nil {
 			return fileErr{err}
 		}
-		opt.progress.add(1)
+		opt.progress.Add(1)
+		if testRecordHook != nil {
+			testRecordHook(src.Key)
+		}
 		if err := fn(rec, release); err != nil {
 			return err
 		}

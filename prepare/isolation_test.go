@@ -87,20 +87,55 @@ func TestPanicRejectsOnlyItsFile(t *testing.T) {
 }
 
 // TestStallRejectsOnlyItsFile: a file whose conversion makes no progress
-// for the stall timeout is rejected; the rest of its batch converts.
+// for the stall timeout (a parser stuck on it) is rejected; the rest of
+// its batch converts.
 func TestStallRejectsOnlyItsFile(t *testing.T) {
 	l := lakefixture.Open(t)
 	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
 	lakefixture.Drop(t, l, "prepare/db/t/stuck.csv", []byte("a\n2\n"))
-	s := newStage(trapped(t, l, "prepare/db/t/stuck.csv", false), func(c *prepare.StageConfig) {
-		c.Options.StallTimeout = 200 * time.Millisecond
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	prepare.OnRecord(t, func(key string) {
+		if key == "prepare/db/t/stuck.csv" {
+			<-hold
+		}
 	})
+	s := newStage(l, func(c *prepare.StageConfig) { c.Options.StallTimeout = 200 * time.Millisecond })
 	res := prepareAll(t, s)
 	if res.Files != 1 || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "no progress for 200ms") {
 		t.Fatalf("result = %+v", res)
 	}
 	if n := len(loadRows(t, l, "db.t")); n != 1 {
 		t.Errorf("%d rows prepared, want 1", n)
+	}
+}
+
+// TestStoreStallIsNotTheFiles: a read the store never answers is the
+// store's trouble: the batch fails with lake.ErrStoreStalled (transient,
+// retried), and no file is rejected or lost.
+func TestStoreStallIsNotTheFiles(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "prepare/db/t/a.csv", []byte("a\n1\n"))
+	lakefixture.Drop(t, l, "prepare/db/t/slow.csv", []byte("a\n2\n"))
+	s := newStage(trapped(t, l, "prepare/db/t/slow.csv", false), func(c *prepare.StageConfig) {
+		c.Options.StallTimeout = 200 * time.Millisecond
+	})
+	ctx := context.Background()
+	plan, err := s.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, dirs := range plan.Tables {
+		res, err := s.Process(ctx, ref, dirs)
+		if !errors.Is(err, lake.ErrStoreStalled) || len(res.Rejected) != 0 {
+			t.Fatalf("process %s: %+v, %v; want lake.ErrStoreStalled and nothing rejected", ref, res, err)
+		}
+	}
+	if got := files(t, l, "prepare/db/t/"); len(got) != 2 {
+		t.Errorf("files left under prepare/: %v, want both", got)
+	}
+	if got := files(t, l, "log/rejected/"); len(got) != 0 {
+		t.Errorf("rejected: %v", got)
 	}
 }
 

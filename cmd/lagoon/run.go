@@ -93,7 +93,7 @@ have not changed for --settle.`,
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
 			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
 			fs.IntVar(&f.strike.Limit, "max-file-failures", f.strike.Limit, "a file that fails on its own account this many times is rejected with its last error (a panic or a stall rejects it at once)")
-			fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject the conversion of a file that makes no progress for this long (0: never)")
+			fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject work on a file (converting, reading its Parquet) that makes no progress for this long; a store that sends nothing is retried instead (0: never)")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
@@ -184,6 +184,7 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 	}
 	book := strike.New(lk.Store, f.strike)
 	f.prep.Strikes, f.ld.Strikes = book, book
+	f.ld.StallTimeout = f.prep.Options.StallTimeout // one flag for both stages
 	if want["prepare"] {
 		stages = append(stages, prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log))
 	}

@@ -1,0 +1,11 @@
+package prepare
+
+import "testing"
+
+// OnRecord has f called for every record read (a parser stuck on a file,
+// for tests), until tb ends.
+func OnRecord(tb testing.TB, f func(key string)) {
+	tb.Helper()
+	testRecordHook = f
+	tb.Cleanup(func() { testRecordHook = nil })
+}
