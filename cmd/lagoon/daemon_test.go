@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
 )
 
 // TestDaemonWatchesAndStopsGracefully runs the daemon as a process: a file
@@ -121,5 +124,68 @@ func waitFor(tb testing.TB, limit time.Duration, ok func() bool) {
 			tb.Fatalf("condition not met within %s", limit)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTransientFailuresRetryVisibly: while the loader cannot write its
+// intents (an I/O error, not the file's fault), the daemon keeps the file,
+// says so in the log table ("job failed; will retry", with the table and
+// the error) and retries with backoff; once the folder is back, the file
+// loads, once, and nothing was rejected.
+func TestTransientFailuresRetryVisibly(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	lakefixture.DropFile(t, filepath.Join(root, "load/db/t/a.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
+	if code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("first run: %d %s %s", code, out, errOut)
+	}
+	intents := filepath.Join(root, filepath.FromSlash(strings.TrimSuffix(loader.IntentPrefix, "/")))
+	if err := os.RemoveAll(intents); err != nil {
+		t.Fatal(err)
+	}
+	lakefixture.DropFile(t, intents, []byte("not a folder")) // the loader's intents cannot be written
+	var stderr syncBuffer
+	cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "0", "--rescan", "1h")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "lagoon running") })
+	lakefixture.DropFile(t, filepath.Join(root, "load/db/t/b.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(3, 4)))
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "job failed; will retry") })
+	if err := os.Remove(intents); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool { return !lakefixture.Exists(l, "load/db/t/b.parquet") })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("daemon exit: %v\n%s", err, stderr.String())
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 7 {
+		t.Errorf("rows = %d, want 7", n)
+	}
+	if lakefixture.Exists(l, "log/rejected/load/db/t/b.parquet") {
+		t.Error("the file was rejected for the store's failure")
+	}
+	lagoon(t, "run", "--root", root, "--once") // folds the log inbox into the log table
+	code, out, errOut := lagoon(t, "log", "--root", root, "--json", "--table", "db.t")
+	if code != exitOK {
+		t.Fatalf("log: %d %s", code, errOut)
+	}
+	var entries []map[string]any
+	if err := json.Unmarshal([]byte(out), &entries); err != nil {
+		t.Fatalf("log --json: %v\n%s", err, out)
+	}
+	retried := 0
+	for _, e := range entries {
+		if e["message"] == "job failed; will retry" && strings.Contains(fmt.Sprint(e["error"]), "not a directory") {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Errorf("no retry in the log table: %v", entries)
 	}
 }
