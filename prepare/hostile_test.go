@@ -3,10 +3,12 @@ package prepare_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/twmb/avro"
@@ -55,6 +57,13 @@ func TestHostileInputs(t *testing.T) {
 		{name: "UTF-8 BOM, CSV", file: "x.csv", body: "\xEF\xBB\xBFa\n1\n", rows: []string{"1"}},
 		{name: "UTF-16LE with BOM", file: "x.csv", body: utf16le("a,b\n1,é\n"), rows: []string{"1 é"}},
 		{name: "UTF-16BE with BOM", file: "x.ndjson", body: utf16be("{\"a\":\"é\"}\n"), rows: []string{"é"}},
+		{name: "UTF-16LE, a surrogate pair and a real U+FFFD", file: "x.csv", body: utf16le("a\n\U0001F600\uFFFD\n"), rows: []string{"\U0001F600\uFFFD"}},
+		{name: "UTF-16LE, a high surrogate alone", file: "x.csv", body: "\xFF\xFE" + "a\x00\n\x00\x3D\xD8x\x00\n\x00", fileErr: "malformed UTF-16 text: a high surrogate alone near byte 6"},
+		{name: "UTF-16BE, a low surrogate alone", file: "x.csv", body: "\xFE\xFF" + "\x00a\x00\n\xDE\x00\x00\n", fileErr: "a low surrogate alone"},
+		{name: "UTF-16LE, an odd byte at the end", file: "x.csv", body: utf16le("a\n1\n") + "\x31", rows: []string{"1"}, fileErr: "a code unit cut short at the end"},
+		{name: "UTF-16LE, a surrogate pair cut short", file: "x.csv", body: utf16le("a\n1\n") + "\x3D\xD8", rows: []string{"1"}, fileErr: "a surrogate pair cut short"},
+		{name: "UTF-32LE with BOM", file: "x.ndjson", body: utf32le("{\"a\":\"\U0001F600\"}\n"), rows: []string{"\U0001F600"}},
+		{name: "UTF-32LE past U+10FFFF", file: "x.csv", body: "\xFF\xFE\x00\x00" + "a\x00\x00\x00\n\x00\x00\x00\x00\x00\x11\x00", fileErr: "U+110000 is not a character"},
 		{name: "duplicate and empty CSV headers", file: "x.csv", body: "a,a,,b\n1,2,3,4\n", rows: []string{"1 2 3 4"}},
 		{name: "trailing garbage after an array", file: "x.json", body: "[{\"a\":1}] junk", rows: []string{"1"}, bad: []string{"after the end of the JSON array"}},
 		{name: "CR-only line ends", file: "x.csv", body: "a,b\r1,2\r3,4\r", fileErr: "CR alone"},
@@ -171,16 +180,24 @@ func TestTruncatedGzip(t *testing.T) {
 
 func utf16le(s string) string {
 	out := []byte{0xFF, 0xFE}
-	for _, r := range s {
-		out = append(out, byte(r), byte(r>>8))
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = binary.LittleEndian.AppendUint16(out, u)
 	}
 	return string(out)
 }
 
 func utf16be(s string) string {
 	out := []byte{0xFE, 0xFF}
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = binary.BigEndian.AppendUint16(out, u)
+	}
+	return string(out)
+}
+
+func utf32le(s string) string {
+	out := []byte{0xFF, 0xFE, 0, 0}
 	for _, r := range s {
-		out = append(out, byte(r>>8), byte(r))
+		out = binary.LittleEndian.AppendUint32(out, uint32(r))
 	}
 	return string(out)
 }

@@ -3,12 +3,12 @@ package prepare
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf16"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/encoding/unicode/utf32"
 	"golang.org/x/text/transform"
 )
 
@@ -44,26 +44,28 @@ var (
 )
 
 // decodeBOM drops a UTF-8 byte order mark, or decodes UTF-16/32 text
-// that starts with one.
+// that starts with one (strictly: see wideDecoder).
 func decodeBOM(br *bufio.Reader) (*bufio.Reader, error) {
 	head, _ := br.Peek(4)
-	var dec transform.Transformer
+	var dec *wideDecoder
 	switch {
 	case bytes.HasPrefix(head, bomUTF8):
 		br.Discard(len(bomUTF8))
 		return br, nil
 	case bytes.HasPrefix(head, bomUTF32LE):
-		dec = utf32.UTF32(utf32.LittleEndian, utf32.ExpectBOM).NewDecoder()
+		dec = &wideDecoder{width: 4, order: binary.LittleEndian}
 	case bytes.HasPrefix(head, bomUTF32BE):
-		dec = utf32.UTF32(utf32.BigEndian, utf32.ExpectBOM).NewDecoder()
+		dec = &wideDecoder{width: 4, order: binary.BigEndian}
 	case bytes.HasPrefix(head, bomUTF16LE):
-		dec = unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder()
+		dec = &wideDecoder{width: 2, order: binary.LittleEndian}
 	case bytes.HasPrefix(head, bomUTF16BE):
-		dec = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
+		dec = &wideDecoder{width: 2, order: binary.BigEndian}
 	default:
 		return br, nil
 	}
-	return bufio.NewReaderSize(transform.NewReader(br, strictUTF(dec)), 1<<20), nil
+	br.Discard(dec.width)
+	dec.off = int64(dec.width)
+	return bufio.NewReaderSize(transform.NewReader(br, dec), 1<<20), nil
 }
 
 // checkText refuses a head that is more than a quarter control
@@ -101,20 +103,70 @@ func crOnly(head []byte) bool {
 	return bytes.IndexByte(head, '\n') < 0 && bytes.Contains(bytes.TrimRight(head, "\r"), []byte{'\r'})
 }
 
-// strictUTF makes a UTF-16/32 decoder fail on malformed input instead of
-// writing U+FFFD for it: a value is stored as written, or its file fails.
-func strictUTF(dec transform.Transformer) transform.Transformer {
-	return &strictDecoder{dec: dec}
+// wideDecoder decodes UTF-16 (width 2) or UTF-32 (width 4) text into
+// UTF-8, strictly: an unpaired surrogate, a code point past U+10FFFF or a
+// file ending inside a code unit is an error (ErrNotText, with the byte
+// offset), never a U+FFFD written in its place — a value is stored as
+// written, or its file fails.
+type wideDecoder struct {
+	transform.NopResetter
+	width int
+	order binary.ByteOrder
+	off   int64 // in the file, of the next code unit
 }
 
-type strictDecoder struct{ dec transform.Transformer }
-
-func (s *strictDecoder) Reset() { s.dec.Reset() }
-
-func (s *strictDecoder) Transform(dst, src []byte, atEOF bool) (int, int, error) {
-	nDst, nSrc, err := s.dec.Transform(dst, src, atEOF)
-	if bytes.Contains(dst[:nDst], []byte("\uFFFD")) && !bytes.Contains(src[:nSrc], []byte{0xFD, 0xFF}) && !bytes.Contains(src[:nSrc], []byte{0xFF, 0xFD}) {
-		return nDst, nSrc, fmt.Errorf("%w: malformed UTF-16/UTF-32 text", ErrNotText)
+func (d *wideDecoder) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
+	for nSrc < len(src) {
+		r, size, err := d.next(src[nSrc:], atEOF)
+		if err != nil {
+			return nDst, nSrc, err
+		}
+		if nDst+utf8.RuneLen(r) > len(dst) {
+			return nDst, nSrc, transform.ErrShortDst
+		}
+		nDst += utf8.EncodeRune(dst[nDst:], r)
+		nSrc += size
+		d.off += int64(size)
 	}
-	return nDst, nSrc, err
+	return nDst, nSrc, nil
+}
+
+// next decodes the code point at the start of src: transform.ErrShortSrc
+// when src ends inside it and more is to come.
+func (d *wideDecoder) next(src []byte, atEOF bool) (rune, int, error) {
+	if len(src) < d.width {
+		return d.short(atEOF, "a code unit cut short")
+	}
+	if d.width == 4 {
+		r := rune(d.order.Uint32(src))
+		if r > utf8.MaxRune || utf16.IsSurrogate(r) {
+			return 0, 0, d.malformed(fmt.Sprintf("U+%X is not a character", uint32(r)))
+		}
+		return r, 4, nil
+	}
+	r := rune(d.order.Uint16(src))
+	switch {
+	case r >= 0xDC00 && r < 0xE000:
+		return 0, 0, d.malformed("a low surrogate alone")
+	case r < 0xD800 || r >= 0xE000:
+		return r, 2, nil
+	case len(src) < 4:
+		return d.short(atEOF, "a surrogate pair cut short")
+	}
+	low := rune(d.order.Uint16(src[2:]))
+	if low < 0xDC00 || low >= 0xE000 {
+		return 0, 0, d.malformed("a high surrogate alone")
+	}
+	return utf16.DecodeRune(r, low), 4, nil
+}
+
+func (d *wideDecoder) short(atEOF bool, what string) (rune, int, error) {
+	if !atEOF {
+		return 0, 0, transform.ErrShortSrc
+	}
+	return 0, 0, d.malformed(what + " at the end")
+}
+
+func (d *wideDecoder) malformed(what string) error {
+	return fmt.Errorf("%w: malformed UTF-%d text: %s near byte %d", ErrNotText, d.width*8, what, d.off)
 }
