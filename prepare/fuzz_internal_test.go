@@ -1,13 +1,16 @@
 package prepare
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -217,4 +220,77 @@ func FuzzAvro(f *testing.F) {
 		}
 		fuzzing.Within(t, "avro", func() { readAll(t, "x.avro", b, false) })
 	})
+}
+
+// FuzzDecodeBOM: text with a UTF-16 byte order mark decodes to what
+// unicode/utf16 makes of it when it is well formed, and is an ErrNotText
+// otherwise — never text with a U+FFFD that was not in it. UTF-32 and
+// UTF-8 marks and no mark at all go through the same door.
+func FuzzDecodeBOM(f *testing.F) {
+	for _, s := range []string{"\xFF\xFEa\x00", "\xFE\xFF\x00a", "\xFF\xFE\x3D\xD8\x00\xDE", "\xFF\xFE\x3D\xD8", "\xFF\xFE\x00\xDC",
+		"\xFF\xFE\x00\x00a\x00\x00\x00", "\x00\x00\xFE\xFF\x00\x11\x00\x00", "\xEF\xBB\xBFab", "ab", "\xFF\xFEa"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > fuzzing.MaxInput {
+			return
+		}
+		var out []byte
+		var err error
+		fuzzing.Within(t, "decodeBOM", func() {
+			br, derr := decodeBOM(bufio.NewReader(bytes.NewReader(b)))
+			if derr != nil {
+				err = derr
+				return
+			}
+			out, err = io.ReadAll(br)
+		})
+		want, ok := utf16Reference(b)
+		if !ok {
+			return // not UTF-16 with a mark: no reference to compare with
+		}
+		switch {
+		case want == nil && (err == nil || !errors.Is(err, ErrNotText)):
+			t.Fatalf("malformed UTF-16 %x: got %q, %v; want ErrNotText", b, out, err)
+		case want != nil && (err != nil || !bytes.Equal(out, want)):
+			t.Fatalf("UTF-16 %x: got %q, %v; want %q", b, out, err, want)
+		}
+	})
+}
+
+// utf16Reference decodes b when it starts with a UTF-16 byte order mark
+// (and not a UTF-32 one): nil for malformed text (an odd length or an
+// unpaired surrogate, which unicode/utf16 would turn into U+FFFD).
+func utf16Reference(b []byte) ([]byte, bool) {
+	var order binary.ByteOrder
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE, 0, 0}):
+		return nil, false
+	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
+		order = binary.LittleEndian
+	case bytes.HasPrefix(b, []byte{0xFE, 0xFF}):
+		order = binary.BigEndian
+	default:
+		return nil, false
+	}
+	b = b[2:]
+	if len(b)%2 != 0 {
+		return nil, true
+	}
+	units := make([]uint16, len(b)/2)
+	for i := range units {
+		units[i] = order.Uint16(b[2*i:])
+	}
+	for i := 0; i < len(units); i++ {
+		switch u := rune(units[i]); {
+		case u >= 0xDC00 && u < 0xE000:
+			return nil, true
+		case u >= 0xD800 && u < 0xDC00:
+			if i+1 >= len(units) || units[i+1] < 0xDC00 || units[i+1] >= 0xE000 {
+				return nil, true
+			}
+			i++
+		}
+	}
+	return []byte(string(utf16.Decode(units))), true
 }
