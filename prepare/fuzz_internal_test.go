@@ -48,6 +48,9 @@ func FuzzParseJSON(f *testing.F) {
 		if jerr == nil && dec.More() || jerr == nil && trailingData(dec) {
 			jerr = errors.New("trailing data")
 		}
+		if errors.Is(err, errLoneSurrogate) {
+			return // encoding/json takes it as U+FFFD; lagoon never changes a value
+		}
 		if (err == nil) != (jerr == nil) {
 			t.Fatalf("%q: lagoon says %v, encoding/json %v", b, err, jerr)
 		}

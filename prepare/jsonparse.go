@@ -34,6 +34,11 @@ type jsonParser struct {
 	i int
 }
 
+// errLoneSurrogate: a \uD800–\uDFFF escape not in a pair, which no UTF-8
+// string can hold (encoding/json replaces it with U+FFFD; lagoon makes its
+// record bad).
+var errLoneSurrogate = errors.New("half a UTF-16 surrogate pair: not a character, cannot be stored as UTF-8")
+
 func (p *jsonParser) errf(format string, args ...any) error {
 	return fmt.Errorf("offset %d: %s", p.i, fmt.Sprintf(format, args...))
 }
@@ -291,7 +296,9 @@ func (p *jsonParser) escape(buf []byte) ([]byte, error) {
 				}
 			}
 		}
-		r = utf8.RuneError
+		// encoding/json writes U+FFFD for it; a value never changes silently.
+		p.i -= 6
+		return nil, fmt.Errorf("offset %d: \\u%04X is %w", p.i, r, errLoneSurrogate)
 	}
 	return utf8.AppendRune(buf, r), nil
 }
