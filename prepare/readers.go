@@ -292,7 +292,7 @@ type csvRecords struct {
 	c      *csvReader
 	header []string
 	num    int
-	fields slab[Field]
+	fields slab[Field] // only record writes into it, and only Name, Kind, Str, Quoted
 }
 
 // release says that no record handed out so far is referred to any more.
@@ -377,7 +377,11 @@ func (cr *csvRecords) record() (rec Record, blank bool, err error) {
 	}
 	v := Value{Kind: KObject, Fields: cr.fields.take(len(fields))}
 	for i, f := range fields {
-		v.Fields[i] = Field{Name: cr.header[i], Val: Value{Kind: KText, Str: f.text, Quoted: f.quoted}}
+		// Only what a CSV field sets: the slab is this reader's alone, so
+		// the other members of every item are still zero (writing them
+		// again costs a write barrier per pointer while the GC marks).
+		fv := &v.Fields[i]
+		fv.Name, fv.Val.Kind, fv.Val.Str, fv.Val.Quoted = cr.header[i], KText, f.text, f.quoted
 	}
 	rec.Val = v
 	return rec, false, nil
