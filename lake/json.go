@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -17,8 +18,13 @@ func PutJSON(ctx context.Context, st Store, key string, v any) error {
 	return st.Put(ctx, key, bytes.NewReader(body))
 }
 
+// ErrCorrupt classifies an object of lagoon's own whose bytes do not
+// decode (not JSON, or not the shape expected).
+var ErrCorrupt = errors.New("corrupt")
+
 // GetJSON reads the JSON object under key into v. A missing key is an
-// error wrapping ErrNotExist.
+// error wrapping ErrNotExist; bytes that do not decode into v, one
+// wrapping ErrCorrupt.
 func GetJSON(ctx context.Context, st Store, key string, v any) error {
 	obj, err := st.Open(ctx, key)
 	if err != nil {
@@ -30,7 +36,7 @@ func GetJSON(ctx context.Context, st Store, key string, v any) error {
 		return fmt.Errorf("read %s: %w", key, err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%s: %w", key, err)
+		return fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
 	}
 	return nil
 }

@@ -5,7 +5,9 @@
 //
 // Counts live in the lake (tmp/lagoon/strikes/), so they hold across
 // restarts and are shared by the workers of a lake. A count belongs to one
-// version of a file: a file written again starts from zero.
+// version of a file: a file written again starts from zero. Records of
+// files gone or written again, and records that do not decode, are
+// deleted when a book first looks (at start-up).
 package strike
 
 import (
@@ -161,16 +163,47 @@ func (b *Book) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("list strikes: %w", err)
 		}
-		var rec Record
-		if err := lake.GetJSON(ctx, b.st, info.Key, &rec); err != nil {
-			if errors.Is(err, lake.ErrNotExist) {
-				continue
-			}
-			return fmt.Errorf("read strikes %s: %w", info.Key, err)
+		rec, keep, err := b.readStored(ctx, info.Key)
+		if err != nil {
+			return err
 		}
-		b.known[rec.Key] = rec
+		if keep {
+			b.known[rec.Key] = rec
+		}
 	}
 	b.loaded = true
+	return nil
+}
+
+// readStored reads the record stored under key (a key under Prefix). A
+// record that cannot be of use is deleted instead (keep false): one that
+// does not decode (it only held a count: the file gets its tries again),
+// one of a file that is gone, or of a file written again since.
+func (b *Book) readStored(ctx context.Context, key string) (Record, bool, error) {
+	var rec Record
+	err := lake.GetJSON(ctx, b.st, key, &rec)
+	switch {
+	case errors.Is(err, lake.ErrNotExist):
+		return Record{}, false, nil
+	case errors.Is(err, lake.ErrCorrupt) || err == nil && recordKey(rec.Key) != key:
+		return Record{}, false, b.drop(ctx, key)
+	case err != nil:
+		return Record{}, false, fmt.Errorf("read strikes %s: %w", key, err)
+	}
+	info, err := b.st.Stat(ctx, rec.Key)
+	switch {
+	case errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != rec.Version:
+		return Record{}, false, b.drop(ctx, key)
+	case err != nil:
+		return Record{}, false, fmt.Errorf("strikes of %s: %w", rec.Key, err)
+	}
+	return rec, true, nil
+}
+
+func (b *Book) drop(ctx context.Context, key string) error {
+	if err := b.st.Delete(ctx, key); err != nil {
+		return fmt.Errorf("drop stale strikes %s: %w", key, err)
+	}
 	return nil
 }
 
