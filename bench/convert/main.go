@@ -9,11 +9,13 @@
 //
 //	scripts/install-test-deps   # DuckDB from npm
 //	go run ./bench/convert -rows 1000000
+//	go run ./bench/convert -rows 1000000 -first-file 2   # memory of a new table's first file
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,12 +45,17 @@ func main() {
 	only := flag.String("only", "", "run only this input (NDJSON, NDJSON.gz, CSV, CSV.gz)")
 	baseline := flag.String("baseline", "", "another lagoon binary (an older build) whose convert is timed side by side")
 	work := flag.String("work", filepath.Join(os.TempDir(), "lagoon-bench-convert"), "where inputs are generated (kept for reuse)")
+	firstFile := flag.Int("first-file", 0, "instead: peak RSS of `lagoon run --once` on one NDJSON file of this many copies of the feed, into a new table and into an existing one")
 	flag.Parse()
 	check(os.MkdirAll(*work, 0o755))
 	bin := filepath.Join(*work, "lagoon")
 	check(run("", "go", "build", "-o", bin, "./cmd/lagoon"))
 	duck, err := filepath.Abs("testdata/duckdb/query.mjs")
 	check(err)
+	if *firstFile > 0 {
+		firstFileMemory(bin, *work, generate(*work, jobs[0], *rows), *firstFile)
+		return
+	}
 	fmt.Printf("machine: %d cores, %s/%s, %s; %d rows per input, median of %d runs\n\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateOnly), *rows, *runs)
 	fmt.Printf("%-10s %9s %10s %10s %7s %12s %12s %10s %7s\n", "input", "MB", "lagoon s", "duckdb s", "ratio", "lagoon RSS", "duckdb RSS",
@@ -90,6 +97,55 @@ func daemonPrepare(bin, work, in string) (time.Duration, int64) {
 	check(os.Link(in, filepath.Join(dir, filepath.Base(in))))
 	return measure("", bin, "run", "--root", root, "--once", "--stages", "prepare", "--settle", "0", "--log-level", "warn",
 		"--side-tables=false")
+}
+
+// firstFileMemory prints the peak RSS of a whole run (prepare and load)
+// on one NDJSON file of copies × feed: into a new table (created from the
+// file), and into the table as that run left it. Issue 10 asks the first
+// to stay within 2× of the second.
+func firstFileMemory(bin, work, feed string, copies int) {
+	big := filepath.Join(work, fmt.Sprintf("first-file-%dx.ndjson", copies))
+	if _, err := os.Stat(big); err != nil {
+		check(concat(big, feed, copies))
+	}
+	root := filepath.Join(work, "first-file-lake")
+	check(os.RemoveAll(root))
+	check(run("", bin, "init", "--root", root))
+	dir := filepath.Join(root, "prepare", "bench", "feed")
+	once := func(name string) (time.Duration, int64) {
+		check(os.MkdirAll(dir, 0o755))
+		check(os.Link(big, filepath.Join(dir, name)))
+		return measure("", bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false")
+	}
+	st, _ := os.Stat(big)
+	fmt.Printf("machine: %d cores, %s/%s, %s; one NDJSON file of %.2f GB, `lagoon run --once` (prepare and load)\n\n",
+		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateOnly), float64(st.Size())/1e9)
+	nt, nr := once("a.ndjson")
+	et, er := once("b.ndjson")
+	fmt.Printf("%-16s %8s %10s\n", "table", "s", "peak RSS")
+	fmt.Printf("%-16s %8.2f %9.0fM\n", "new", nt.Seconds(), float64(nr)/(1<<20))
+	fmt.Printf("%-16s %8.2f %9.0fM\n", "existing", et.Seconds(), float64(er)/(1<<20))
+	fmt.Printf("new / existing RSS %.2f (bound: 2)\n", float64(nr)/float64(er))
+}
+
+// concat writes n copies of src to dst.
+func concat(dst, src string, n int) error {
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	for range n {
+		in, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, in)
+		in.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return out.Close()
 }
 
 func generate(work string, j job, rows int) string {
