@@ -18,7 +18,10 @@ func TestWebhook(t *testing.T) {
 	out := make(chan Event, 10)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx, out) }()
-	for w.Addr() == "" {
+	for deadline := time.Now().Add(10 * time.Second); w.Addr() == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook did not start listening within 10s")
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	url := "http://" + w.Addr() + "/"

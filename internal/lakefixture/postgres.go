@@ -1,8 +1,9 @@
 package lakefixture
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 )
 
 // Postgres starts a throwaway PostgreSQL server on a free loopback port
@@ -48,8 +51,35 @@ func Postgres(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { srv.Process.Signal(os.Interrupt); srv.Wait() })
-	waitTCP(tb, fmt.Sprintf("127.0.0.1:%d", port))
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	waitQuery(tb, url)
+	return url
+}
+
+// waitQuery waits until the server at url answers a query: an open port
+// is not a server ready for queries ("the database system is starting
+// up").
+func waitQuery(tb testing.TB, url string) {
+	tb.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var one int
+		err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("PostgreSQL at %s does not answer: %v", url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // pgUser returns the credentials to run the server as "postgres" when we
@@ -80,17 +110,4 @@ func pgBinary(name string) string {
 		return matches[len(matches)-1]
 	}
 	return ""
-}
-
-func waitTCP(tb testing.TB, addr string) {
-	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("%s did not come up", addr)
 }
