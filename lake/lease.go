@@ -14,35 +14,55 @@ import (
 )
 
 // Lease is an exclusive, renewed hold on a key of an object store (the
-// claims of workers sharing a lake are leases). It is
-// taken with a conditional create; the holder rewrites it every TTL/3; a
-// lease not rewritten for a whole TTL is stale and may be taken over. (This
-// trusts the store's clock and ours to agree to well within the TTL.)
+// claims of workers sharing a lake are leases). Every write of it is a
+// compare-and-swap (Swapper): it is taken when absent, released or stale,
+// renewed every TTL/3 only while it is still the version its holder last
+// wrote, and released by marking it so. A lease not rewritten for a whole
+// TTL is stale and may be taken over. A holder that was paused past the
+// TTL finds at its next renewal that the lease moved on, and gives up
+// (Lost): it can never write over the new holder's lease. (Staleness
+// trusts the store's clock and ours to agree to well within the TTL.
+// Leases save wasted work; they are not what keeps a batch from being
+// committed twice — the loader's fenced commit is.)
 type Lease struct {
-	st    Store
-	key   string
-	owner leaseOwner
-	ttl   time.Duration
-	log   *slog.Logger
-	lost  chan struct{}
-	stop  context.CancelFunc
-	done  chan struct{}
+	st      Store
+	sw      Swapper
+	key     string
+	owner   leaseOwner
+	version string // of the lease as we last wrote it
+	ttl     time.Duration
+	log     *slog.Logger
+	lost    chan struct{}
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 type leaseOwner struct {
-	ID    string    `json:"id"`
-	Host  string    `json:"host"`
-	PID   int       `json:"pid"`
-	Since time.Time `json:"since"`
+	ID      string    `json:"id"`
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Since   time.Time `json:"since"`
+	Renewed time.Time `json:"renewed"`
+	// TTL is the holder's: its lease is stale after that long unrenewed.
+	TTL      time.Duration `json:"ttl_ns,omitempty"`
+	Released bool          `json:"released,omitempty"`
 }
+
+// ErrNoSwap: the store cannot compare-and-swap, so leases cannot be kept.
+var ErrNoSwap = errors.New("the store has no conditional writes (lake.Swapper)")
 
 // AcquireLease takes the lease at key, or fails with an error wrapping
 // ErrLocked naming the holder. The lease renews itself until Release; if
 // it is ever found taken by another, Lost is closed.
 func AcquireLease(ctx context.Context, st Store, key string, ttl time.Duration, log *slog.Logger) (*Lease, error) {
+	sw, ok := st.(Swapper)
+	if !ok {
+		return nil, fmt.Errorf("lease %s: %w", key, ErrNoSwap)
+	}
 	host, _ := os.Hostname()
-	l := &Lease{st: st, key: key, ttl: ttl, log: log, lost: make(chan struct{}),
-		owner: leaseOwner{ID: uuid.NewString(), Host: host, PID: os.Getpid(), Since: time.Now().UTC()}}
+	now := time.Now().UTC()
+	l := &Lease{st: st, sw: sw, key: key, ttl: ttl, log: log, lost: make(chan struct{}),
+		owner: leaseOwner{ID: uuid.NewString(), Host: host, PID: os.Getpid(), Since: now, Renewed: now, TTL: ttl}}
 	if err := l.take(ctx); err != nil {
 		return nil, err
 	}
@@ -52,27 +72,48 @@ func AcquireLease(ctx context.Context, st Store, key string, ttl time.Duration, 
 	return l, nil
 }
 
+// take swaps our lease in for none, a released one or a stale one.
 func (l *Lease) take(ctx context.Context) error {
 	info, err := l.st.Stat(ctx, l.key)
+	version := ""
 	switch {
-	case err == nil && time.Since(info.ModTime) < l.ttl:
-		holder, _ := l.read(ctx)
-		return fmt.Errorf("%w: held by %s pid %d since %s", ErrLocked, holder.Host, holder.PID, holder.Since.Format(time.RFC3339))
-	case err == nil:
-		l.log.Warn("taking over a stale lease", "key", l.key, "last_renewed", info.ModTime)
-		if err := l.st.Delete(ctx, l.key); err != nil {
-			return err
+	case errors.Is(err, ErrNotExist):
+	case err != nil:
+		return err
+	default:
+		holder, rerr := l.read(ctx)
+		ttl := l.ttl
+		if holder.TTL > 0 {
+			ttl = holder.TTL // the holder's, not ours
 		}
-	case !errors.Is(err, ErrNotExist):
+		if rerr == nil && !holder.Released && time.Since(info.ModTime) < ttl {
+			return fmt.Errorf("%w: held by %s pid %d since %s", ErrLocked, holder.Host, holder.PID, holder.Since.Format(time.RFC3339))
+		}
+		if rerr == nil && !holder.Released {
+			l.log.Warn("taking over a stale lease", "key", l.key, "last_renewed", info.ModTime, "holder", holder.Host)
+		}
+		version = info.Version
+	}
+	if err := l.write(ctx, version); errors.Is(err, ErrChanged) {
+		return fmt.Errorf("%w: another process took it first", ErrLocked)
+	} else if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(l.owner)
-	if err := l.st.PutIfAbsent(ctx, l.key, bytes.NewReader(body)); err != nil { // conditional: not PutJSON
-		if errors.Is(err, ErrExist) {
-			return fmt.Errorf("%w: another process took it first", ErrLocked)
-		}
+	return nil
+}
+
+// write swaps l.owner in for the lease at version, and remembers the new
+// version.
+func (l *Lease) write(ctx context.Context, version string) error {
+	body, err := json.Marshal(l.owner)
+	if err != nil {
 		return err
 	}
+	v, err := l.sw.PutIfVersion(ctx, l.key, version, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	l.version = v
 	return nil
 }
 
@@ -92,32 +133,48 @@ func (l *Lease) renew(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		cur, err := l.read(ctx)
-		if err == nil && cur.ID != l.owner.ID || errors.Is(err, ErrNotExist) {
-			l.log.Error("lease lost to another process", "key", l.key, "holder", cur.Host)
+		l.owner.Renewed = time.Now().UTC()
+		err := l.write(ctx, l.version)
+		if errors.Is(err, ErrChanged) && !l.stillOurs(ctx) {
+			l.log.Error("lease lost to another process", "key", l.key)
 			close(l.lost)
 			return
 		}
-		if err == nil {
-			err = PutJSON(ctx, l.st, l.key, l.owner)
-		}
-		if err != nil && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, ErrChanged) && ctx.Err() == nil {
 			l.log.Warn("cannot renew the lease", "key", l.key, "err", err)
 		}
 	}
+}
+
+// stillOurs looks at a lease whose swap failed: a renewal whose answer was
+// lost may have landed (then the lease holds our id, and we take its
+// version); any other holder means the lease is lost.
+func (l *Lease) stillOurs(ctx context.Context) bool {
+	info, err := l.st.Stat(ctx, l.key)
+	if err != nil {
+		return false
+	}
+	cur, err := l.read(ctx)
+	if err != nil || cur.ID != l.owner.ID || cur.Released {
+		return false
+	}
+	l.version = info.Version
+	return true
 }
 
 // Lost is closed when the lease turns out to be held by another process;
 // the holder must stop working on the lake.
 func (l *Lease) Lost() <-chan struct{} { return l.lost }
 
-// Release stops renewing and deletes the lease if it is still ours.
+// Release stops renewing and marks the lease released — a swap, so that a
+// lease another process took meanwhile is left alone. The next taker
+// needs no wait.
 func (l *Lease) Release(ctx context.Context) error {
 	l.stop()
 	<-l.done
-	cur, err := l.read(ctx)
-	if err != nil || cur.ID != l.owner.ID {
-		return nil
+	l.owner.Released = true
+	if err := l.write(ctx, l.version); err != nil && !errors.Is(err, ErrChanged) {
+		return err
 	}
-	return l.st.Delete(ctx, l.key)
+	return nil
 }

@@ -361,3 +361,53 @@ func (l *Local) Rename(_ context.Context, from, to string) error {
 	}
 	return syncDir(filepath.Dir(dst))
 }
+
+var _ Swapper = (*Local)(nil)
+
+// PutIfVersion implements Swapper: under an exclusive flock(2) of a lock
+// file beside key (".<name>.lock", shared by every process of the
+// machine), the object's version is compared, then the new one is
+// published as Put does.
+func (l *Local) PutIfVersion(ctx context.Context, key, version string, r io.Reader) (string, error) {
+	dst := l.Path(key)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("put %s: %w", key, err)
+	}
+	unlock, err := flockFile(filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".lock"))
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", key, err)
+	}
+	defer unlock()
+	cur, err := l.Stat(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotExist):
+		cur = ObjectInfo{}
+	case err != nil:
+		return "", err
+	}
+	if cur.Version != version {
+		return "", fmt.Errorf("put %s: %w", key, ErrChanged)
+	}
+	if err := l.put(key, r, false); err != nil {
+		return "", err
+	}
+	info, err := l.Stat(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	return info.Version, nil
+}
+
+// flockFile takes an exclusive flock(2) of path (created if need be); the
+// returned func releases it.
+func flockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil // closing releases the lock
+}

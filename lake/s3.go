@@ -243,6 +243,32 @@ func (s *S3) put(ctx context.Context, key string, r io.Reader, exclusive bool) e
 	return nil
 }
 
+var _ Swapper = (*S3)(nil)
+
+// PutIfVersion implements Swapper with a conditional write: If-Match on the
+// ETag, or If-None-Match: * for version "".
+func (s *S3) PutIfVersion(ctx context.Context, key, version string, r io.Reader) (string, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", key, err)
+	}
+	in := &s3.PutObjectInput{Bucket: &s.bucket, Key: aws.String(s.full(key)), Body: bytes.NewReader(body)}
+	if version == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(version)
+	}
+	out, err := s.client.PutObject(ctx, in)
+	if err != nil {
+		err = s3Err("put", key, err)
+		if errors.Is(err, ErrExist) || errors.Is(err, ErrNotExist) {
+			return "", fmt.Errorf("put %s: %w", key, ErrChanged)
+		}
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil // as Stat has it
+}
+
 // Create implements Store with a streaming multipart upload; the object
 // appears when Close completes it.
 func (s *S3) Create(ctx context.Context, key string) (Writer, error) {

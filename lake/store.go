@@ -15,6 +15,21 @@ var ErrNotExist = errors.New("object does not exist")
 // already taken.
 var ErrExist = errors.New("object already exists")
 
+// ErrChanged is returned (wrapped) by a conditional write that found the
+// object no longer at the version its caller read.
+var ErrChanged = errors.New("object changed since it was read")
+
+// Swapper is a Store that replaces an object only while it is still the
+// version its caller read: the compare-and-swap that claims (leases) are
+// built on. Both lagoon stores have it.
+type Swapper interface {
+	// PutIfVersion stores r under key if the object there is still
+	// version ("": if there is none), and returns the new version.
+	// Otherwise it fails with an error wrapping ErrChanged and stores
+	// nothing.
+	PutIfVersion(ctx context.Context, key, version string, r io.Reader) (string, error)
+}
+
 // ErrUnreadable is returned (wrapped) by Open for an object that is there
 // but cannot be read as a file, through no transient fault: a dangling
 // symbolic link, a directory or a named pipe where a file should be, no

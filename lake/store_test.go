@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -44,6 +47,7 @@ func TestStores(t *testing.T) {
 }
 
 func storeContract(t *testing.T, st lake.Store) {
+	swapContract(t, st.(lake.Swapper), st)
 	ctx := context.Background()
 	if _, err := st.Stat(ctx, "nope"); !errors.Is(err, lake.ErrNotExist) {
 		t.Errorf("Stat of a missing key: %v", err)
@@ -159,5 +163,49 @@ func storeContract(t *testing.T, st lake.Store) {
 	}
 	if err := st.Delete(ctx, "moved/c d+é.txt"); err != nil {
 		t.Errorf("Delete of a missing key: %v", err)
+	}
+}
+
+// swapContract: PutIfVersion is a compare-and-swap — of several writers
+// that read the same version, exactly one replaces it.
+func swapContract(t *testing.T, sw lake.Swapper, st lake.Store) {
+	t.Helper()
+	ctx := context.Background()
+	v1, err := sw.PutIfVersion(ctx, "swap/k", "", strings.NewReader("one"))
+	if err != nil || v1 == "" {
+		t.Fatalf("create: %q, %v", v1, err)
+	}
+	if _, err := sw.PutIfVersion(ctx, "swap/k", "", strings.NewReader("x")); !errors.Is(err, lake.ErrChanged) {
+		t.Errorf("create over an object: %v, want ErrChanged", err)
+	}
+	if _, err := sw.PutIfVersion(ctx, "swap/missing", "some-version", strings.NewReader("x")); !errors.Is(err, lake.ErrChanged) {
+		t.Errorf("swap of a missing object: %v, want ErrChanged", err)
+	}
+	v2, err := sw.PutIfVersion(ctx, "swap/k", v1, strings.NewReader("two!"))
+	if info, _ := st.Stat(ctx, "swap/k"); err != nil || v2 != info.Version || v2 == v1 {
+		t.Fatalf("swap: %q (stat %q), %v", v2, info.Version, err)
+	}
+	if _, err := sw.PutIfVersion(ctx, "swap/k", v1, strings.NewReader("three")); !errors.Is(err, lake.ErrChanged) {
+		t.Errorf("swap from an old version: %v, want ErrChanged", err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := sw.PutIfVersion(ctx, "swap/k", v2, strings.NewReader(fmt.Sprintf("writer %d", i))); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, lake.ErrChanged) {
+				t.Errorf("writer %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d writers replaced the same version, want 1", wins.Load())
+	}
+	if err := st.Delete(ctx, "swap/k"); err != nil {
+		t.Fatal(err)
 	}
 }

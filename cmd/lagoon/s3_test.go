@@ -95,8 +95,12 @@ func TestS3WithGlue(t *testing.T) {
 		}
 	}
 	for info, err := range l.Store.List(ctx, lake.ClaimPrefix) {
+		var claim struct{ Released bool }
 		if err == nil {
-			t.Errorf("claim left behind: %s", info.Key)
+			err = lake.GetJSON(ctx, l.Store, info.Key, &claim)
+		}
+		if err != nil || !claim.Released {
+			t.Errorf("claim left held: %s (%v)", info.Key, err)
 		}
 	}
 	s3SideTables(t, l, root)
