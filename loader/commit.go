@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"iter"
 	"path"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,6 +54,17 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		if done {
 			return l.finish(ctx, in, srcs, rows)
 		}
+		var ec *errCommitted
+		if errors.As(err, &ec) {
+			if srcs, err = l.dropCommitted(ctx, &in, srcs, ec.keys); err != nil {
+				return lake.Result{}, err
+			}
+			if len(srcs) == 0 {
+				return lake.Result{Table: ref}, l.dropIntent(ctx, in)
+			}
+			attempt-- // not a conflict: the batch is smaller, not beaten
+			continue
+		}
 		if !retryable(err) {
 			break
 		}
@@ -99,6 +109,9 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if batchCommitted(tbl.Metadata(), batch) {
 		return true, countRows(srcs), nil
 	}
+	if keys := committedElsewhere(tbl.Metadata(), srcs); len(keys) > 0 {
+		return false, 0, &errCommitted{keys: keys}
+	}
 	if registrable(tbl, srcs) {
 		return l.register(ctx, ref, tbl, srcs, batch)
 	}
@@ -115,8 +128,7 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		return false, 0, err
 	}
 	defer rdr.Release()
-	props := iceberg.Properties{BatchProperty: batch, lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
-	if err := appendRecords(ctx, tx, staged, rdr, props); err != nil {
+	if err := appendRecords(ctx, tx, staged, rdr, commitProps(batch, srcs)); err != nil {
 		if rdr.err != nil {
 			return false, 0, rdr.err
 		}
@@ -400,9 +412,8 @@ func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Tab
 		}
 		urls = append(urls, l.st.URL(dst))
 	}
-	props := iceberg.Properties{BatchProperty: batch, lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
 	tx := tbl.NewTransaction()
-	if err := tx.AddFiles(ctx, urls, props, true); err != nil {
+	if err := tx.AddFiles(ctx, urls, commitProps(batch, srcs), true); err != nil {
 		return false, 0, fmt.Errorf("add files: %w", err)
 	}
 	rows := countRows(srcs)
