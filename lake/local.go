@@ -64,12 +64,15 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 			if !strings.HasPrefix(key, base) {
 				return nil
 			}
-			info, err := d.Info()
+			info, err := entryInfo(p, d)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
 				return err
+			}
+			if info.IsDir() {
+				return nil // a symbolic link to a folder: not walked
 			}
 			if !yield(objectInfo(key, info)) {
 				return fs.SkipAll
@@ -80,6 +83,21 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 			yield(ObjectInfo{}, fmt.Errorf("list %s: %w", prefix, err))
 		}
 	}
+}
+
+// entryInfo is what Stat says of a listed entry: a symbolic link is
+// followed (its target's size and mtime, so that List and Stat agree on
+// the version), and one to nothing is listed as itself (Open then refuses
+// it as ErrUnreadable).
+func entryInfo(p string, d fs.DirEntry) (fs.FileInfo, error) {
+	if d.Type()&fs.ModeSymlink == 0 {
+		return d.Info()
+	}
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return d.Info()
+	}
+	return info, err
 }
 
 // listStart returns the directory to walk for prefix and the key prefix to
