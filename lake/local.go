@@ -19,7 +19,8 @@ import (
 // Local is a Store on a local directory. Writes go to a dot-named temp file
 // in the target folder, are fsynced, and renamed into place.
 type Local struct {
-	root string // absolute, cleaned
+	root    string // absolute, cleaned
+	writers writerCache
 }
 
 var _ Store = (*Local)(nil)

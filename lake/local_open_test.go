@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,5 +62,37 @@ func TestLocalOpenRefusesWhatIsNotAFile(t *testing.T) {
 				t.Fatal("open blocked")
 			}
 		})
+	}
+}
+
+// TestOpenForWriting: a file some process holds open for writing is
+// found (a writer still at work), one held open for reading only is not.
+func TestOpenForWriting(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fdinfo"); err != nil {
+		t.Skip("no /proc here")
+	}
+	st, err := lake.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, k := range []string{"prepare/db/t/w.json", "prepare/db/t/r.json"} {
+		if err := st.Put(ctx, k, strings.NewReader("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := os.OpenFile(st.Path("prepare/db/t/w.json"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, err := os.Open(st.Path("prepare/db/t/r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := st.OpenForWriting(ctx)
+	if err != nil || !got["prepare/db/t/w.json"] || got["prepare/db/t/r.json"] {
+		t.Errorf("open for writing = %v, %v; want w.json only", got, err)
 	}
 }

@@ -135,9 +135,11 @@ func PublishTemp(key string) string {
 	return dir + "." + base + ".pub"
 }
 
-// ListSettled lists the files under dirs that have settled, oldest first
-// (then by key), leaving out ignored names and files still being published
-// (see PublishTemp). Files still settling are counted in res.
+// ListSettled lists the files under dirs that are finished, oldest first
+// (then by key): settled, not held open for writing by any process (where
+// the store can tell: WriterFinder), not being published (see
+// PublishTemp); ignored names are left out. Files not finished yet are
+// counted in res.
 func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, res *Result) ([]ObjectInfo, error) {
 	var out []ObjectInfo
 	seen := map[string]bool{}
@@ -156,10 +158,13 @@ func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Durat
 			}
 		}
 	}
+	writing, err := openForWriting(ctx, st, len(out))
+	if err != nil {
+		return nil, err
+	}
 	out = slices.DeleteFunc(out, func(info ObjectInfo) bool {
-		if seen[PublishTemp(info.Key)] {
-			res.Waiting++
-			res.NextReady = now.Add(max(settle, time.Second))
+		if seen[PublishTemp(info.Key)] || writing[info.Key] {
+			res.WaitUntil(1, now.Add(max(settle, time.Second)))
 			return true
 		}
 		return false
@@ -168,6 +173,16 @@ func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Durat
 		return cmp.Or(a.ModTime.Compare(b.ModTime), strings.Compare(a.Key, b.Key))
 	})
 	return out, nil
+}
+
+// openForWriting asks a store that can tell (WriterFinder) which of its
+// files are held open for writing, when there are n candidates.
+func openForWriting(ctx context.Context, st Store, n int) (map[string]bool, error) {
+	wf, ok := st.(WriterFinder)
+	if !ok || n == 0 {
+		return nil, nil
+	}
+	return wf.OpenForWriting(ctx)
 }
 
 // ListIntents returns the keys of the intents (*.json) under prefix,

@@ -189,3 +189,46 @@ func TestTransientFailuresRetryVisibly(t *testing.T) {
 		t.Errorf("no retry in the log table: %v", entries)
 	}
 }
+
+// TestSlowWriterIsWaitedFor: a writer that pauses longer than --settle
+// while it holds the file open (a logger, a slow upload) loses nothing:
+// the file is taken once it is closed, whole. (It once was taken at the
+// first pause, deleted while still open, and the rest of it was lost.)
+func TestSlowWriterIsWaitedFor(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	var stderr syncBuffer
+	cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "500ms", "--rescan", "200ms")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "lagoon running") })
+	p := filepath.Join(root, "prepare/db/slow/feed.ndjson")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for part := range 3 {
+		for i := range 10 {
+			fmt.Fprintf(f, "{\"id\":%d}\n", part*10+i)
+		}
+		time.Sleep(2 * time.Second) // four times the settle time
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, func() bool { return !lakefixture.Exists(l, "prepare/db/slow/feed.ndjson") && lakefixture.Exists(l, "stg/db/slow/metadata/version-hint.text") })
+	waitFor(t, 20*time.Second, func() bool { return len(lakefixture.Rows(t, l, "db.slow")) >= 30 })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if n := len(lakefixture.Rows(t, l, "db.slow")); n != 30 {
+		t.Errorf("rows = %d, want 30", n)
+	}
+}
