@@ -19,6 +19,32 @@ var ErrExist = errors.New("object already exists")
 // object no longer at the version its caller read.
 var ErrChanged = errors.New("object changed since it was read")
 
+// ChangedError says that a file changed (or went) while it was read: what
+// was made of it is dropped, and the file is taken again once it is
+// finished. It is no fault of the file's (no strike).
+type ChangedError struct{ Key string }
+
+func (e *ChangedError) Error() string {
+	return e.Key + ": changed while it was read; taken again once finished"
+}
+
+func (e *ChangedError) Unwrap() error { return ErrChanged }
+
+// Unchanged checks that every file of infos is still the version listed:
+// a *ChangedError for the first that is not.
+func Unchanged(ctx context.Context, st Store, infos []ObjectInfo) error {
+	for _, want := range infos {
+		got, err := st.Stat(ctx, want.Key)
+		if errors.Is(err, ErrNotExist) || err == nil && got.Version != want.Version {
+			return &ChangedError{Key: want.Key}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Swapper is a Store that replaces an object only while it is still the
 // version its caller read: the compare-and-swap that claims (leases) are
 // built on. Both lagoon stores have it.

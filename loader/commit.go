@@ -45,6 +45,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	loadedAt := l.cfg.Now().UTC().Truncate(time.Microsecond)
 	var rows int64
 	var err error
+	changed := 0
 	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
 		var done bool
 		err = lake.Protect(func() (err error) {
@@ -52,15 +53,17 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 			return err
 		})
 		if done {
-			return l.finish(ctx, in, srcs, rows)
+			res, err := l.finish(ctx, in, srcs, rows)
+			res.WaitUntil(changed, l.cfg.Now().Add(max(l.cfg.Settle, time.Second)))
+			return res, err
 		}
-		var ec *errCommitted
-		if errors.As(err, &ec) {
-			if srcs, err = l.dropCommitted(ctx, &in, srcs, ec.keys); err != nil {
-				return lake.Result{}, err
+		keys, why := leftOut(err)
+		if keys != nil {
+			if errors.Is(err, lake.ErrChanged) {
+				changed++
 			}
-			if len(srcs) == 0 {
-				return lake.Result{Table: ref}, l.dropIntent(ctx, in)
+			if srcs, err = l.leaveOut(ctx, &in, srcs, keys, why); err != nil || len(srcs) == 0 {
+				return l.emptyBatch(ctx, ref, in, changed, err)
 			}
 			attempt-- // not a conflict: the batch is smaller, not beaten
 			continue
@@ -133,6 +136,9 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 			return false, 0, rdr.err
 		}
 		return false, 0, fmt.Errorf("append: %w", err)
+	}
+	if err := unchanged(ctx, l.st, srcs); err != nil {
+		return false, 0, err
 	}
 	if _, err := tx.Commit(ctx); err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
@@ -417,6 +423,9 @@ func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Tab
 		return false, 0, fmt.Errorf("add files: %w", err)
 	}
 	rows := countRows(srcs)
+	if err := unchanged(ctx, l.st, srcs); err != nil {
+		return false, 0, err
+	}
 	if _, err := tx.Commit(ctx); err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rows)
 	}

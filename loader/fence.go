@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -91,16 +92,52 @@ func parentOf(meta table.Metadata, snap *table.Snapshot) *table.Snapshot {
 	return meta.SnapshotByID(*snap.ParentSnapshotID)
 }
 
-// dropCommitted takes the files another commit holds out of the batch;
-// its intent is written again without them, so that this batch's trail
-// never claims them. Their files stay: the batch that committed them
-// records and deletes them when it finishes (or its recovery does). It
-// returns the sources left.
-func (l *Loader) dropCommitted(ctx context.Context, in *intent, srcs []*source, keys []string) ([]*source, error) {
-	l.log.Info("files committed already by another batch: leaving them out", "table", in.ref().String(),
-		"batch", in.Batch, "files", len(keys))
+// leftOut names the files an attempt's error takes out of the batch, and
+// why: files another commit holds already (errCommitted), or a file that
+// changed while it was read (lake.ChangedError: taken again once
+// finished). nil: the error is the batch's.
+func leftOut(err error) ([]string, string) {
+	var ec *errCommitted
+	var ce *lake.ChangedError
+	switch {
+	case errors.As(err, &ec):
+		return ec.keys, "committed already by another batch"
+	case errors.As(err, &ce):
+		return []string{ce.Key}, "changed while it was read; taken again once finished"
+	}
+	return nil, ""
+}
+
+// leaveOut takes keys out of the batch; its intent is written again
+// without them, so that this batch's trail never claims them. Their files
+// stay: a file committed by another batch is recorded and deleted when
+// that batch finishes (or its recovery does); a file that changed is
+// loaded once finished. It returns the sources left.
+func (l *Loader) leaveOut(ctx context.Context, in *intent, srcs []*source, keys []string, why string) ([]*source, error) {
+	l.log.Info("leaving files out of a batch: "+why, "table", in.ref().String(), "batch", in.Batch, "files", len(keys))
 	srcs = slices.DeleteFunc(slices.Clone(srcs), func(s *source) bool { return slices.Contains(keys, s.info.Key) }) // the caller keeps (and closes) its own
 	in.Files = slices.DeleteFunc(in.Files, func(f intentFile) bool { return slices.Contains(keys, f.Key) })
 	return srcs, l.writeIntent(ctx, *in)
 }
 
+// emptyBatch ends a batch left with no file (or whose intent could not be
+// written again: err): changed files wait.
+func (l *Loader) emptyBatch(ctx context.Context, ref lake.TableRef, in intent, changed int, err error) (lake.Result, error) {
+	if err != nil {
+		return lake.Result{}, err
+	}
+	res := lake.Result{Table: ref}
+	res.WaitUntil(changed, l.cfg.Now().Add(max(l.cfg.Settle, time.Second)))
+	return res, l.dropIntent(ctx, in)
+}
+
+// unchanged checks, just before a commit, that no file of the batch
+// changed since it was listed (appended to in place, say): a
+// *lake.ChangedError for the first that did.
+func unchanged(ctx context.Context, st lake.Store, srcs []*source) error {
+	infos := make([]lake.ObjectInfo, len(srcs))
+	for i, s := range srcs {
+		infos[i] = s.info
+	}
+	return lake.Unchanged(ctx, st, infos)
+}

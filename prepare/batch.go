@@ -117,6 +117,9 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 		return lake.Result{}, err
 	}
 	res, err := s.convertBatch(ctx, &in, batch, tv)
+	if err == nil {
+		err = lake.Unchanged(ctx, s.st, infos) // a file appended to meanwhile is taken again, whole
+	}
 	if err != nil {
 		if aerr := s.discard(ctx, in); aerr != nil {
 			s.log.Warn("cannot clean up a failed batch; recovery will", "table", ref.String(), "err", aerr)

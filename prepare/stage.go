@@ -164,6 +164,12 @@ func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []wait
 	for len(batch) > 0 {
 		r, err := s.runBatch(ctx, ref, batch, tv)
 		res.Add(r)
+		var ce *lake.ChangedError
+		if errors.As(err, &ce) { // not finished after all: later, without a strike
+			batch = slices.DeleteFunc(batch, func(w waiting) bool { return w.info.Key == ce.Key })
+			res.WaitUntil(1, s.cfg.Now().Add(max(s.cfg.Settle, time.Second)))
+			continue
+		}
 		var fe *lake.FileError
 		if !errors.As(err, &fe) {
 			return res, err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -221,5 +222,41 @@ func TestLargeFileRollsIntoSeveralOutputs(t *testing.T) {
 	}
 	if n := len(loadRows(t, l, "db.t")); n != 60_000 {
 		t.Errorf("outputs hold %d rows", n)
+	}
+}
+
+// TestFileAppendedDuringConversionIsTakenAgain: a file that grows while it
+// is converted is not consumed: the output is dropped, the file waits,
+// and the next pass converts it whole — each row once. (A 3M-line file
+// once ended as 6M rows: the first pass published, then the whole file
+// again.)
+func TestFileAppendedDuringConversionIsTakenAgain(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.CreateTable(t, l, "db.grow", arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil))
+	key := "prepare/db/grow/feed.ndjson"
+	lakefixture.Drop(t, l, key, []byte(strings.Repeat("{\"id\":1}\n", 100)))
+	lakefixture.Drop(t, l, "prepare/db/grow/other.ndjson", []byte("{\"id\":2}\n"))
+	var appended atomic.Bool
+	prepare.OnRecord(t, func(k string) {
+		if k == key && appended.CompareAndSwap(false, true) {
+			f, err := os.OpenFile(filepath.Join(lakefixture.Root(l), key), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			fmt.Fprint(f, strings.Repeat("{\"id\":3}\n", 50))
+			f.Close()
+		}
+	})
+	s := newStage(l)
+	first := prepareAll(t, s)
+	if first.Files != 1 || first.Waiting != 1 {
+		t.Fatalf("first pass: %+v; want the other file prepared and the growing one waiting", first)
+	}
+	if second := prepareAll(t, s); second.Files != 1 || second.Rows != 150 {
+		t.Fatalf("second pass: %+v; want the whole file, 150 rows", second)
+	}
+	if n := len(loadRows(t, l, "db.grow")); n != 151 {
+		t.Errorf("%d rows prepared, want 151", n)
 	}
 }
