@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -150,6 +151,7 @@ func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result
 func convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
 	opt.Table = withoutConsts(opt.Table, srcs)
 	t := tableType(opt.Table)
+	t.reserve(append(constNames(srcs), lake.LoadedAtColumn)...)
 	if err := observe(ctx, srcs, t, opt, opt.SampleRecords); err != nil {
 		return Result{}, err
 	}
@@ -336,6 +338,19 @@ func formatReader(f Format, br *bufio.Reader, maxRecord int, raw bool) (recordRe
 		return newAvroReader(br)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, f)
+}
+
+// constNames lists the sources' constant columns.
+func constNames(srcs []Source) []string {
+	var names []string
+	for _, s := range srcs {
+		for _, c := range s.Consts {
+			if !slices.Contains(names, c.Name) {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	return names
 }
 
 // withoutConsts drops the table's columns that the sources give as

@@ -157,6 +157,23 @@ func (t *Type) column(raw string, create bool) *Column {
 	return c
 }
 
+// reservedOrig marks a name no record may take (see reserve): no raw
+// field name is this.
+const reservedOrig = "\x00reserved"
+
+// reserve keeps names (top-level columns lagoon fills itself:
+// _etl_loaded_at, the lineage and path columns) from the records' fields:
+// a record field of such a name becomes name_2, as any second field of
+// one name does, instead of clashing with lagoon's column (the loader
+// refused the whole output, and the user's file was gone by then).
+func (t *Type) reserve(names ...string) {
+	for _, n := range names {
+		if t.byName[n] == nil {
+			t.byName[n] = &Column{Name: n, Orig: reservedOrig}
+		}
+	}
+}
+
 func (t *Type) addColumn(c *Column) {
 	t.Fields = append(t.Fields, c)
 	t.byName[c.Name] = c

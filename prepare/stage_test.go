@@ -260,3 +260,25 @@ func TestFileAppendedDuringConversionIsTakenAgain(t *testing.T) {
 		t.Errorf("%d rows prepared, want 151", n)
 	}
 }
+
+// TestRecordFieldsNeverTakeLagoonsColumns: a record field named like a
+// column lagoon fills itself (_etl_loaded_at, the lineage column, a path
+// column) is kept under name_2, like any second field of one name — the
+// loader once refused the whole output, after the user's file was gone.
+func TestRecordFieldsNeverTakeLagoonsColumns(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "prepare/db/r/day=2026-01-01/a.ndjson",
+		[]byte(`{"id":1,"_etl_loaded_at":"2020-01-01","_etl_source_key":"mine","day":"d"}`+"\n"))
+	if res := prepareAll(t, newStage(l)); res.Files != 1 || len(res.Rejected) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	rows := loadRows(t, l, "db.r")
+	if len(rows) != 1 {
+		t.Fatalf("rows = %v", rows)
+	}
+	r := rows[0]
+	got := fmt.Sprint(r["_etl_loaded_at_2"], " ", r["_etl_source_key_2"], " ", r["day_2"], " ", r["day"], " ", r[prepare.LineageColumn])
+	if want := "2020-01-01 mine d 2026-01-01 prepare/db/r/day=2026-01-01/a.ndjson"; got != want {
+		t.Errorf("row = %v; want %s", r, want)
+	}
+}
