@@ -1,14 +1,17 @@
 package prepare
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/uuid"
 
 	"github.com/lagoon-dev/lagoon/lake"
@@ -157,7 +160,11 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
 	_, noAudit := s.cfg.Audit.(lake.NoAudit)
 	opt.HashSources = !noAudit // the trail's "prepared" record needs them
-	cres, err := Convert(ctx, s.sources(ctx, batch), sink, opt)
+	srcs := s.sources(ctx, batch)
+	cres, err := Convert(ctx, srcs, sink, opt)
+	if err == nil {
+		err = s.newColumnsWait(ctx, in.ref(), tv, srcs, cres)
+	}
 	if err == nil {
 		err = s.decide(in, batch, cres, rejects, &res)
 	}
@@ -177,6 +184,48 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	res.Commits = len(sink.temps)
 	res.BadRecords = rejects.n
 	return res, nil
+}
+
+// errWaitForLoad: a batch's outputs bring columns the table lacks while
+// earlier outputs of the table wait under load/; it converts again once
+// those are in, to the table as they leave it.
+var errWaitForLoad = errors.New("new columns wait for earlier outputs to load")
+
+// newColumnsWait holds back outputs with new columns while other outputs
+// of the table wait for the loader, or when the table's schema changed
+// while the batch converted: those may add the same columns with other
+// types, and this batch's outputs would then not fit the table — found at
+// load time, when the user's files are gone. Converted again after, to
+// the table as it is then, its values that do not fit are bad records of
+// their own.
+func (s *Stage) newColumnsWait(ctx context.Context, ref lake.TableRef, tv *tableView, srcs []Source, cres Result) error {
+	if s.cfg.NoLoader || tv.reg == nil || tv.reg.New || cres.Registrable || !newColumns(cres.Schema, tv.reg.Table, constNames(srcs)) {
+		return nil
+	}
+	waiting, err := s.outputsWaiting(ctx, ref)
+	if err != nil || waiting {
+		return cmp.Or(err, errWaitForLoad)
+	}
+	// None waits: but one may have loaded while this batch converted.
+	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
+	if err != nil {
+		return fmt.Errorf("load table %s: %w", ref, err)
+	}
+	if lake.SchemaMark(tbl) != tv.reg.Mark {
+		return errWaitForLoad
+	}
+	return nil
+}
+
+// newColumns reports whether sc has a column the table lacks, leaving out
+// the constant columns (strings always: they cannot conflict).
+func newColumns(sc, tbl *arrow.Schema, consts []string) bool {
+	for _, f := range sc.Fields() {
+		if len(tbl.FieldIndices(f.Name)) == 0 && !slices.Contains(consts, f.Name) {
+			return true
+		}
+	}
+	return false
 }
 
 // decide sets each source's fate: a file with no good record is rejected

@@ -31,7 +31,7 @@ func (e *convError) Error() string {
 }
 
 func mismatch(t *Type, path, format string, args ...any) *convError {
-	return &convError{widen: t.Kind != TFixed, path: path, msg: fmt.Sprintf(format, args...)}
+	return &convError{widen: t.Kind != TFixed && !t.locked, path: path, msg: fmt.Sprintf(format, args...)}
 }
 
 // appendRecord appends one record (a KObject) to the builders of the top

@@ -115,6 +115,10 @@ type Result struct {
 	Outputs int
 	Sources []SourceResult
 	Schema  *arrow.Schema
+	// Registrable: the outputs fit the table as it is (Options.Register),
+	// for the loader to add as they are; false when they bring new
+	// columns.
+	Registrable bool
 }
 
 // Sink receives the Parquet output files of a conversion.

@@ -29,9 +29,12 @@ const (
 
 // Type is a column type being inferred. Fixed nodes (from an existing
 // table) never change; structs and lists from a table can still gain new
-// nested fields, which are inferred.
+// nested fields, which are inferred, but stay structs and lists (locked):
+// a value of another shape is a bad record, not a reason to make the
+// column a string the table cannot take.
 type Type struct {
 	Kind   TKind
+	locked bool // TStruct, TList from the table
 	Arrow  arrow.DataType // TFixed
 	Fields []*Column      // TStruct, in order of first appearance
 	Elem   *Type          // TList
@@ -195,6 +198,8 @@ func (t *Type) observe(v Value) {
 		for _, e := range v.Elems {
 			t.Elem.observe(e)
 		}
+	case t.locked:
+		// another shape for a table's struct or list: a bad record at build time
 	case t.Kind == TStruct || t.Kind == TList || v.Kind == KObject || v.Kind == KArray:
 		t.toString()
 	default:

@@ -18,9 +18,10 @@ func fixedType(dt arrow.DataType) *Type {
 		for _, f := range t.Fields() {
 			st.addColumn(&Column{Name: f.Name, Type: fixedType(f.Type)})
 		}
+		st.locked = true
 		return st
 	case *arrow.ListType:
-		return &Type{Kind: TList, Elem: fixedType(t.Elem())}
+		return &Type{Kind: TList, Elem: fixedType(t.Elem()), locked: true}
 	}
 	return &Type{Kind: TFixed, Arrow: dt}
 }
@@ -89,7 +90,7 @@ func (t *Type) arrowFields() []arrow.Field {
 // clone deep-copies a type, so a failed attempt's widening can be kept
 // apart from the table's starting point.
 func (t *Type) clone() *Type {
-	c := &Type{Kind: t.Kind, Arrow: t.Arrow, num: t.num}
+	c := &Type{Kind: t.Kind, Arrow: t.Arrow, num: t.num, locked: t.locked}
 	if t.Elem != nil {
 		c.Elem = t.Elem.clone()
 	}
@@ -104,6 +105,11 @@ func (t *Type) clone() *Type {
 		}
 		for raw, col := range t.byRaw {
 			c.byRaw[raw] = c.byName[col.Name]
+		}
+		for name, col := range t.byName {
+			if col.Orig == reservedOrig {
+				c.byName[name] = col // see reserve
+			}
 		}
 	}
 	return c

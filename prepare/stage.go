@@ -34,6 +34,11 @@ type StageConfig struct {
 	BatchBytes int64
 	// Lineage adds LineageColumn to every row.
 	Lineage bool
+	// NoLoader says no loader will load this run's outputs (a one-off run
+	// of the prepare stage alone): batches are then not held back for
+	// earlier outputs of their table to load (see newTableFirst and
+	// newColumnsWait), which would wait for ever.
+	NoLoader bool
 	// Options tune the conversion engine.
 	Options Options
 	// Audit records each source prepared (before it is deleted) and each
@@ -136,24 +141,34 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 // a bad record of its own, not a reason to reject a whole prepared file.
 // Without a catalog (no loader makes tables) every batch goes.
 func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, tv tableView, batches [][]waiting, res *lake.Result) ([][]waiting, error) {
-	if s.cat == nil || tv.sc != nil {
+	if s.cat == nil || tv.sc != nil || s.cfg.NoLoader {
 		return batches, nil
 	}
 	keep := 1
-	for info, err := range s.st.List(ctx, ref.Dir(lake.PrefixLoad)) {
-		if err != nil {
-			return nil, err
-		}
-		if !lake.Ignored(info.Key) {
-			keep = 0 // an output waits for the loader
-			break
-		}
+	if waiting, err := s.outputsWaiting(ctx, ref); err != nil {
+		return nil, err
+	} else if waiting {
+		keep = 0
 	}
 	ready := s.cfg.Now().Add(time.Second)
 	for _, b := range batches[keep:] {
 		res.WaitUntil(len(b), ready)
 	}
 	return batches[:keep], nil
+}
+
+// outputsWaiting reports whether an output of the table waits under
+// load/ for the loader.
+func (s *Stage) outputsWaiting(ctx context.Context, ref lake.TableRef) (bool, error) {
+	for info, err := range s.st.List(ctx, ref.Dir(lake.PrefixLoad)) {
+		if err != nil {
+			return false, err
+		}
+		if !lake.Ignored(info.Key) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // runIsolated runs a batch; a file that fails on its own account (a
@@ -164,6 +179,10 @@ func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []wait
 	for len(batch) > 0 {
 		r, err := s.runBatch(ctx, ref, batch, tv)
 		res.Add(r)
+		if errors.Is(err, errWaitForLoad) {
+			res.WaitUntil(len(batch), s.cfg.Now().Add(time.Second))
+			return res, nil
+		}
 		var ce *lake.ChangedError
 		if errors.As(err, &ce) { // not finished after all: later, without a strike
 			batch = slices.DeleteFunc(batch, func(w waiting) bool { return w.info.Key == ce.Key })

@@ -38,8 +38,9 @@ func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Opti
 	c.sc, c.consts = outputSchema(t, srcs)
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
-	c.w = startWriter(c.sc, registrable(c.sc, opt.Register), opt, sink)
-	res := Result{Schema: c.sc}
+	reg := registrable(c.sc, opt.Register)
+	c.w = startWriter(c.sc, reg, opt, sink)
+	res := Result{Schema: c.sc, Registrable: reg != nil}
 	for _, src := range srcs {
 		var sr SourceResult
 		err := lake.ProtectFile(src.Key, func() (err error) {

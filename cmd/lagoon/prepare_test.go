@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,5 +71,43 @@ func TestConvertCommand(t *testing.T) {
 	}
 	if code, _, _ := lagoon(t, "convert", "--out", filepath.Join(dir, "x.parquet")); code != exitUsage {
 		t.Errorf("convert without inputs exit %d", code)
+	}
+}
+
+// TestNewColumnsWaitForEarlierOutputs: a batch that brings a column the
+// table lacks waits while an earlier output of the table (which may bring
+// the same column, of another type) waits for the loader; converted after,
+// to the table as that output left it, a value that does not fit is a bad
+// record and the user's own file — not lagoon's intermediate Parquet —
+// ends in log/rejected/. (The intermediate was refused at load time, the
+// user's file long gone.)
+func TestNewColumnsWaitForEarlierOutputs(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	run := func(want int, args ...string) {
+		t.Helper()
+		code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...)
+		if code != want {
+			t.Fatalf("run %v: %d, want %d: %s %s", args, code, want, out, errOut)
+		}
+	}
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/db/c/first.json"), []byte(`{"id":0}`+"\n"))
+	run(exitOK)
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/db/c/a.json"), []byte(`{"id":1,"c":{"x":1}}`+"\n"))
+	run(exitOK, "--stages", "prepare") // a's output waits under load/, with c a struct
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/db/c/b.json"), []byte(`{"id":2,"c":"scalar"}`+"\n"))
+	run(exitRejected) // b waits, a's output loads, then b converts to the table as it is now
+	if !lakefixture.Exists(l, "log/rejected/prepare/db/c/b.json") {
+		t.Errorf("b.json is not in log/rejected/")
+	}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "db.c") {
+		got = append(got, fmt.Sprintf("%v %v", r["id"], r["c"]))
+	}
+	if want := "1 map[x:1]|0 <nil>"; strings.Join(got, "|") != want { // sorted by their JSON text
+		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, "log/rejected/load/db/c/*.parquet")); len(left) != 0 {
+		t.Errorf("lagoon's own output was rejected: %v", left)
 	}
 }
