@@ -16,10 +16,11 @@ import (
 	"github.com/apache/iceberg-go/table"
 )
 
-// TableProperties are the properties of every table lagoon creates:
-// format v2, zstd, commit retries, and metadata files kept (readers that
-// open a table by path follow version-hint.text to one of them).
-func TableProperties() iceberg.Properties {
+// DefaultTableProperties are the properties of every table lagoon
+// creates (see Identity.TableProperties): format v2, zstd, commit retries,
+// and metadata files kept (readers that open a table by path follow
+// version-hint.text to one of them).
+func DefaultTableProperties() iceberg.Properties {
 	return iceberg.Properties{
 		"format-version":                             "2",
 		"write.parquet.compression-codec":            "zstd",

@@ -18,6 +18,16 @@ func PutJSON(ctx context.Context, st Store, key string, v any) error {
 	return st.Put(ctx, key, bytes.NewReader(body))
 }
 
+// PutJSONIfAbsent stores v as JSON under key unless key exists (an error
+// wrapping ErrExist).
+func PutJSONIfAbsent(ctx context.Context, st Store, key string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return st.PutIfAbsent(ctx, key, bytes.NewReader(body))
+}
+
 // ErrCorrupt classifies an object of lagoon's own whose bytes do not
 // decode (not JSON, or not the shape expected).
 var ErrCorrupt = errors.New("corrupt")

@@ -47,8 +47,10 @@ type Lake struct {
 	AWS *aws.Config
 	// Props are the file-IO properties that reach the lake's objects
 	// (S3 endpoint, region, …), for tables opened by path.
-	Props  iceberg.Properties
-	closer io.Closer
+	Props iceberg.Properties
+	// Identity is the lake's id and root, which the tables it makes carry.
+	Identity Identity
+	closer   io.Closer
 }
 
 // IsS3 reports whether a root names an S3 bucket.
@@ -62,12 +64,19 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := loadIdentity(ctx, st)
+	if err != nil {
+		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
+	}
 	cat, closer, err := openCatalog(ctx, cfg, st, awsCfg, props)
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
-	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, closer: closer}, nil
+	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, closer: closer}, nil
 }
+
+// Owns checks that the lake may write tbl (see Identity.Owns).
+func (l *Lake) Owns(tbl *table.Table) error { return l.Identity.Owns(tbl, l.Store.URL("")) }
 
 func openStore(ctx context.Context, cfg Config) (Store, *aws.Config, iceberg.Properties, error) {
 	if !IsS3(cfg.Root) {

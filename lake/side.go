@@ -47,8 +47,11 @@ func (d SideTable) Ref() TableRef { return TableRef{DB: SideNamespace, Table: d.
 // is loaded instead.
 func (l *Lake) OpenSide(ctx context.Context, d SideTable) (*table.Table, error) {
 	tbl, err := l.Catalog.LoadTable(ctx, d.Ref().Ident())
-	if err == nil || !IsNoSuchTable(err) {
-		return tbl, err
+	if err == nil {
+		return tbl, l.Owns(tbl)
+	}
+	if !IsNoSuchTable(err) {
+		return nil, err
 	}
 	if err := EnsureNamespace(ctx, l.Catalog, SideNamespace); err != nil {
 		return nil, err
@@ -57,7 +60,7 @@ func (l *Lake) OpenSide(ctx context.Context, d SideTable) (*table.Table, error) 
 	if err != nil {
 		return nil, err
 	}
-	props := TableProperties()
+	props := l.Identity.TableProperties()
 	props[table.CommitNumRetriesKey] = "0" // a conflict is the caller's to redo
 	// Side tables commit every few seconds for months: keep the metadata
 	// log short and drop metadata files it no longer lists.

@@ -211,8 +211,11 @@ func countRows(srcs []*source) int64 {
 // tableFor loads the table, creating it from first's schema when missing.
 func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source) (*table.Table, error) {
 	tbl, err := l.cat.LoadTable(ctx, ref.Ident())
-	if err == nil || !errors.Is(err, catalog.ErrNoSuchTable) {
-		return tbl, err
+	if err == nil {
+		return tbl, l.cfg.Lake.Owns(tbl, l.st.URL(""))
+	}
+	if !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, err
 	}
 	sc, err := first.icebergSchema()
 	if err != nil {
@@ -233,7 +236,7 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	tbl, err = l.cat.CreateTable(ctx, ref.Ident(), sc,
 		catalog.WithPartitionSpec(&spec),
 		catalog.WithLocation(strings.TrimSuffix(l.st.URL(ref.Dir(lake.PrefixStg)), "/")),
-		catalog.WithProperties(lake.TableProperties()))
+		catalog.WithProperties(l.cfg.Lake.TableProperties()))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return l.cat.LoadTable(ctx, ref.Ident())
 	}

@@ -45,6 +45,10 @@ type Config struct {
 	// Strikes counts the failures of files that fail on their own account
 	// (nil: a book of the loader's store with strike.DefaultConfig).
 	Strikes *strike.Book
+	// Lake is the lake's identity: the tables the loader creates carry it,
+	// and it refuses to write a table of another lake (lake.Owns). The
+	// zero Identity checks nothing.
+	Lake lake.Identity
 	// StallTimeout stops work on a file that makes no progress for this
 	// long while reading it (no bytes read, no rows decoded): the file is
 	// rejected (lake.ErrStalled), or, when the store sent nothing, the

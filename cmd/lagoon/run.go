@@ -185,6 +185,7 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 	book := strike.New(lk.Store, f.strike)
 	f.prep.Strikes, f.ld.Strikes = book, book
 	f.ld.StallTimeout = f.prep.Options.StallTimeout // one flag for both stages
+	f.ld.Lake = lk.Identity
 	f.prep.NoLoader = f.once && !want["load"]
 	if want["prepare"] {
 		stages = append(stages, prepare.NewStage(lk.Store, lk.Catalog, f.prep, g.log))

@@ -1,0 +1,85 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
+)
+
+// IdentityKey holds a lake's identity, made when the lake is first opened.
+const IdentityKey = PrefixAssets + "lagoon/lake.json"
+
+// Table properties naming the lake a table belongs to.
+const (
+	LakeIDProperty   = "lagoon.lake-id"
+	LakeRootProperty = "lagoon.lake-root"
+)
+
+// ErrForeignTable classifies a table this lake must not write: it belongs
+// to another lake (another root sharing the catalog: two lakes in one
+// Glue account, one PostgreSQL catalog), or it lives outside this lake's
+// root (a lake folder copied or moved, whose catalog still names the
+// original's tables).
+var ErrForeignTable = errors.New("the table belongs to another lake")
+
+// Identity is a lake's own record: an id for its tables to carry, and its
+// root (as a URL) when it was made.
+type Identity struct {
+	ID      string    `json:"id"`
+	Root    string    `json:"root"`
+	Created time.Time `json:"created"`
+}
+
+// loadIdentity reads the lake's identity, making it (once, whoever races)
+// when the lake has none yet.
+func loadIdentity(ctx context.Context, st Store) (Identity, error) {
+	var id Identity
+	err := GetJSON(ctx, st, IdentityKey, &id)
+	if err == nil || !errors.Is(err, ErrNotExist) {
+		return id, err
+	}
+	id = Identity{ID: uuid.NewString(), Root: st.URL(""), Created: time.Now().UTC()}
+	err = PutJSONIfAbsent(ctx, st, IdentityKey, id)
+	if errors.Is(err, ErrExist) {
+		return loadIdentity(ctx, st)
+	}
+	return id, err
+}
+
+// TableProperties are the properties of every table lagoon creates in
+// this lake: DefaultTableProperties and the lake's id and root.
+func (id Identity) TableProperties() iceberg.Properties {
+	props := DefaultTableProperties()
+	if id.ID != "" {
+		props[LakeIDProperty], props[LakeRootProperty] = id.ID, id.Root
+	}
+	return props
+}
+
+// Owns checks that this lake may write tbl: a table carrying another
+// lake's id, or one whose location is outside root (this lake's root URL),
+// is an error wrapping ErrForeignTable that says what to do. Tables made
+// before lakes had ids pass the id check. The zero Identity checks
+// nothing.
+func (id Identity) Owns(tbl *table.Table, root string) error {
+	if id.ID == "" {
+		return nil
+	}
+	root = strings.TrimSuffix(root, "/") + "/"
+	name := strings.Join(tbl.Identifier(), ".")
+	if other := tbl.Properties()[LakeIDProperty]; other != "" && other != id.ID {
+		return fmt.Errorf("%s: %w (lake %s at %s; this one is %s at %s): give each lake its own catalog, or its own Glue names",
+			name, ErrForeignTable, other, tbl.Properties()[LakeRootProperty], id.ID, root)
+	}
+	if loc := strings.TrimSuffix(tbl.Location(), "/") + "/"; !strings.HasPrefix(loc, root) {
+		return fmt.Errorf("%s: %w: it lives at %s, outside this lake (%s) — was the lake folder copied or moved? "+
+			"Its catalog still names the original's tables; run lagoon on the original, or start a new lake", name, ErrForeignTable, tbl.Location(), root)
+	}
+	return nil
+}
