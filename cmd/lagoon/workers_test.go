@@ -26,7 +26,23 @@ import (
 // and one PostgreSQL catalog. Every notification arrives twice, workers
 // are SIGKILLed and restarted while files arrive (their claims go stale
 // and are taken over), and in the end each table holds every row once.
+// scripts/stress-workers runs it (and TestPausedWorkers) many times over.
 func TestSeveralWorkers(t *testing.T) {
+	shareAmongWorkers(t, (*workers).killOne)
+}
+
+// TestPausedWorkers: as TestSeveralWorkers, but workers are paused
+// (SIGSTOP) past their claim TTL mid-batch and then resumed (SIGCONT): a
+// GC pause, a stalled VM. Their claims are taken over meanwhile; what they
+// were committing is fenced (see loader/fence.go) and each row lands
+// once.
+func TestPausedWorkers(t *testing.T) {
+	shareAmongWorkers(t, (*workers).pauseOne)
+}
+
+// shareAmongWorkers runs the three-worker scenario, calling disrupt after
+// every fourth file.
+func shareAmongWorkers(t *testing.T, disrupt func(*workers, testing.TB, *rand.Rand)) {
 	if testing.Short() {
 		t.Skip("multi-worker crash test: skipped with -short")
 	}
@@ -71,7 +87,7 @@ func TestSeveralWorkers(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%4 == 3 {
-			w.killOne(t, rng)
+			disrupt(w, t, rng)
 		}
 		time.Sleep(time.Duration(50+rng.IntN(150)) * time.Millisecond)
 	}
@@ -81,6 +97,7 @@ func TestSeveralWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	w.resumeAll()
 	waitFor(t, 90*time.Second, func() bool { return empty(ctx, l, "prepare/") && empty(ctx, l, "load/") })
 	w.stopAll()
 	for _, table := range []string{"feed.events", "feed.parquet"} {
@@ -89,9 +106,10 @@ func TestSeveralWorkers(t *testing.T) {
 }
 
 type workers struct {
-	args []string
-	mu   sync.Mutex
-	cmds []*exec.Cmd
+	args   []string
+	mu     sync.Mutex
+	cmds   []*exec.Cmd
+	paused sync.WaitGroup
 }
 
 func (w *workers) start(tb testing.TB) {
@@ -119,7 +137,30 @@ func (w *workers) killOne(tb testing.TB, rng *rand.Rand) {
 	w.start(tb)
 }
 
+// pauseOne SIGSTOPs a random worker for 4–6 s (past the 3 s claim TTL)
+// and then resumes it; files keep arriving meanwhile.
+func (w *workers) pauseOne(tb testing.TB, rng *rand.Rand) {
+	tb.Helper()
+	w.mu.Lock()
+	victim := w.cmds[rng.IntN(len(w.cmds))]
+	w.mu.Unlock()
+	if err := victim.Process.Signal(syscall.SIGSTOP); err != nil {
+		tb.Fatal(err)
+	}
+	pause := time.Duration(4000+rng.IntN(2000)) * time.Millisecond
+	w.paused.Add(1)
+	go func() { // ends after pause; resumeAll waits for it
+		defer w.paused.Done()
+		time.Sleep(pause)
+		victim.Process.Signal(syscall.SIGCONT)
+	}()
+}
+
+// resumeAll waits for every paused worker to be resumed.
+func (w *workers) resumeAll() { w.paused.Wait() }
+
 func (w *workers) stopAll() {
+	w.resumeAll()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range w.cmds {
