@@ -89,12 +89,16 @@ type Summary struct {
 	Prepared   Totals          `json:"prepared"`
 	BadRecords int64           `json:"bad_records"`
 	Rejected   []lake.Rejected `json:"rejected"`
-	tables     map[lake.TableRef]bool
+	// SkippedDuplicates counts files left out because their table took
+	// their content in already (lake.Dedupe), in either stage.
+	SkippedDuplicates int `json:"skipped_duplicates"`
+	tables            map[lake.TableRef]bool
 }
 
 func (s *Summary) add(zone string, r lake.Result) {
 	s.Rejected = append(s.Rejected, r.Rejected...)
 	s.BadRecords += r.BadRecords
+	s.SkippedDuplicates += r.Skipped
 	if zone == lake.PrefixPrepare {
 		s.Prepared.Files += r.Files
 		s.Prepared.Rows += r.Rows

@@ -16,6 +16,9 @@ const (
 	AuditRejected      = "rejected"
 	AuditTableCreated  = "table_created"
 	AuditSchemaChanged = "schema_changed"
+	// AuditSkippedDuplicate: a file whose content its table took in
+	// already (see Dedupe), deleted without loading.
+	AuditSkippedDuplicate = "skipped_duplicate"
 )
 
 // AuditEvent is one event of consequence for the audit trail. An event

@@ -35,6 +35,7 @@ type Result struct {
 	Commits    int   // table commits (load) or Parquet outputs (prepare)
 	BadRecords int64 // records sent to rejects files
 	Rejected   []Rejected
+	Skipped    int // files left out as duplicates of what the table took in (see Dedupe)
 	// Waiting counts files not yet settled; NextReady is when the first of
 	// them will be.
 	Waiting   int
@@ -48,6 +49,7 @@ func (r *Result) Add(o Result) {
 	r.Bytes += o.Bytes
 	r.Commits += o.Commits
 	r.BadRecords += o.BadRecords
+	r.Skipped += o.Skipped
 	r.Rejected = append(r.Rejected, o.Rejected...)
 	r.Waiting += o.Waiting
 	if !o.NextReady.IsZero() && (r.NextReady.IsZero() || o.NextReady.Before(r.NextReady)) {

@@ -30,15 +30,18 @@ type intent struct {
 }
 
 type intentFile struct {
-	Key     string `json:"key"`
-	Version string `json:"version"`
-	Size    int64  `json:"size"`
+	Key      string `json:"key"`
+	Version  string `json:"version"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256,omitempty"`
+	Prepared bool   `json:"prepared,omitempty"`
 }
 
 func newIntent(ref lake.TableRef, srcs []*source) intent {
 	in := intent{Batch: uuid.NewString(), DB: ref.DB, Table: ref.Table, Created: time.Now().UTC()}
 	for _, s := range srcs {
-		in.Files = append(in.Files, intentFile{Key: s.info.Key, Version: s.info.Version, Size: s.info.Size})
+		in.Files = append(in.Files, intentFile{Key: s.info.Key, Version: s.info.Version, Size: s.info.Size,
+			SHA256: s.sha, Prepared: s.prepared()})
 	}
 	return in
 }
@@ -112,6 +115,9 @@ func (l *Loader) recoverIntent(ctx context.Context, key string) error {
 	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), nil); err != nil {
 		return err
 	}
+	if err := l.noteTaken(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
+		return err
+	}
 	if err := l.auditSchemaChange(ctx, in.ref(), tbl.Metadata(), batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
 		return err
 	}
@@ -169,6 +175,9 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 	if err := l.auditLoaded(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch), fileRows); err != nil {
 		return res, err
 	}
+	if err := l.noteTaken(ctx, in, batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
+		return res, err
+	}
 	if err := l.auditSchemaChange(ctx, in.ref(), tbl.Metadata(), batchSnapshot(tbl.Metadata(), in.Batch)); err != nil {
 		return res, err
 	}
@@ -215,6 +224,18 @@ func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
 	return l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditDeleted, Table: in.ref().String(), Files: deleted})
 }
 
+// noteTaken adds a committed batch's files (those prepare did not write)
+// to the table's content index, for later duplicates to be found.
+func (l *Loader) noteTaken(ctx context.Context, in intent, snapshot int64) error {
+	var taken []lake.Taken
+	for _, f := range in.Files {
+		if !f.Prepared {
+			taken = append(taken, lake.Taken{Key: f.Key, SHA256: f.SHA256, Snapshot: snapshot, Batch: in.Batch})
+		}
+	}
+	return l.cfg.Dedupe.Note(ctx, in.ref(), taken...)
+}
+
 // auditLoaded records one "loaded" event for the batch, listing each of
 // its files still in place (the version that was loaded) with its SHA-256,
 // before they are deleted. rows may be nil (recovery does not know them).
@@ -231,9 +252,11 @@ func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, row
 		if err != nil {
 			return err
 		}
-		sum, err := lake.SHA256Of(ctx, l.st, f.Key)
-		if err != nil {
-			return err
+		sum := f.SHA256
+		if sum == "" {
+			if sum, err = lake.SHA256Of(ctx, l.st, f.Key); err != nil {
+				return err
+			}
 		}
 		ev.Files = append(ev.Files, lake.AuditFile{Key: f.Key, Size: f.Size, SHA256: sum, Rows: rows[f.Key]})
 		ev.Rows += rows[f.Key]

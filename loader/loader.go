@@ -45,6 +45,10 @@ type Config struct {
 	// Strikes counts the failures of files that fail on their own account
 	// (nil: a book of the loader's store with strike.DefaultConfig).
 	Strikes *strike.Book
+	// Dedupe skips files whose content the table took in already (its
+	// Store nil or Window 0: off). Files prepare wrote are left to
+	// prepare's own check of their sources.
+	Dedupe lake.Dedupe
 	// Lake is the lake's identity: the tables the loader creates carry it,
 	// and it refuses to write a table of another lake (lake.Owns). The
 	// zero Identity checks nothing.
@@ -205,8 +209,18 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 			s.close()
 		}
 	}()
+	_, noAudit := l.cfg.Audit.(lake.NoAudit)
+	hash := l.cfg.Dedupe.On() || !noAudit
 	for _, w := range batch {
-		s, err := openSource(ctx, l.st, w.info, w.key, l.cfg.StallTimeout)
+		s, err := openSource(ctx, l.st, w.info, w.key, l.cfg.StallTimeout, hash)
+		if err == nil {
+			var dup bool
+			if dup, err = l.duplicate(ctx, ref, s, srcs); dup {
+				res.Skipped++
+				s.close()
+				continue
+			}
+		}
 		if err != nil {
 			if err := l.fileFailed(ctx, ref, w.info, err, &res); err != nil {
 				return res, err
@@ -254,6 +268,27 @@ func (l *Loader) commitWatched(ctx context.Context, ref lake.TableRef, srcs []*s
 		}
 		return l.commitBatch(ctx, ref, srcs)
 	})
+}
+
+// duplicate settles s if its content is what the table took in already
+// (or what an earlier file of the batch holds): it is skipped (see
+// lake.Dedupe.Skip). Prepared files are prepare's to check.
+func (l *Loader) duplicate(ctx context.Context, ref lake.TableRef, s *source, batch []*source) (bool, error) {
+	if !l.cfg.Dedupe.On() || s.sha == "" || s.prepared() {
+		return false, nil
+	}
+	earlier, dup, err := l.cfg.Dedupe.Seen(ctx, ref, s.sha)
+	if err != nil {
+		return false, err
+	}
+	if i := slices.IndexFunc(batch, func(o *source) bool { return o.sha == s.sha }); !dup && i >= 0 {
+		earlier, dup = lake.Taken{Key: batch[i].info.Key, SHA256: s.sha, At: l.cfg.Now()}, true
+	}
+	if !dup {
+		return false, nil
+	}
+	l.log.Info("skipping a duplicate", "table", ref.String(), "key", s.info.Key, "same_as", earlier.Key)
+	return true, l.cfg.Dedupe.Skip(ctx, ref, s.info, s.sha, earlier)
 }
 
 // blamed names the file an error is the fault of, if any.

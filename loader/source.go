@@ -2,8 +2,11 @@ package loader
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net"
 	"sync/atomic"
@@ -43,6 +46,8 @@ type source struct {
 	// _etl_loaded_at when the file is read (re-encoded) after all.
 	mark   string
 	leaves []int
+	// sha is the file's SHA-256 (hex), when it was asked for.
+	sha string
 	// prog is the progress of the watched work reading the file now
 	// (nil: none); obj's reads count in it.
 	prog atomic.Pointer[lake.Progress]
@@ -64,7 +69,7 @@ func (o watchedObject) Read(b []byte) (int, error) { return o.s.prog.Load().Read
 // openSource opens and checks a waiting file, under a watchdog of stall
 // (see lake.Watch). Problems of the file itself come back as *RejectError
 // or *lake.FileError; other errors are transient.
-func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key, stall time.Duration) (*source, error) {
+func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key, stall time.Duration, hash bool) (*source, error) {
 	if info.Size == 0 {
 		return nil, reject(info.Key, "empty file (0 bytes)", nil)
 	}
@@ -79,13 +84,33 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 	s.obj = watchedObject{Object: obj, s: s}
 	_, err = lake.Watch(ctx, stall, func(ctx context.Context, p *lake.Progress) (struct{}, error) {
 		s.prog.Store(p)
-		return struct{}{}, lake.ProtectFile(info.Key, s.check)
+		if err := lake.ProtectFile(info.Key, s.check); err != nil || !hash {
+			return struct{}{}, err
+		}
+		return struct{}{}, s.hash(ctx)
 	})
 	if err != nil {
 		obj.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// hash reads the file through for its SHA-256 (once, for the content
+// index and the trail both).
+func (s *source) hash(ctx context.Context) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(s.obj, 0, s.info.Size)); err != nil {
+		return s.readErr(ctx, err)
+	}
+	s.sha = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// prepared reports whether prepare wrote the file (it records when its
+// sources arrived): such files are not checked for duplicates here.
+func (s *source) prepared() bool {
+	return s.pf.MetaData().KeyValueMetadata().FindValue(lake.ReceivedAtMetadata) != nil
 }
 
 func (s *source) check() error {

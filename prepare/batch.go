@@ -121,6 +121,9 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 	}
 	res, err := s.convertBatch(ctx, &in, batch, tv)
 	if err == nil {
+		err = s.findDuplicate(ctx, in)
+	}
+	if err == nil {
 		err = lake.Unchanged(ctx, s.st, infos) // a file appended to meanwhile is taken again, whole
 	}
 	if err != nil {
@@ -159,7 +162,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
 	_, noAudit := s.cfg.Audit.(lake.NoAudit)
-	opt.HashSources = !noAudit // the trail's "prepared" record needs them
+	opt.HashSources = !noAudit || s.cfg.Dedupe.On() // the trail's "prepared" record and the content index need them
 	srcs := s.sources(ctx, batch)
 	cres, err := Convert(ctx, srcs, sink, opt)
 	if err == nil {
@@ -184,6 +187,50 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	res.Commits = len(sink.temps)
 	res.BadRecords = rejects.n
 	return res, nil
+}
+
+// duplicateError says that a source holds what its table took in already
+// (or what an earlier source of its batch holds): the batch converts
+// again without it, and it is skipped (lake.Dedupe.Skip).
+type duplicateError struct {
+	key, sha string
+	earlier  lake.Taken
+}
+
+func (e *duplicateError) Error() string { return e.key + ": same content as " + e.earlier.Key }
+
+// findDuplicate looks up every source of a converted batch in the table's
+// content index (sources the conversion hashed, with rows to load).
+func (s *Stage) findDuplicate(ctx context.Context, in intent) error {
+	if !s.cfg.Dedupe.On() {
+		return nil
+	}
+	seen := map[string]string{}
+	for _, src := range in.Sources {
+		if src.SHA256 == "" || src.Reject != "" {
+			continue
+		}
+		if first, ok := seen[src.SHA256]; ok {
+			return &duplicateError{key: src.Key, sha: src.SHA256, earlier: lake.Taken{Key: first, At: s.cfg.Now()}}
+		}
+		seen[src.SHA256] = src.Key
+		earlier, dup, err := s.cfg.Dedupe.Seen(ctx, in.ref(), src.SHA256)
+		if err != nil || dup {
+			return cmp.Or(err, error(&duplicateError{key: src.Key, sha: src.SHA256, earlier: earlier}))
+		}
+	}
+	return nil
+}
+
+// noteTaken adds a published batch's sources to the table's content index.
+func (s *Stage) noteTaken(ctx context.Context, in intent) error {
+	var taken []lake.Taken
+	for _, src := range in.Sources {
+		if src.Reject == "" {
+			taken = append(taken, lake.Taken{Key: src.Key, SHA256: src.SHA256, Batch: in.Batch})
+		}
+	}
+	return s.cfg.Dedupe.Note(ctx, in.ref(), taken...)
 }
 
 // errWaitForLoad: a batch's outputs bring columns the table lacks while
@@ -266,6 +313,9 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 	}
 	var rejected []lake.Rejected
 	if err := s.auditPrepared(ctx, in); err != nil {
+		return nil, err
+	}
+	if err := s.noteTaken(ctx, in); err != nil {
 		return nil, err
 	}
 	for _, src := range in.Sources {

@@ -34,6 +34,9 @@ type StageConfig struct {
 	BatchBytes int64
 	// Lineage adds LineageColumn to every row.
 	Lineage bool
+	// Dedupe skips files whose content the table took in already (its
+	// Store nil or Window 0: off).
+	Dedupe lake.Dedupe
 	// NoLoader says no loader will load this run's outputs (a one-off run
 	// of the prepare stage alone): batches are then not held back for
 	// earlier outputs of their table to load (see newTableFirst and
@@ -157,6 +160,12 @@ func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, tv tableVi
 	return batches[:keep], nil
 }
 
+// skipDuplicate settles a source found to be a duplicate.
+func (s *Stage) skipDuplicate(ctx context.Context, ref lake.TableRef, info lake.ObjectInfo, de *duplicateError) error {
+	s.log.Info("skipping a duplicate", "table", ref.String(), "key", info.Key, "same_as", de.earlier.Key)
+	return s.cfg.Dedupe.Skip(ctx, ref, info, de.sha, de.earlier)
+}
+
 // outputsWaiting reports whether an output of the table waits under
 // load/ for the loader.
 func (s *Stage) outputsWaiting(ctx context.Context, ref lake.TableRef) (bool, error) {
@@ -179,6 +188,16 @@ func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []wait
 	for len(batch) > 0 {
 		r, err := s.runBatch(ctx, ref, batch, tv)
 		res.Add(r)
+		var de *duplicateError
+		if errors.As(err, &de) {
+			i := slices.IndexFunc(batch, func(w waiting) bool { return w.info.Key == de.key })
+			if err := s.skipDuplicate(ctx, ref, batch[i].info, de); err != nil {
+				return res, err
+			}
+			res.Skipped++
+			batch = slices.Delete(batch, i, i+1)
+			continue
+		}
 		if errors.Is(err, errWaitForLoad) {
 			res.WaitUntil(len(batch), s.cfg.Now().Add(time.Second))
 			return res, nil

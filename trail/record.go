@@ -34,10 +34,14 @@ const (
 	KindRejected      Kind = 5
 	KindTableCreated  Kind = 6
 	KindSchemaChanged Kind = 7
+	// KindSkippedDuplicate: a file whose content its table took in
+	// already, deleted without loading (lake.Dedupe).
+	KindSkippedDuplicate Kind = 8
 )
 
 var kindNames = map[Kind]string{KindReceived: "received", KindPrepared: "prepared", KindLoaded: "loaded",
-	KindDeleted: "deleted", KindRejected: "rejected", KindTableCreated: "table_created", KindSchemaChanged: "schema_changed"}
+	KindDeleted: "deleted", KindRejected: "rejected", KindTableCreated: "table_created", KindSchemaChanged: "schema_changed",
+	KindSkippedDuplicate: "skipped_duplicate"}
 
 // String returns the kind's name ("loaded").
 func (k Kind) String() string {

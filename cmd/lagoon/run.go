@@ -26,6 +26,7 @@ import (
 
 type runFlags struct {
 	once   bool
+	dedupe time.Duration
 	prep   prepare.StageConfig
 	ld     loader.Config
 	dm     daemon.Config
@@ -93,6 +94,7 @@ have not changed for --settle.`,
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
 			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
 			fs.IntVar(&f.strike.Limit, "max-file-failures", f.strike.Limit, "a file that fails on its own account this many times is rejected with its last error (a panic or a stall rejects it at once)")
+			fs.DurationVar(&f.dedupe, "dedupe-window", lake.DefaultDedupeWindow, "a file whose content (SHA-256) its table took in within this window is skipped, not loaded again (0: off)")
 			fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject work on a file (converting, reading its Parquet) that makes no progress for this long; a store that sends nothing is retried instead (0: never)")
 			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
 			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
@@ -144,6 +146,11 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		w := trail.NewWriter(lk.Store, key)
 		f.prep.Audit, f.ld.Audit = w, w
 	}
+	dd := lake.Dedupe{Store: lk.Store, Window: f.dedupe, Audit: f.ld.Audit}
+	if dd.Audit == nil {
+		dd.Audit = lake.NoAudit{}
+	}
+	f.prep.Dedupe, f.ld.Dedupe = dd, dd
 	stages, err := f.pipeline(lk, g)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
@@ -325,6 +332,9 @@ func summaryLine(s daemon.Summary, took time.Duration) string {
 	}
 	if n := len(s.Rejected); n > 0 {
 		line += fmt.Sprintf("; rejected %s (see log/rejected/)", plural(n, "file"))
+	}
+	if n := s.SkippedDuplicates; n > 0 {
+		line += fmt.Sprintf("; skipped %s already loaded (same content)", plural(n, "duplicate"))
 	}
 	return line
 }

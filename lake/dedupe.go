@@ -1,0 +1,104 @@
+package lake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// TakenPrefix holds, per table, the content (SHA-256) of every file the
+// table took in recently: tmp/lagoon/taken/<db>.<table>/<sha256>.json.
+const TakenPrefix = PrefixTmp + "lagoon/taken/"
+
+// Taken is what the content index holds of one file a table took in.
+type Taken struct {
+	Key      string    `json:"key"`
+	SHA256   string    `json:"sha256"`
+	Snapshot int64     `json:"snapshot,omitempty"` // the commit that loaded it (load/ files)
+	Batch    string    `json:"batch,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Dedupe keeps files whose content a table already took in within Window
+// from loading again (a file re-sent under the same name or another, as
+// Snowpipe's load history does). A zero Window turns it off.
+type Dedupe struct {
+	Store  Store
+	Window time.Duration
+	Audit  Auditor
+	Now    func() time.Time
+}
+
+// DefaultDedupeWindow is 14 days.
+const DefaultDedupeWindow = 14 * 24 * time.Hour
+
+// On reports whether duplicates are looked for.
+func (d Dedupe) On() bool { return d.Window > 0 && d.Store != nil }
+
+func takenKey(ref TableRef, sha string) string { return TakenPrefix + ref.String() + "/" + sha + ".json" }
+
+// Seen returns the earlier file of content sha that ref took in within
+// the window, if any.
+func (d Dedupe) Seen(ctx context.Context, ref TableRef, sha string) (Taken, bool, error) {
+	if !d.On() || sha == "" {
+		return Taken{}, false, nil
+	}
+	var t Taken
+	err := GetJSON(ctx, d.Store, takenKey(ref, sha), &t)
+	switch {
+	case errors.Is(err, ErrNotExist) || errors.Is(err, ErrCorrupt):
+		return Taken{}, false, nil
+	case err != nil:
+		return Taken{}, false, fmt.Errorf("content index of %s: %w", ref, err)
+	}
+	return t, d.now().Sub(t.At) < d.Window, nil
+}
+
+// Note records files ref took in (after their commit, or their publish
+// under load/). Files without a SHA-256 are left out.
+func (d Dedupe) Note(ctx context.Context, ref TableRef, files ...Taken) error {
+	if !d.On() {
+		return nil
+	}
+	for _, t := range files {
+		if t.SHA256 == "" {
+			continue
+		}
+		if t.At.IsZero() {
+			t.At = d.now().UTC()
+		}
+		if err := PutJSON(ctx, d.Store, takenKey(ref, t.SHA256), t); err != nil {
+			return fmt.Errorf("content index of %s: %w", ref, err)
+		}
+	}
+	return nil
+}
+
+// Skip settles a duplicate: it is recorded in the audit trail as
+// skipped_duplicate (naming the earlier file and its commit), then
+// deleted, if still the version info names.
+func (d Dedupe) Skip(ctx context.Context, ref TableRef, info ObjectInfo, sha string, earlier Taken) error {
+	ev := AuditEvent{Kind: AuditSkippedDuplicate, Table: ref.String(), Key: info.Key, Size: info.Size, SHA256: sha,
+		SnapshotID: earlier.Snapshot, Detail: fmt.Sprintf("same content as %s, taken in %s", earlier.Key, earlier.At.Format(time.RFC3339))}
+	if d.Audit != nil {
+		if err := d.Audit.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	cur, err := d.Store.Stat(ctx, info.Key)
+	if errors.Is(err, ErrNotExist) || err == nil && cur.Version != info.Version {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return d.Store.Delete(ctx, info.Key)
+}
+
+func (d Dedupe) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
