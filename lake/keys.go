@@ -1,6 +1,8 @@
 package lake
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -30,6 +32,24 @@ const LoadedAtColumn = "_etl_loaded_at"
 // ReceivedAtMetadata is the Parquet key-value metadata in which prepare
 // records when its batch's oldest source arrived (RFC 3339).
 const ReceivedAtMetadata = "lagoon.received-at"
+
+// OriginsMetadata is the Parquet key-value metadata in which prepare
+// lists the sources an output was made from, as SourceID(key, version)
+// joined by ",", and PrepareBatchMetadata the prepare batch (an output of
+// one batch shares its origins with the batch's other outputs). The
+// loader's fence uses them: an origin loaded by another prepare batch is
+// there already.
+const (
+	OriginsMetadata      = "lagoon.origins"
+	PrepareBatchMetadata = "lagoon.prepare-batch"
+)
+
+// SourceID names one version of one file: 16 hex digits of the SHA-256
+// of its key and version.
+func SourceID(key, version string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + version))
+	return hex.EncodeToString(sum[:8])
+}
 
 // ReceivedProperty is the snapshot-summary property in which the loader
 // records when the commit's oldest file arrived (Unix milliseconds): a

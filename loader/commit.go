@@ -45,7 +45,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	loadedAt := l.cfg.Now().UTC().Truncate(time.Microsecond)
 	var rows int64
 	var err error
-	changed := 0
+	var aside lake.Result // files left out: waiting, skipped, rejected
 	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
 		var done bool
 		err = lake.Protect(func() (err error) {
@@ -54,16 +54,16 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		})
 		if done {
 			res, err := l.finish(ctx, in, srcs, rows)
-			res.WaitUntil(changed, l.cfg.Now().Add(max(l.cfg.Settle, time.Second)))
+			res.Add(aside)
 			return res, err
 		}
-		keys, why := leftOut(err)
-		if keys != nil {
-			if errors.Is(err, lake.ErrChanged) {
-				changed++
+		if keys, why := leftOut(err); keys != nil {
+			cause, all := err, srcs
+			if srcs, err = l.leaveOut(ctx, &in, srcs, keys, why); err == nil {
+				err = l.settleLeftOut(ctx, ref, all, cause, &aside)
 			}
-			if srcs, err = l.leaveOut(ctx, &in, srcs, keys, why); err != nil || len(srcs) == 0 {
-				return l.emptyBatch(ctx, ref, in, changed, err)
+			if err != nil || len(srcs) == 0 {
+				return l.emptyBatch(ctx, ref, in, aside, err)
 			}
 			attempt-- // not a conflict: the batch is smaller, not beaten
 			continue
@@ -112,8 +112,8 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if batchCommitted(tbl.Metadata(), batch) {
 		return true, countRows(srcs), nil
 	}
-	if keys := committedElsewhere(tbl.Metadata(), srcs); len(keys) > 0 {
-		return false, 0, &errCommitted{keys: keys}
+	if ec := committedElsewhere(tbl.Metadata(), srcs); ec != nil {
+		return false, 0, ec
 	}
 	if registrable(tbl, srcs) {
 		return l.register(ctx, ref, tbl, srcs, batch)

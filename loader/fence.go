@@ -2,9 +2,7 @@ package loader
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -18,7 +16,7 @@ import (
 )
 
 // SourcesProperty is the snapshot-summary property listing the files a
-// commit appended, each as sourceID(key, version). It fences commits: a
+// commit appended, each as lake.SourceID(key, version). It fences commits: a
 // batch about to commit looks at every snapshot made since its files were
 // written, and drops the files one of them holds already — whoever made
 // it (a worker whose claim was taken over while it was paused, a batch
@@ -27,62 +25,125 @@ import (
 // commit that lands in between fails ours, which then looks again.
 const SourcesProperty = "lagoon.sources"
 
-// fenceSkew is how far before a file's mtime the fence still looks: the
-// clocks of writers, stores and committers may disagree by that much.
-const fenceSkew = 15 * time.Minute
+// OriginsProperty is the snapshot-summary property listing the sources of
+// the prepared files a commit appended, as "<lake.SourceID>:<prepare
+// batch>" (the batch's first 12 hex digits): a source that reaches the
+// table through the output of one prepare batch must not again through
+// another's (a prepare worker paused while its claim was taken over).
+const OriginsProperty = "lagoon.origins"
 
-// sourceID names one version of one file: 16 hex digits of the SHA-256
-// of its key and version.
-func sourceID(key, version string) string {
-	sum := sha256.Sum256([]byte(key + "\x00" + version))
-	return hex.EncodeToString(sum[:8])
-}
+// fenceSkew is how far before a file's mtime (or the arrival of its
+// sources) the fence still looks: the clocks of writers, stores and
+// committers may disagree by that much.
+const fenceSkew = 15 * time.Minute
 
 // commitProps are the snapshot-summary properties of a batch's commit.
 func commitProps(batch string, srcs []*source) iceberg.Properties {
-	ids := make([]string, len(srcs))
-	for i, s := range srcs {
-		ids[i] = sourceID(s.info.Key, s.info.Version)
-	}
-	slices.Sort(ids)
-	return iceberg.Properties{BatchProperty: batch, SourcesProperty: strings.Join(ids, ","),
-		lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
-}
-
-// errCommitted says that some files of a batch are in the table already,
-// by another commit: the batch goes on without them.
-type errCommitted struct{ keys []string }
-
-func (e *errCommitted) Error() string {
-	return fmt.Sprintf("%d files committed already by another batch", len(e.keys))
-}
-
-// committedElsewhere returns the keys of srcs that a snapshot of meta
-// holds already: it walks back from the current snapshot until snapshots
-// older than the oldest file (less fenceSkew), which cannot hold them.
-func committedElsewhere(meta table.Metadata, srcs []*source) []string {
-	want := map[string]string{}
-	oldest := time.Now()
+	var ids, origins []string
 	for _, s := range srcs {
-		want[sourceID(s.info.Key, s.info.Version)] = s.info.Key
-		if s.info.ModTime.Before(oldest) {
-			oldest = s.info.ModTime
+		ids = append(ids, lake.SourceID(s.info.Key, s.info.Version))
+		for _, o := range s.origins {
+			origins = append(origins, o+":"+shortBatch(s.prepBatch))
 		}
 	}
+	slices.Sort(ids)
+	props := iceberg.Properties{BatchProperty: batch, SourcesProperty: strings.Join(ids, ","),
+		lake.ReceivedProperty: strconv.FormatInt(receivedAt(srcs).UnixMilli(), 10)}
+	if len(origins) > 0 {
+		slices.Sort(origins)
+		props[OriginsProperty] = strings.Join(slices.Compact(origins), ",")
+	}
+	return props
+}
+
+func shortBatch(b string) string {
+	b = strings.ReplaceAll(b, "-", "")
+	return b[:min(12, len(b))]
+}
+
+// errCommitted says that files of a batch are in the table already: the
+// batch goes on without them.
+type errCommitted struct {
+	keys     []string // files a commit holds already
+	repeated []string // prepared files every source of which another prepare batch's output loaded
+	partly   []string // prepared files some sources of which it loaded
+}
+
+func (e *errCommitted) Error() string {
+	return fmt.Sprintf("%d files committed already by another batch", len(e.all()))
+}
+
+func (e *errCommitted) all() []string { return slices.Concat(e.keys, e.repeated, e.partly) }
+
+// committedElsewhere looks for srcs in the snapshots of meta: files a
+// snapshot holds already, and prepared files whose sources reached the
+// table through another prepare batch. It walks back from the current
+// snapshot until snapshots older than the oldest file or source arrival
+// (less fenceSkew), which cannot hold them. nil: none.
+func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
+	ids, origins := map[string]int{}, map[string]int{}
+	hits := make([]int, len(srcs)) // origins loaded (or in this batch) by another prepare batch
+	oldest := time.Now()
+	for i, s := range srcs {
+		ids[lake.SourceID(s.info.Key, s.info.Version)] = i
+		for _, o := range s.origins {
+			if j, ok := origins[o]; ok && srcs[j].prepBatch != s.prepBatch {
+				hits[i]++ // an earlier file of this batch brings it
+				continue
+			}
+			origins[o] = i
+		}
+		oldest = earliest(oldest, s.info.ModTime, receivedAt([]*source{s}))
+	}
+	found := map[int]bool{}
 	limit := oldest.Add(-fenceSkew).UnixMilli()
-	var found []string
 	for snap := meta.CurrentSnapshot(); snap != nil && snap.TimestampMs >= limit; snap = parentOf(meta, snap) {
 		if snap.Summary == nil {
 			continue
 		}
 		for id := range strings.SplitSeq(snap.Summary.Properties[SourcesProperty], ",") {
-			if key, ok := want[id]; ok {
-				found = append(found, key)
-				delete(want, id)
+			if i, ok := ids[id]; ok {
+				found[i] = true
+			}
+		}
+		for entry := range strings.SplitSeq(snap.Summary.Properties[OriginsProperty], ",") {
+			o, b, _ := strings.Cut(entry, ":")
+			if i, ok := origins[o]; ok && b != shortBatch(srcs[i].prepBatch) {
+				hits[i]++
+				delete(origins, o)
 			}
 		}
 	}
-	return found
+	return sortFenced(srcs, found, hits)
+}
+
+// sortFenced sorts what committedElsewhere found into an errCommitted.
+func sortFenced(srcs []*source, found map[int]bool, hits []int) *errCommitted {
+	e := &errCommitted{}
+	for i, s := range srcs {
+		switch {
+		case found[i]:
+			e.keys = append(e.keys, s.info.Key)
+		case hits[i] > 0 && hits[i] == len(s.origins):
+			e.repeated = append(e.repeated, s.info.Key)
+		case hits[i] > 0:
+			e.partly = append(e.partly, s.info.Key)
+		}
+	}
+	if len(e.all()) == 0 {
+		return nil
+	}
+	return e
+}
+
+func earliest(ts ...time.Time) time.Time {
+	out := ts[0]
+	for _, t := range ts[1:] {
+		if !t.IsZero() && t.Before(out) {
+			out = t
+		}
+	}
+	return out
 }
 
 func parentOf(meta table.Metadata, snap *table.Snapshot) *table.Snapshot {
@@ -101,7 +162,7 @@ func leftOut(err error) ([]string, string) {
 	var ce *lake.ChangedError
 	switch {
 	case errors.As(err, &ec):
-		return ec.keys, "committed already by another batch"
+		return ec.all(), "committed already by another batch"
 	case errors.As(err, &ce):
 		return []string{ce.Key}, "changed while it was read; taken again once finished"
 	}
@@ -121,14 +182,49 @@ func (l *Loader) leaveOut(ctx context.Context, in *intent, srcs []*source, keys 
 }
 
 // emptyBatch ends a batch left with no file (or whose intent could not be
-// written again: err): changed files wait.
-func (l *Loader) emptyBatch(ctx context.Context, ref lake.TableRef, in intent, changed int, err error) (lake.Result, error) {
+// written again: err), with what was set aside.
+func (l *Loader) emptyBatch(ctx context.Context, ref lake.TableRef, in intent, aside lake.Result, err error) (lake.Result, error) {
 	if err != nil {
 		return lake.Result{}, err
 	}
-	res := lake.Result{Table: ref}
-	res.WaitUntil(changed, l.cfg.Now().Add(max(l.cfg.Settle, time.Second)))
-	return res, l.dropIntent(ctx, in)
+	aside.Table = ref
+	return aside, l.dropIntent(ctx, in)
+}
+
+// settleLeftOut settles the files cause took out of a batch (all being the
+// batch before): a changed file waits; a prepared file all of whose
+// sources reached the table through another prepare batch holds nothing
+// new and is skipped as a duplicate; one only some of whose sources did
+// cannot be loaded without repeating their rows, and is rejected (its
+// other rows are in the rejected file, not in the table: say so). Files
+// another commit holds are that batch's to finish.
+func (l *Loader) settleLeftOut(ctx context.Context, ref lake.TableRef, all []*source, cause error, aside *lake.Result) error {
+	var ce *lake.ChangedError
+	if errors.As(cause, &ce) {
+		aside.WaitUntil(1, l.cfg.Now().Add(max(l.cfg.Settle, time.Second)))
+		return nil
+	}
+	var ec *errCommitted
+	if !errors.As(cause, &ec) {
+		return nil
+	}
+	skip := lake.Dedupe{Store: l.st, Audit: l.cfg.Audit, Now: l.cfg.Now}
+	for _, s := range all {
+		var err error
+		switch {
+		case slices.Contains(ec.repeated, s.info.Key):
+			aside.Skipped++
+			err = skip.Skip(ctx, ref, s.info, s.sha, lake.Taken{Key: "the output of another prepare batch of the same sources", At: l.cfg.Now()})
+		case slices.Contains(ec.partly, s.info.Key):
+			err = l.rejecter().RejectInto(ctx, s.info.Key, ref, "some of the sources it was made from reached the table already "+
+				"through another prepare batch (a prepare worker paused while its claim was taken over): loading it would repeat their rows; "+
+				"the rows of its other sources are in this file only", aside)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unchanged checks, just before a commit, that no file of the batch

@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,11 @@ type source struct {
 	leaves []int
 	// sha is the file's SHA-256 (hex), when it was asked for.
 	sha string
+	// origins are the sources prepare made the file from (lake.SourceID)
+	// and prepBatch its prepare batch; empty for files prepare did not
+	// write.
+	origins   []string
+	prepBatch string
 	// prog is the progress of the watched work reading the file now
 	// (nil: none); obj's reads count in it.
 	prog atomic.Pointer[lake.Progress]
@@ -138,6 +144,7 @@ func (s *source) check() error {
 	}
 	s.raw = withInt96(s.raw, s.int96)
 	s.readMark()
+	s.readOrigins()
 	s.canon, _, err = canonicalSchema(s.raw)
 	if err != nil {
 		return reject(s.info.Key, "unsupported schema", err)
@@ -164,6 +171,16 @@ func (s *source) readMark() {
 	for i := range s.leaves {
 		s.leaves[i] = i
 	}
+}
+
+// readOrigins notes the sources prepare made the file from.
+func (s *source) readOrigins() {
+	kv := s.pf.MetaData().KeyValueMetadata()
+	o, b := kv.FindValue(lake.OriginsMetadata), kv.FindValue(lake.PrepareBatchMetadata)
+	if o == nil || b == nil || *o == "" {
+		return
+	}
+	s.origins, s.prepBatch = strings.Split(*o, ","), *b
 }
 
 // withPathColumns appends one string column per name=value path segment.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -160,7 +161,8 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
-	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano)}
+	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano),
+		lake.OriginsMetadata: originIDs(batch), lake.PrepareBatchMetadata: in.Batch}
 	_, noAudit := s.cfg.Audit.(lake.NoAudit)
 	opt.HashSources = !noAudit || s.cfg.Dedupe.On() // the trail's "prepared" record and the content index need them
 	srcs := s.sources(ctx, batch)
@@ -187,6 +189,16 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	res.Commits = len(sink.temps)
 	res.BadRecords = rejects.n
 	return res, nil
+}
+
+// originIDs lists a batch's sources as lake.SourceID, for the loader's
+// fence.
+func originIDs(batch []waiting) string {
+	ids := make([]string, len(batch))
+	for i, w := range batch {
+		ids[i] = lake.SourceID(w.info.Key, w.info.Version)
+	}
+	return strings.Join(ids, ",")
 }
 
 // duplicateError says that a source holds what its table took in already

@@ -141,3 +141,60 @@ func moveFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSourcePreparedTwiceLoadsOnce: the same version of a source prepared
+// twice by two batches (a prepare worker paused while its claim was taken
+// over, both then publishing) loads once: the loader's fence finds that
+// every source of the second output reached the table through the first,
+// and skips it as a duplicate. (Content dedupe is off, to reach the
+// fence.)
+func TestSourcePreparedTwiceLoadsOnce(t *testing.T) {
+	for _, between := range []bool{false, true} {
+		name := map[bool]string{false: "both outputs in one load batch", true: "the first loaded before the second"}[between]
+		t.Run(name, func(t *testing.T) { preparedTwice(t, between) })
+	}
+}
+
+func preparedTwice(t *testing.T, loadBetween bool) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	run := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0", "--dedupe-window", "0"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+	src := filepath.Join(root, "prepare/shop/visits/a.json")
+	body := []byte(`{"id":1}` + "\n" + `{"id":2}` + "\n")
+	lakefixture.DropFile(t, src, body)
+	info, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("--stages", "prepare")
+	if loadBetween {
+		run("--stages", "load")
+	}
+	// The same version again (same size and mtime): a second batch of it.
+	if err := os.WriteFile(src, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(src, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	run("--stages", "prepare")
+	if outs, _ := filepath.Glob(filepath.Join(root, "load/shop/visits/*.parquet")); len(outs) != map[bool]int{false: 2, true: 1}[loadBetween] {
+		t.Fatalf("outputs %v", outs)
+	}
+	if out := run("--stages", "load"); !strings.Contains(out, "skipped 1 duplicate") {
+		t.Errorf("summary: %s", out)
+	}
+	if n := len(lakefixture.Rows(t, l, "shop.visits")); n != 2 {
+		t.Errorf("rows = %d, want 2 (each once)", n)
+	}
+	if outs, _ := filepath.Glob(filepath.Join(root, "load/shop/visits/*.parquet")); len(outs) != 0 {
+		t.Errorf("left in load/: %v", outs)
+	}
+}
