@@ -3,7 +3,6 @@ package lake
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"path"
 	"slices"
 	"strings"
@@ -187,39 +186,3 @@ func openForWriting(ctx context.Context, st Store, n int) (map[string]bool, erro
 	return wf.OpenForWriting(ctx)
 }
 
-// ListIntents returns the keys of the intents (*.json) under prefix,
-// deleting the temp files of intents whose writer died before publishing
-// them (no commit can have used those). Callers hold the prefix: no batch
-// of it is in flight.
-func ListIntents(ctx context.Context, st Store, prefix string) ([]string, error) {
-	var keys []string
-	for info, err := range st.List(ctx, prefix) {
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case IsTemp(info.Key):
-			if err := st.Delete(ctx, info.Key); err != nil {
-				return nil, err
-			}
-		case strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), "."):
-			keys = append(keys, info.Key)
-		}
-	}
-	return keys, nil
-}
-
-// EachIntent calls recover for every intent under prefix (see ListIntents),
-// stopping at the first error, which names the intent.
-func EachIntent(ctx context.Context, st Store, prefix string, recover func(ctx context.Context, key string) error) error {
-	keys, err := ListIntents(ctx, st, prefix)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := recover(ctx, k); err != nil {
-			return fmt.Errorf("recover %s: %w", k, err)
-		}
-	}
-	return nil
-}

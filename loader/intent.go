@@ -12,6 +12,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/google/uuid"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -48,24 +49,20 @@ func newIntent(ref lake.TableRef, srcs []*source) intent {
 
 func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in.Table} }
 
-// key groups intents by table so that one table's recovery lists only its
-// own: tmp/lagoon/intents/<db>.<table>/<batch>.json.
-func (in intent) key() string { return IntentPrefix + in.ref().String() + "/" + in.Batch + ".json" }
+// journal keeps the loader's intents, grouped by table:
+// tmp/lagoon/intents/<db>.<table>/<batch>.json.
+func (l *Loader) journal() journal.Journal[intent] {
+	return journal.Journal[intent]{Store: l.st, Prefix: IntentPrefix}
+}
+
+func (in intent) key() string { return journal.Journal[intent]{Prefix: IntentPrefix}.Key(in.ref().String(), in.Batch) }
 
 func (l *Loader) writeIntent(ctx context.Context, in intent) error {
-	if err := lake.PutJSON(ctx, l.st, in.key(), in); err != nil {
-		return fmt.Errorf("write intent: %w", err)
-	}
-	return nil
+	return l.journal().Write(ctx, in.ref().String(), in.Batch, in)
 }
 
 func (l *Loader) dropIntent(ctx context.Context, in intent) error {
-	return l.st.Delete(ctx, in.key())
-}
-
-func (l *Loader) readIntent(ctx context.Context, key string) (intent, error) {
-	var in intent
-	return in, lake.GetJSON(ctx, l.st, key, &in)
+	return l.journal().Drop(ctx, in.ref().String(), in.Batch)
 }
 
 // Recover finishes what a stopped process left half done, for every table:
@@ -73,27 +70,14 @@ func (l *Loader) readIntent(ctx context.Context, key string) (intent, error) {
 // dropped, and its files load again. It is idempotent and safe to run at
 // any time no batch of this lake is being committed.
 func (l *Loader) Recover(ctx context.Context) error {
-	return l.recoverPrefix(ctx, IntentPrefix)
+	return l.journal().Recover(ctx, "", l.recoverIntent)
 }
 
 func (l *Loader) recoverTable(ctx context.Context, ref lake.TableRef) error {
-	return l.recoverPrefix(ctx, IntentPrefix+ref.String()+"/")
+	return l.journal().Recover(ctx, ref.String(), l.recoverIntent)
 }
 
-func (l *Loader) recoverPrefix(ctx context.Context, prefix string) error {
-	return lake.EachIntent(ctx, l.st, prefix, l.recoverIntent)
-}
-
-func (l *Loader) recoverIntent(ctx context.Context, key string) error {
-	in, err := l.readIntent(ctx, key)
-	if errors.Is(err, lake.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		// A torn intent cannot exist (intents are published atomically);
-		// an unreadable one is kept for a person to look at.
-		return err
-	}
+func (l *Loader) recoverIntent(ctx context.Context, in intent) error {
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		return l.dropIntent(ctx, in)

@@ -43,7 +43,7 @@ func TestRecoveryNeitherLosesNorDuplicates(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Message == got[1].Message {
 		t.Fatalf("log table = %+v, %v; want one and two, once each", got, err)
 	}
-	if intents, _ := lake.ListIntents(ctx, lk.Store, intentPrefix); len(intents) != 0 {
-		t.Fatalf("intents left: %v", intents)
+	for info, err := range lk.Store.List(ctx, intentPrefix) {
+		t.Fatalf("intent left: %s %v", info.Key, err)
 	}
 }

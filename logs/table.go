@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -135,7 +136,7 @@ func (s *Syncer) append(ctx context.Context, keys []string) (intent, int, error)
 	if len(rows) == 0 {
 		return in, 0, nil
 	}
-	if err := lake.PutJSON(ctx, s.lk.Store, intentPrefix+in.Batch+".json", in); err != nil {
+	if err := s.journal().Write(ctx, "", in.Batch, in); err != nil {
 		return in, 0, err
 	}
 	tbl, err := s.lk.OpenSide(ctx, TableDef)
@@ -153,17 +154,18 @@ func (s *Syncer) finish(ctx context.Context, in intent) error {
 			return err
 		}
 	}
-	return s.lk.Store.Delete(ctx, intentPrefix+in.Batch+".json")
+	return s.journal().Drop(ctx, "", in.Batch)
+}
+
+// journal keeps the syncer's intents (one group: the log table).
+func (s *Syncer) journal() journal.Journal[intent] {
+	return journal.Journal[intent]{Store: s.lk.Store, Prefix: intentPrefix}
 }
 
 // recover finishes the batches that committed and drops the intents of
 // those that did not (their objects are still in the inbox).
 func (s *Syncer) recover(ctx context.Context) error {
-	return lake.EachIntent(ctx, s.lk.Store, intentPrefix, func(ctx context.Context, key string) error {
-		var in intent
-		if err := lake.GetJSON(ctx, s.lk.Store, key, &in); err != nil {
-			return err
-		}
+	return s.journal().Recover(ctx, "", func(ctx context.Context, in intent) error {
 		tbl, err := s.lk.OpenSide(ctx, TableDef)
 		if err != nil {
 			return err
@@ -171,7 +173,7 @@ func (s *Syncer) recover(ctx context.Context) error {
 		if tbl.Properties()[LastBatchProperty] == in.Batch {
 			return s.finish(ctx, in)
 		}
-		return s.lk.Store.Delete(ctx, key)
+		return s.journal().Drop(ctx, "", in.Batch)
 	})
 }
 

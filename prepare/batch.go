@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/uuid"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -70,8 +71,14 @@ type intentMove struct {
 
 func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in.Table} }
 
+// journal keeps the stage's intents, grouped by table:
+// tmp/lagoon/prepare/<db>.<table>/<batch>.json.
+func (s *Stage) journal() journal.Journal[intent] {
+	return journal.Journal[intent]{Store: s.st, Prefix: intentPrefix}
+}
+
 func (in intent) key() string {
-	return intentPrefix + in.ref().String() + "/" + in.Batch + ".json"
+	return journal.Journal[intent]{Prefix: intentPrefix}.Key(in.ref().String(), in.Batch)
 }
 
 // outputFinal is the published name of the batch's i-th output.
@@ -91,10 +98,7 @@ func (in intent) rejectsFinal() string {
 func (in intent) rejectsTemp() string { return lake.PublishTemp(in.rejectsFinal()) }
 
 func (s *Stage) writeIntent(ctx context.Context, in intent) error {
-	if err := lake.PutJSON(ctx, s.st, in.key(), in); err != nil {
-		return fmt.Errorf("write prepare intent: %w", err)
-	}
-	return nil
+	return s.journal().Write(ctx, in.ref().String(), in.Batch, in)
 }
 
 func (s *Stage) newIntent(ref lake.TableRef) intent {
@@ -361,7 +365,7 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 			return rejected, err
 		}
 	}
-	return rejected, s.st.Delete(ctx, in.key())
+	return rejected, s.journal().Drop(ctx, in.ref().String(), in.Batch)
 }
 
 // auditPrepared records one "prepared" event for the batch, listing each
@@ -413,7 +417,7 @@ func (s *Stage) discard(ctx context.Context, in intent) error {
 			}
 		}
 	}
-	return s.st.Delete(ctx, in.key())
+	return s.journal().Drop(ctx, in.ref().String(), in.Batch)
 }
 
 // Recover finishes or discards the batches a stopped process left: a
@@ -421,14 +425,14 @@ func (s *Stage) discard(ctx context.Context, in intent) error {
 // "publishing" one is published. Idempotent; run it when no batch of the
 // lake is in flight.
 func (s *Stage) Recover(ctx context.Context) error {
-	return s.recoverPrefix(ctx, intentPrefix)
+	return s.journal().Recover(ctx, "", s.recoverIntent)
 }
 
 func (s *Stage) recoverTable(ctx context.Context, ref lake.TableRef) error {
 	if err := s.sweepTemps(ctx, ref); err != nil {
 		return err
 	}
-	return s.recoverPrefix(ctx, intentPrefix+ref.String()+"/")
+	return s.journal().Recover(ctx, ref.String(), s.recoverIntent)
 }
 
 // sweepTemps deletes temp files of writes killed midway in the table's
@@ -448,19 +452,7 @@ func (s *Stage) sweepTemps(ctx context.Context, ref lake.TableRef) error {
 	return nil
 }
 
-func (s *Stage) recoverPrefix(ctx context.Context, prefix string) error {
-	return lake.EachIntent(ctx, s.st, prefix, s.recoverIntent)
-}
-
-func (s *Stage) recoverIntent(ctx context.Context, key string) error {
-	var in intent
-	err := lake.GetJSON(ctx, s.st, key, &in)
-	if errors.Is(err, lake.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+func (s *Stage) recoverIntent(ctx context.Context, in intent) error {
 	if in.State == statePublishing {
 		s.log.Info("finishing a prepared batch", "table", in.ref().String(), "batch", in.Batch)
 		_, err := s.publish(ctx, in)

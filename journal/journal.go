@@ -1,0 +1,105 @@
+// Package journal is the one intent journal of lagoon's batches. Before a
+// batch acts — commits files to a table (the loader), publishes outputs
+// and consumes its sources (prepare), folds log entries into the log
+// table (the log syncer) — its intent, naming what it consumes and what
+// it makes, is stored. After a crash, Recover hands every intent left to
+// its stage, which finishes the batch if it took effect (its id is in the
+// table, it reached its publishing state) and undoes it otherwise. Every
+// step of either is safe to redo.
+//
+// What keeps a batch from taking effect twice is not the journal but the
+// commit's own fence (see loader/fence.go): the journal makes sure that
+// what a batch began is finished or undone, once.
+//
+// One Journal per kind of batch, each under its own prefix, intents
+// grouped (by table) so that one group's recovery lists only its own:
+// <prefix><group>/<id>.json.
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// Journal keeps intents of type T (JSON) in a store.
+type Journal[T any] struct {
+	Store  lake.Store
+	Prefix string // ends in "/"
+}
+
+// Key is where the intent id of group is kept.
+func (j Journal[T]) Key(group, id string) string {
+	if group == "" {
+		return j.Prefix + id + ".json"
+	}
+	return j.Prefix + group + "/" + id + ".json"
+}
+
+// Write stores (or replaces) an intent, atomically.
+func (j Journal[T]) Write(ctx context.Context, group, id string, in T) error {
+	if err := lake.PutJSON(ctx, j.Store, j.Key(group, id), in); err != nil {
+		return fmt.Errorf("write intent %s: %w", id, err)
+	}
+	return nil
+}
+
+// Drop deletes an intent (idempotent).
+func (j Journal[T]) Drop(ctx context.Context, group, id string) error {
+	return j.Store.Delete(ctx, j.Key(group, id))
+}
+
+// Recover calls fn for every intent of group ("": every group), stopping
+// at the first error, which names the intent. Temp files of intents whose
+// writer died before publishing them are deleted (no batch acted on
+// those). An intent that cannot be read stops recovery with its error: it
+// is kept for a person to look at, and its group waits (other groups go
+// on). Callers hold the group: no batch of it is in flight.
+func (j Journal[T]) Recover(ctx context.Context, group string, fn func(ctx context.Context, in T) error) error {
+	prefix := j.Prefix
+	if group != "" {
+		prefix += group + "/"
+	}
+	keys, err := j.list(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		var in T
+		err := lake.GetJSON(ctx, j.Store, k, &in)
+		if errors.Is(err, lake.ErrNotExist) {
+			continue // finished meanwhile
+		}
+		if err == nil {
+			err = fn(ctx, in)
+		}
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// list returns the keys of the intents under prefix, deleting the temp
+// files of intents never published.
+func (j Journal[T]) list(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for info, err := range j.Store.List(ctx, prefix) {
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case lake.IsTemp(info.Key):
+			if err := j.Store.Delete(ctx, info.Key); err != nil {
+				return nil, err
+			}
+		case strings.HasSuffix(info.Key, ".json") && !strings.HasPrefix(path.Base(info.Key), "."):
+			keys = append(keys, info.Key)
+		}
+	}
+	return keys, nil
+}

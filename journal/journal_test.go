@@ -1,0 +1,70 @@
+package journal_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/journal"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+type note struct{ Batch, Says string }
+
+// TestJournal: intents are kept per group, recovered per group or all,
+// replaced by a new Write, gone after Drop; temp files of intents never
+// published are swept; an unreadable intent stops its group's recovery
+// with its error (kept for a person), and the error names it.
+func TestJournal(t *testing.T) {
+	ctx := context.Background()
+	st, err := lake.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := journal.Journal[note]{Store: st, Prefix: "tmp/j/"}
+	for _, n := range []struct{ group, id string }{{"db.a", "1"}, {"db.a", "2"}, {"db.b", "3"}} {
+		if err := j.Write(ctx, n.group, n.id, note{Batch: n.id, Says: "first"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Write(ctx, "db.a", "2", note{Batch: "2", Says: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, "tmp/j/db.a/.lagoon-x.tmp", strings.NewReader("{")); err != nil {
+		t.Fatal(err)
+	}
+	got := func(group string) string {
+		t.Helper()
+		var out []string
+		if err := j.Recover(ctx, group, func(_ context.Context, n note) error {
+			out = append(out, n.Batch+":"+n.Says)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, " ")
+	}
+	if g := got("db.a"); g != "1:first 2:again" {
+		t.Errorf("group db.a: %q", g)
+	}
+	if g := got(""); g != "1:first 2:again 3:first" {
+		t.Errorf("all: %q", g)
+	}
+	if _, err := st.Stat(ctx, "tmp/j/db.a/.lagoon-x.tmp"); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("the temp file of an unpublished intent is still there: %v", err)
+	}
+	if err := j.Drop(ctx, "db.a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if g := got("db.a"); g != "2:again" {
+		t.Errorf("after Drop: %q", g)
+	}
+	if err := st.Put(ctx, j.Key("db.b", "4"), strings.NewReader("not json")); err != nil {
+		t.Fatal(err)
+	}
+	err = j.Recover(ctx, "db.b", func(context.Context, note) error { return nil })
+	if !errors.Is(err, lake.ErrCorrupt) || !strings.Contains(err.Error(), "tmp/j/db.b/4.json") {
+		t.Errorf("an unreadable intent: %v", err)
+	}
+}
