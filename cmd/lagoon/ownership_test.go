@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // TestLakesOwnTheirTables: two lakes sharing one catalog (PostgreSQL here;
@@ -56,5 +62,43 @@ func TestCopiedLakeRefusesTheOriginalsTables(t *testing.T) {
 	}
 	if n := len(lakefixture.Rows(t, l, "db.t")); n != 5 {
 		t.Errorf("the original's table has %d rows, want 5", n)
+	}
+}
+
+// TestTwoLakesInOneGlueAccount: two lakes in one bucket (s3://lake/p1 and
+// s3://lake/p2), one Glue catalog (moto): the second never appends into
+// the first's shop.orders (it once did: the Glue names are the same and
+// nothing checked which lake owns a table) — it refuses, saying why and
+// what to do, and keeps its file.
+func TestTwoLakesInOneGlueAccount(t *testing.T) {
+	lakefixture.Moto(t)
+	ctx := context.Background()
+	c := lakefixture.S3Client(t)
+	lakefixture.Bucket(t, c, "lake")
+	put := func(key string, body []byte) {
+		t.Helper()
+		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("p1/load/shop/orders/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 4)))
+	if code, out, errOut := lagoon(t, "run", "--root", "s3://lake/p1", "--s3-path-style", "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("lake p1: %d %s %s", code, out, errOut)
+	}
+	put("p2/load/shop/orders/b.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(4, 4)))
+	code, _, errOut := lagoon(t, "run", "--root", "s3://lake/p2", "--s3-path-style", "--once", "--settle", "0")
+	if code != exitError || !strings.Contains(errOut, "belongs to another lake") {
+		t.Errorf("lake p2 on p1's table: exit %d\n%s", code, errOut)
+	}
+	if _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("lake"), Key: aws.String("p2/load/shop/orders/b.parquet")}); err != nil {
+		t.Errorf("lake p2's file: %v", err)
+	}
+	l1, err := lake.Open(ctx, lake.Config{Root: "s3://lake/p1", S3PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l1.Close()
+	if n := len(lakefixture.Rows(t, l1, "shop.orders")); n != 4 {
+		t.Errorf("p1's shop.orders: %d rows, want 4", n)
 	}
 }
