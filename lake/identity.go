@@ -34,20 +34,32 @@ type Identity struct {
 	ID      string    `json:"id"`
 	Root    string    `json:"root"`
 	Created time.Time `json:"created"`
+	// CatalogPrefix starts the catalog name of each of the lake's
+	// namespaces ("p1_" makes db shop the catalog's p1_shop, and lagoon's
+	// side namespace p1_lagoon), so that lakes can share one catalog.
+	// Set once, when the lake is made (init --glue-prefix).
+	CatalogPrefix string `json:"catalog_prefix,omitempty"`
 }
+
+// ErrPrefixMismatch: a lake was opened with a catalog prefix other than
+// the one it was made with.
+var ErrPrefixMismatch = errors.New("the lake was made with another catalog prefix")
 
 // loadIdentity reads the lake's identity, making it (once, whoever races)
 // when the lake has none yet.
-func loadIdentity(ctx context.Context, st Store) (Identity, error) {
+// A prefix asked for (non-empty) must be the lake's.
+func loadIdentity(ctx context.Context, st Store, prefix string) (Identity, error) {
 	var id Identity
 	err := GetJSON(ctx, st, IdentityKey, &id)
-	if err == nil || !errors.Is(err, ErrNotExist) {
-		return id, err
+	if errors.Is(err, ErrNotExist) {
+		id = Identity{ID: uuid.NewString(), Root: st.URL(""), Created: time.Now().UTC(), CatalogPrefix: prefix}
+		err = PutJSONIfAbsent(ctx, st, IdentityKey, id)
+		if errors.Is(err, ErrExist) {
+			return loadIdentity(ctx, st, prefix)
+		}
 	}
-	id = Identity{ID: uuid.NewString(), Root: st.URL(""), Created: time.Now().UTC()}
-	err = PutJSONIfAbsent(ctx, st, IdentityKey, id)
-	if errors.Is(err, ErrExist) {
-		return loadIdentity(ctx, st)
+	if err == nil && prefix != "" && prefix != id.CatalogPrefix {
+		err = fmt.Errorf("%w (%q, asked for %q; see %s)", ErrPrefixMismatch, id.CatalogPrefix, prefix, IdentityKey)
 	}
 	return id, err
 }

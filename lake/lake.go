@@ -34,6 +34,10 @@ type Config struct {
 	Catalog string
 	// S3PathStyle selects path-style S3 addressing (MinIO, moto, …).
 	S3PathStyle bool
+	// CatalogPrefix, when the lake is made, starts the catalog names of
+	// its namespaces (see Identity.CatalogPrefix); later it must be the
+	// same or empty.
+	CatalogPrefix string
 }
 
 // DefaultConfig returns the configuration of a lake in ./demo-lake.
@@ -64,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := loadIdentity(ctx, st)
+	id, err := loadIdentity(ctx, st, cfg.CatalogPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
@@ -72,6 +76,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
+	cat = withNamespacePrefix(cat, id.CatalogPrefix)
 	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, closer: closer}, nil
 }
 

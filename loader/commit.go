@@ -92,7 +92,7 @@ func (l *Loader) abandon(ctx context.Context, in intent) error {
 	}
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
 	if err == nil {
-		err = l.cleanOrphans(ctx, tbl)
+		err = l.cleanOrphans(ctx, in.ref(), tbl)
 	} else if errors.Is(err, catalog.ErrNoSuchTable) {
 		err = nil
 	}
@@ -248,7 +248,7 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 		Key: first.info.Key, Detail: tbl.Schema().String()}); err != nil {
 		return nil, err
 	}
-	return tbl, l.writeVersionHint(ctx, tbl)
+	return tbl, l.writeVersionHint(ctx, ref, tbl)
 }
 
 // evolve merges each file's schema into the table's within tx: new columns

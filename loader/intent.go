@@ -87,7 +87,7 @@ func (l *Loader) recoverIntent(ctx context.Context, in intent) error {
 		if err := l.dropCopies(ctx, in); err != nil {
 			return err
 		}
-		if err := l.cleanOrphans(ctx, tbl); err != nil {
+		if err := l.cleanOrphans(ctx, in.ref(), tbl); err != nil {
 			return err
 		}
 		return l.dropIntent(ctx, in)
@@ -108,7 +108,7 @@ func (l *Loader) recoverIntent(ctx context.Context, in intent) error {
 	if err := l.deleteLoaded(ctx, in); err != nil {
 		return err
 	}
-	if err := l.writeVersionHint(ctx, tbl); err != nil {
+	if err := l.writeVersionHint(ctx, in.ref(), tbl); err != nil {
 		return err
 	}
 	return l.dropIntent(ctx, in)
@@ -116,11 +116,10 @@ func (l *Loader) recoverIntent(ctx context.Context, in intent) error {
 
 // cleanOrphans deletes data files of the table that no snapshot
 // references: what an attempt killed before its commit left behind.
-func (l *Loader) cleanOrphans(ctx context.Context, tbl *table.Table) error {
+func (l *Loader) cleanOrphans(ctx context.Context, ref lake.TableRef, tbl *table.Table) error {
 	if !l.cfg.CleanOrphans {
 		return nil
 	}
-	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
 	if !l.hasData(ctx, ref) {
 		return nil // no data file yet: nothing can be orphaned
 	}
@@ -173,7 +172,7 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 			return res, err
 		}
 	}
-	if err := l.writeVersionHint(ctx, tbl); err != nil {
+	if err := l.writeVersionHint(ctx, in.ref(), tbl); err != nil {
 		return res, err
 	}
 	l.log.Info("batch loaded", "table", in.ref().String(), "files", res.Files, "rows", rows,
@@ -291,7 +290,6 @@ func batchSnapshot(meta table.Metadata, batch string) int64 {
 }
 
 // writeVersionHint updates the table's metadata/version-hint.text.
-func (l *Loader) writeVersionHint(ctx context.Context, tbl *table.Table) error {
-	ref := lake.TableRef{DB: tbl.Identifier()[0], Table: tbl.Identifier()[1]}
+func (l *Loader) writeVersionHint(ctx context.Context, ref lake.TableRef, tbl *table.Table) error {
 	return lake.WriteVersionHint(ctx, l.st, ref.Dir(lake.PrefixStg), tbl)
 }

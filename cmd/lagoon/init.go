@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func initCmd() *command {
-	var evs, queue string
+	var evs, queue, prefix string
 	return &command{
 		name:    "init",
 		summary: "create a lake's folders and catalog (idempotent)",
@@ -22,16 +23,31 @@ catalog/. Running it again on an initialised lake changes nothing.
 
 On S3, --events sqs --queue QUEUE also sets the bucket's notification
 configuration: "object created" events under prepare/ and load/ go to the
-queue (other notification settings of the bucket are kept).`,
+queue (other notification settings of the bucket are kept).
+
+--glue-prefix P lets several lakes share one catalog (one Glue account):
+each namespace <db> of this lake is P<db> in the catalog (its side tables
+are in Plagoon), while lagoon's own commands keep calling it <db>. P is
+lowercase letters, digits and underscores. It is recorded in
+assets/lagoon/lake.json when the lake is made and used by every later
+command; a lake cannot change it. With one lake, leave it out and Athena's
+names stay plain.`,
 		flags: func(fs *flag.FlagSet, g *globals) {
 			fs.StringVar(&evs, "events", "", "sqs: configure the bucket's notifications to --queue")
 			fs.StringVar(&queue, "queue", "", "SQS queue URL or name (with --events sqs)")
+			fs.StringVar(&prefix, "glue-prefix", "", "start every catalog namespace of this lake with this prefix (several lakes in one Glue account)")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("init", args, 0, "no arguments") {
 				return exitUsage
 			}
-			if err := lake.Init(ctx, g.lakeConfig()); err != nil {
+			if strings.Trim(prefix, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+				fmt.Fprintf(g.stderr, "lagoon init: --glue-prefix %q: lowercase letters, digits and underscores only\n", prefix)
+				return exitUsage
+			}
+			cfg := g.lakeConfig()
+			cfg.CatalogPrefix = prefix
+			if err := lake.Init(ctx, cfg); err != nil {
 				return g.fail("init", err)
 			}
 			if evs == "sqs" {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
@@ -101,4 +103,34 @@ func TestTwoLakesInOneGlueAccount(t *testing.T) {
 	if n := len(lakefixture.Rows(t, l1, "shop.orders")); n != 4 {
 		t.Errorf("p1's shop.orders: %d rows, want 4", n)
 	}
+
+	// A lake made with --glue-prefix has names of its own in the catalog.
+	if code, out, errOut := lagoon(t, "init", "--root", "s3://lake/p3", "--s3-path-style", "--glue-prefix", "p3_"); code != exitOK {
+		t.Fatalf("init p3: %d %s %s", code, out, errOut)
+	}
+	put("p3/load/shop/orders/c.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(8, 2)))
+	if code, out, errOut := lagoon(t, "run", "--root", "s3://lake/p3", "--s3-path-style", "--once", "--settle", "0"); code != exitOK {
+		t.Fatalf("lake p3: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := lagoon(t, "tables", "--root", "s3://lake/p3", "--s3-path-style"); code != exitOK || !strings.Contains(out, "shop.orders  2 ") {
+		t.Errorf("p3's tables:\n%s", out)
+	}
+	if n := len(lakefixture.Rows(t, l1, "shop.orders")); n != 4 {
+		t.Errorf("p1's shop.orders after p3: %d rows, want 4", n)
+	}
+	if _, err := glue.NewFromConfig(awsCfg(t)).GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String("p3_shop"), Name: aws.String("orders")}); err != nil {
+		t.Errorf("p3's table in Glue as p3_shop.orders: %v", err)
+	}
+	if code, _, errOut := lagoon(t, "run", "--root", "s3://lake/p3", "--s3-path-style", "--once"); code != exitOK {
+		t.Errorf("a later run of p3 (prefix from lake.json): %d %s", code, errOut)
+	}
+}
+
+func awsCfg(tb testing.TB) aws.Config {
+	tb.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
