@@ -36,7 +36,9 @@ const DefaultDedupeWindow = 14 * 24 * time.Hour
 // On reports whether duplicates are looked for.
 func (d Dedupe) On() bool { return d.Window > 0 && d.Store != nil }
 
-func takenKey(ref TableRef, sha string) string { return TakenPrefix + ref.String() + "/" + sha + ".json" }
+func takenKey(ref TableRef, sha string) string {
+	return TakenPrefix + ref.String() + "/" + sha + ".json"
+}
 
 // Seen returns the earlier file of content sha that ref took in within
 // the window, if any.

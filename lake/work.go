@@ -185,4 +185,3 @@ func openForWriting(ctx context.Context, st Store, n int) (map[string]bool, erro
 	}
 	return wf.OpenForWriting(ctx)
 }
-

@@ -55,7 +55,9 @@ func (l *Loader) journal() journal.Journal[intent] {
 	return journal.Journal[intent]{Store: l.st, Prefix: IntentPrefix}
 }
 
-func (in intent) key() string { return journal.Journal[intent]{Prefix: IntentPrefix}.Key(in.ref().String(), in.Batch) }
+func (in intent) key() string {
+	return journal.Journal[intent]{Prefix: IntentPrefix}.Key(in.ref().String(), in.Batch)
+}
 
 func (l *Loader) writeIntent(ctx context.Context, in intent) error {
 	return l.journal().Write(ctx, in.ref().String(), in.Batch, in)

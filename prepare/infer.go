@@ -34,7 +34,7 @@ const (
 // column a string the table cannot take.
 type Type struct {
 	Kind   TKind
-	locked bool // TStruct, TList from the table
+	locked bool           // TStruct, TList from the table
 	Arrow  arrow.DataType // TFixed
 	Fields []*Column      // TStruct, in order of first appearance
 	Elem   *Type          // TList

@@ -222,7 +222,9 @@ func TestSlowWriterIsWaitedFor(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() bool { return !lakefixture.Exists(l, "prepare/db/slow/feed.ndjson") && lakefixture.Exists(l, "stg/db/slow/metadata/version-hint.text") })
+	waitFor(t, 20*time.Second, func() bool {
+		return !lakefixture.Exists(l, "prepare/db/slow/feed.ndjson") && lakefixture.Exists(l, "stg/db/slow/metadata/version-hint.text")
+	})
 	waitFor(t, 20*time.Second, func() bool { return len(lakefixture.Rows(t, l, "db.slow")) >= 30 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
