@@ -20,10 +20,7 @@ func TestReuploadsAreSkipped(t *testing.T) {
 	l := lakefixture.OpenAt(t, root)
 	run := func(wantSkipped int, args ...string) {
 		t.Helper()
-		code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...)
-		if code != exitOK {
-			t.Fatalf("run: %d %s %s", code, out, errOut)
-		}
+		out := runOnce(t, root, exitOK, args...)
 		if got := strings.Contains(out, "skipped"); got != (wantSkipped > 0) || wantSkipped > 0 && !strings.Contains(out, plural(wantSkipped, "duplicate")) {
 			t.Errorf("summary %q: want %d skipped", out, wantSkipped)
 		}

@@ -36,3 +36,14 @@ func lagoon(tb testing.TB, args ...string) (int, string, string) {
 	code := run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
+
+// runOnce runs `lagoon run --root root --once --settle 0 args...`, fails
+// the test unless it exits with want, and returns its output.
+func runOnce(tb testing.TB, root string, want int, args ...string) string {
+	tb.Helper()
+	code, out, errOut := lagoon(tb, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...)
+	if code != want {
+		tb.Fatalf("run %v: exit %d, want %d\n%s\n%s", args, code, want, out, errOut)
+	}
+	return out
+}

@@ -84,13 +84,7 @@ func TestConvertCommand(t *testing.T) {
 func TestNewColumnsWaitForEarlierOutputs(t *testing.T) {
 	root := t.TempDir()
 	l := lakefixture.OpenAt(t, root)
-	run := func(want int, args ...string) {
-		t.Helper()
-		code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...)
-		if code != want {
-			t.Fatalf("run %v: %d, want %d: %s %s", args, code, want, out, errOut)
-		}
-	}
+	run := func(want int, args ...string) { t.Helper(); runOnce(t, root, want, args...) }
 	lakefixture.DropFile(t, filepath.Join(root, "prepare/db/c/first.json"), []byte(`{"id":0}`+"\n"))
 	run(exitOK)
 	lakefixture.DropFile(t, filepath.Join(root, "prepare/db/c/a.json"), []byte(`{"id":1,"c":{"x":1}}`+"\n"))

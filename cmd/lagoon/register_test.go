@@ -78,12 +78,7 @@ func TestPreparedFilesAreRegistered(t *testing.T) {
 func TestPreparedFileFallsBackWhenTheTableChanged(t *testing.T) {
 	root := t.TempDir()
 	l := lakefixture.OpenAt(t, root)
-	run := func(args ...string) {
-		t.Helper()
-		if code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...); code != exitOK {
-			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
-		}
-	}
+	run := func(args ...string) { t.Helper(); runOnce(t, root, exitOK, args...) }
 	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/a.json"), []byte(`{"id":1}`+"\n"))
 	run()
 	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/b.json"), []byte(`{"id":2}`+"\n"))
@@ -106,12 +101,7 @@ func TestPreparedFileFallsBackWhenTheTableChanged(t *testing.T) {
 func TestFreshFileFallsBackWhenAnotherFileCreatedTheTable(t *testing.T) {
 	root := t.TempDir()
 	l := lakefixture.OpenAt(t, root)
-	run := func(args ...string) {
-		t.Helper()
-		if code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0"}, args...)...); code != exitOK {
-			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
-		}
-	}
+	run := func(args ...string) { t.Helper(); runOnce(t, root, exitOK, args...) }
 	lakefixture.DropFile(t, filepath.Join(root, "prepare/shop/visits/a.json"), []byte(`{"id":1,"n":"x"}`+"\n"))
 	run("--stages", "prepare")
 	aside := t.TempDir()
@@ -158,13 +148,9 @@ func TestSourcePreparedTwiceLoadsOnce(t *testing.T) {
 func preparedTwice(t *testing.T, loadBetween bool) {
 	root := t.TempDir()
 	l := lakefixture.OpenAt(t, root)
-	run := func(args ...string) string {
+	run := func(args ...string) string { // content dedupe off, to reach the fence
 		t.Helper()
-		code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0", "--dedupe-window", "0"}, args...)...)
-		if code != exitOK {
-			t.Fatalf("run %v: %d %s %s", args, code, out, errOut)
-		}
-		return out
+		return runOnce(t, root, exitOK, append([]string{"--dedupe-window", "0"}, args...)...)
 	}
 	src := filepath.Join(root, "prepare/shop/visits/a.json")
 	body := []byte(`{"id":1}` + "\n" + `{"id":2}` + "\n")
