@@ -6,6 +6,6 @@ import "testing"
 // stuck on a file, for tests), until tb ends.
 func OnBatch(tb testing.TB, f func(key string)) {
 	tb.Helper()
-	testBatchHook = f
-	tb.Cleanup(func() { testBatchHook = nil })
+	testBatchHook.Store(&f)
+	tb.Cleanup(func() { testBatchHook.Store(nil) })
 }

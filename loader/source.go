@@ -229,8 +229,8 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 				yield(nil, s.readErr(ctx, err))
 				return
 			}
-			if testBatchHook != nil {
-				testBatchHook(s.info.Key)
+			if hook := testBatchHook.Load(); hook != nil {
+				(*hook)(s.info.Key)
 			}
 			out, err := proj.apply(ctx, rec)
 			rec.Release()
@@ -249,8 +249,9 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 	}
 }
 
-// testBatchHook, set by tests only, is called for every batch read.
-var testBatchHook func(key string)
+// testBatchHook, set by tests only, is called for every batch read
+// (atomic: a stalled read a test left behind may still call it).
+var testBatchHook atomic.Pointer[func(key string)]
 
 // decodeAll reads every row of the file into the shape of schema target
 // and discards it: a check that the whole file is readable.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -226,8 +227,9 @@ type fileErr struct{ err error }
 func (e fileErr) Error() string { return e.err.Error() }
 func (e fileErr) Unwrap() error { return e.err }
 
-// testRecordHook, set by tests only, is called for every record read.
-var testRecordHook func(key string)
+// testRecordHook, set by tests only, is called for every record read
+// (atomic: a stalled conversion a test left behind may still call it).
+var testRecordHook atomic.Pointer[func(key string)]
 
 func isFileErr(err error) bool {
 	var fe fileErr
@@ -277,8 +279,8 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 			return fileErr{err}
 		}
 		opt.progress.Add(1)
-		if testRecordHook != nil {
-			testRecordHook(src.Key)
+		if hook := testRecordHook.Load(); hook != nil {
+			(*hook)(src.Key)
 		}
 		if err := fn(rec, release); err != nil {
 			return err

@@ -6,6 +6,6 @@ import "testing"
 // for tests), until tb ends.
 func OnRecord(tb testing.TB, f func(key string)) {
 	tb.Helper()
-	testRecordHook = f
-	tb.Cleanup(func() { testRecordHook = nil })
+	testRecordHook.Store(&f)
+	tb.Cleanup(func() { testRecordHook.Store(nil) })
 }
