@@ -17,7 +17,9 @@
 package journal
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -46,6 +48,45 @@ func (j Journal[T]) Write(ctx context.Context, group, id string, in T) error {
 		return fmt.Errorf("write intent %s: %w", id, err)
 	}
 	return nil
+}
+
+// ErrTaken: the batch's intent is no longer the one its worker wrote —
+// another worker recovered it (finished or undid the batch) while this
+// one was paused past its claim. The worker must stop: the batch is not
+// its own any more.
+var ErrTaken = errors.New("the batch was taken over: another worker recovered its intent")
+
+// Begin stores a new intent (nothing may be under its key) and returns
+// its version, for Advance.
+func (j Journal[T]) Begin(ctx context.Context, group, id string, in T) (string, error) {
+	return j.swap(ctx, group, id, "", in)
+}
+
+// Advance replaces the intent (a new state of the batch) only if it is
+// still the version its worker last wrote: ErrTaken if another worker
+// recovered it meanwhile. Stores without compare-and-swap replace it as
+// Write does.
+func (j Journal[T]) Advance(ctx context.Context, group, id, version string, in T) (string, error) {
+	return j.swap(ctx, group, id, version, in)
+}
+
+func (j Journal[T]) swap(ctx context.Context, group, id, version string, in T) (string, error) {
+	sw, ok := j.Store.(lake.Swapper)
+	if !ok {
+		return "", j.Write(ctx, group, id, in)
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return "", fmt.Errorf("write intent %s: %w", id, err)
+	}
+	v, err := sw.PutIfVersion(ctx, j.Key(group, id), version, bytes.NewReader(body))
+	if errors.Is(err, lake.ErrChanged) {
+		return "", fmt.Errorf("intent %s: %w", id, ErrTaken)
+	}
+	if err != nil {
+		return "", fmt.Errorf("write intent %s: %w", id, err)
+	}
+	return v, nil
 }
 
 // Drop deletes an intent (idempotent).

@@ -68,3 +68,35 @@ func TestJournal(t *testing.T) {
 		t.Errorf("an unreadable intent: %v", err)
 	}
 }
+
+// TestAdvanceAfterTakeover: a worker paused past its claim whose intent
+// another worker recovered (dropped, or rewrote) cannot move it on: its
+// Advance fails with ErrTaken and writes nothing.
+func TestAdvanceAfterTakeover(t *testing.T) {
+	ctx := context.Background()
+	st, err := lake.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := journal.Journal[note]{Store: st, Prefix: "tmp/j/"}
+	v, err := j.Begin(ctx, "db.t", "b1", note{Batch: "b1", Says: "writing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Begin(ctx, "db.t", "b1", note{Batch: "b1"}); !errors.Is(err, journal.ErrTaken) {
+		t.Errorf("a second Begin of one batch: %v", err)
+	}
+	v2, err := j.Advance(ctx, "db.t", "b1", v, note{Batch: "b1", Says: "publishing"})
+	if err != nil {
+		t.Fatalf("advance: %v", err)
+	}
+	if err := j.Drop(ctx, "db.t", "b1"); err != nil { // another worker's recovery
+		t.Fatal(err)
+	}
+	if _, err := j.Advance(ctx, "db.t", "b1", v2, note{Batch: "b1", Says: "done"}); !errors.Is(err, journal.ErrTaken) {
+		t.Errorf("advance after the intent was dropped: %v, want ErrTaken", err)
+	}
+	if _, err := st.Stat(ctx, j.Key("db.t", "b1")); !errors.Is(err, lake.ErrNotExist) {
+		t.Errorf("the taken-over worker wrote its intent again: %v", err)
+	}
+}

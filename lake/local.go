@@ -383,16 +383,20 @@ func (l *Local) Rename(_ context.Context, from, to string) error {
 
 var _ Swapper = (*Local)(nil)
 
-// PutIfVersion implements Swapper: under an exclusive flock(2) of a lock
-// file beside key (".<name>.lock", shared by every process of the
-// machine), the object's version is compared, then the new one is
-// published as Put does.
+// swapLock is the lock file of a folder's compare-and-swaps: one per
+// folder, so that they do not pile up beside keys that come and go.
+const swapLock = ".lagoon-swap.lock"
+
+// PutIfVersion implements Swapper: under an exclusive flock(2) of the
+// folder's lock file (swapLock, shared by every process of the machine),
+// the object's version is compared, then the new one is published as Put
+// does.
 func (l *Local) PutIfVersion(ctx context.Context, key, version string, r io.Reader) (string, error) {
 	dst := l.Path(key)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("put %s: %w", key, err)
 	}
-	unlock, err := flockFile(filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".lock"))
+	unlock, err := flockFile(filepath.Join(filepath.Dir(dst), swapLock))
 	if err != nil {
 		return "", fmt.Errorf("put %s: %w", key, err)
 	}

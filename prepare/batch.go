@@ -97,8 +97,16 @@ func (in intent) rejectsFinal() string {
 
 func (in intent) rejectsTemp() string { return lake.PublishTemp(in.rejectsFinal()) }
 
-func (s *Stage) writeIntent(ctx context.Context, in intent) error {
-	return s.journal().Write(ctx, in.ref().String(), in.Batch, in)
+// beginIntent stores a new batch's intent; advanceIntent moves it to its
+// next state only while it is still the one this worker wrote (version):
+// journal.ErrTaken when another worker recovered it meanwhile (this one
+// was paused past its claim), and the batch must stop.
+func (s *Stage) beginIntent(ctx context.Context, in intent) (string, error) {
+	return s.journal().Begin(ctx, in.ref().String(), in.Batch, in)
+}
+
+func (s *Stage) advanceIntent(ctx context.Context, version string, in intent) (string, error) {
+	return s.journal().Advance(ctx, in.ref().String(), in.Batch, version, in)
 }
 
 func (s *Stage) newIntent(ref lake.TableRef) intent {
@@ -114,7 +122,8 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 	for _, w := range batch {
 		in.Sources = append(in.Sources, intentSrc{Key: w.info.Key, Version: w.info.Version, Size: w.info.Size})
 	}
-	if err := s.writeIntent(ctx, in); err != nil {
+	version, err := s.beginIntent(ctx, in)
+	if err != nil {
 		return lake.Result{}, err
 	}
 	infos := make([]lake.ObjectInfo, len(batch))
@@ -138,8 +147,8 @@ func (s *Stage) runBatch(ctx context.Context, ref lake.TableRef, batch []waiting
 		return lake.Result{}, err
 	}
 	in.State = statePublishing
-	if err := s.writeIntent(ctx, in); err != nil {
-		return lake.Result{}, err
+	if _, err := s.advanceIntent(ctx, version, in); err != nil {
+		return lake.Result{}, errors.Join(err, s.discard(ctx, in))
 	}
 	rejected, err := s.publish(ctx, in)
 	res.Rejected = append(res.Rejected, rejected...)

@@ -34,7 +34,7 @@ func TestRecoverBothStates(t *testing.T) {
 	w.Sources = []intentSrc{{Key: src.Key, Version: src.Version}}
 	put(lake.PublishTemp(w.outputFinal(0)), "partial")
 	put(w.rejectsTemp(), "partial")
-	if err := s.writeIntent(ctx, w); err != nil {
+	if _, err := s.beginIntent(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 
@@ -44,7 +44,7 @@ func TestRecoverBothStates(t *testing.T) {
 	p.Sources = []intentSrc{{Key: b.Key, Version: b.Version}, {Key: c.Key, Version: c.Version, Reject: "no good record"}}
 	put(lake.PublishTemp(p.outputFinal(0)), "output")
 	p.Outputs = []intentMove{{Temp: lake.PublishTemp(p.outputFinal(0)), Final: "load/db/t/final.parquet"}}
-	if err := s.writeIntent(ctx, p); err != nil {
+	if _, err := s.beginIntent(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 

@@ -283,7 +283,8 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 	final := lake.PrefixLoad + strings.TrimPrefix(w.info.Key, lake.PrefixPrepare)
 	in.Sources = []intentSrc{{Key: w.info.Key, Version: w.info.Version, Size: w.info.Size}}
 	in.Outputs = []intentMove{{Temp: lake.PublishTemp(final), Final: final}}
-	if err := s.writeIntent(ctx, in); err != nil {
+	version, err := s.beginIntent(ctx, in)
+	if err != nil {
 		return err
 	}
 	if err := lake.Received(ctx, s.cfg.Audit, w.key.Table, in.Batch, []lake.ObjectInfo{w.info}); err != nil {
@@ -293,8 +294,8 @@ func (s *Stage) passParquet(ctx context.Context, w waiting, res *lake.Result) er
 		return errors.Join(err, s.discard(ctx, in))
 	}
 	in.State = statePublishing
-	if err := s.writeIntent(ctx, in); err != nil {
-		return err
+	if _, err := s.advanceIntent(ctx, version, in); err != nil {
+		return errors.Join(err, s.discard(ctx, in))
 	}
 	if _, err := s.publish(ctx, in); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -57,7 +58,9 @@ func files(tb testing.TB, l *lake.Lake, prefix string) []string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, info.Key)
+		if !strings.HasPrefix(path.Base(info.Key), ".") {
+			out = append(out, info.Key)
+		}
 	}
 	sort.Strings(out)
 	return out
