@@ -58,8 +58,8 @@ func (l *Local) List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, e
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if d.IsDir() {
-				return nil
+			if d.IsDir() || d.Name() == swapLock {
+				return nil // a swap lock is the store's own, not an object
 			}
 			key := filepath.ToSlash(strings.TrimPrefix(p, l.root+string(filepath.Separator)))
 			if !strings.HasPrefix(key, base) {

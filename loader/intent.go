@@ -28,6 +28,8 @@ type intent struct {
 	Table   string       `json:"table"`
 	Created time.Time    `json:"created"`
 	Files   []intentFile `json:"files"`
+	// Abandoned: recovered while recent and not committed (see copyGrace).
+	Abandoned bool `json:"abandoned,omitempty"`
 }
 
 type intentFile struct {
@@ -79,10 +81,34 @@ func (l *Loader) recoverTable(ctx context.Context, ref lake.TableRef) error {
 	return l.journal().Recover(ctx, ref.String(), l.recoverIntent)
 }
 
+// copyGrace is how long the copies a batch made for registering outlive
+// its intent's recovery where several workers share the lake (no
+// CleanOrphans): its worker, paused past its claim, may still commit them
+// (deleting them first would leave the table naming files that are
+// gone). Its files are free to load again meanwhile: the fence keeps them
+// from landing twice. A lake with one process (CleanOrphans) needs no
+// grace.
+const copyGrace = time.Hour
+
+// markAbandoned notes, once, that a recent batch that did not commit was
+// recovered: its intent stays, copies and all, until copyGrace is over.
+func (l *Loader) markAbandoned(ctx context.Context, in intent) error {
+	if in.Abandoned {
+		return nil
+	}
+	l.log.Info("a batch that was not committed: its files load again; its copies wait out the grace",
+		"table", in.ref().String(), "batch", in.Batch, "files", len(in.Files), "grace", copyGrace)
+	in.Abandoned = true
+	return l.writeIntent(ctx, in)
+}
+
 func (l *Loader) recoverIntent(ctx context.Context, in intent) error {
 	tbl, err := l.cat.LoadTable(ctx, in.ref().Ident())
 	if errors.Is(err, catalog.ErrNoSuchTable) {
 		return l.dropIntent(ctx, in)
+	}
+	if err == nil && !batchCommitted(tbl.Metadata(), in.Batch) && !l.cfg.CleanOrphans && time.Since(in.Created) < copyGrace {
+		return l.markAbandoned(ctx, in)
 	}
 	if err == nil && !batchCommitted(tbl.Metadata(), in.Batch) {
 		l.log.Info("dropping intent of a batch that was not committed", "table", in.ref().String(), "batch", in.Batch, "files", len(in.Files))
