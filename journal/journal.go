@@ -22,16 +22,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"strings"
 
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
+// CorruptPrefix is where intents that cannot be read are moved, for a
+// person to look at.
+const CorruptPrefix = lake.PrefixLog + "corrupt-intents/"
+
 // Journal keeps intents of type T (JSON) in a store.
 type Journal[T any] struct {
 	Store  lake.Store
 	Prefix string // ends in "/"
+	// Log says where an unreadable intent went (nil: not said).
+	Log *slog.Logger
 }
 
 // Key is where the intent id of group is kept.
@@ -97,9 +104,11 @@ func (j Journal[T]) Drop(ctx context.Context, group, id string) error {
 // Recover calls fn for every intent of group ("": every group), stopping
 // at the first error, which names the intent. Temp files of intents whose
 // writer died before publishing them are deleted (no batch acted on
-// those). An intent that cannot be read stops recovery with its error: it
-// is kept for a person to look at, and its group waits (other groups go
-// on). Callers hold the group: no batch of it is in flight.
+// those). An intent whose bytes do not decode (lake.ErrCorrupt) is moved
+// under CorruptPrefix, said in the log, and passed over: its batch's files
+// are taken again, and the fences keep what it did from being done twice
+// (see loader/fence.go). Callers hold the group: no batch of it is in
+// flight.
 func (j Journal[T]) Recover(ctx context.Context, group string, fn func(ctx context.Context, in T) error) error {
 	prefix := j.Prefix
 	if group != "" {
@@ -114,6 +123,12 @@ func (j Journal[T]) Recover(ctx context.Context, group string, fn func(ctx conte
 		err := lake.GetJSON(ctx, j.Store, k, &in)
 		if errors.Is(err, lake.ErrNotExist) {
 			continue // finished meanwhile
+		}
+		if errors.Is(err, lake.ErrCorrupt) {
+			err = j.quarantine(ctx, k, err)
+			if err == nil {
+				continue
+			}
 		}
 		if err == nil {
 			err = fn(ctx, in)
@@ -143,4 +158,16 @@ func (j Journal[T]) list(ctx context.Context, prefix string) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// quarantine moves an unreadable intent under CorruptPrefix.
+func (j Journal[T]) quarantine(ctx context.Context, key string, cause error) error {
+	if err := j.Store.Rename(ctx, key, CorruptPrefix+key); err != nil && !errors.Is(err, lake.ErrNotExist) {
+		return err
+	}
+	if j.Log != nil {
+		j.Log.Error("unreadable intent moved aside: its batch's files are taken again", "key", key,
+			"moved_to", CorruptPrefix+key, "err", cause)
+	}
+	return nil
 }

@@ -65,6 +65,7 @@ func shortBatch(b string) string {
 // batch goes on without them.
 type errCommitted struct {
 	keys     []string // files a commit holds already
+	by       []string // the batch of that commit, for each of keys
 	repeated []string // prepared files every source of which another prepare batch's output loaded
 	partly   []string // prepared files some sources of which it loaded
 }
@@ -83,6 +84,7 @@ func (e *errCommitted) all() []string { return slices.Concat(e.keys, e.repeated,
 func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 	ids, origins := map[string]int{}, map[string]int{}
 	hits := make([]int, len(srcs)) // origins loaded (or in this batch) by another prepare batch
+	found := map[int]string{}      // file → the batch whose commit holds it
 	oldest := time.Now()
 	for i, s := range srcs {
 		ids[lake.SourceID(s.info.Key, s.info.Version)] = i
@@ -95,7 +97,6 @@ func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 		}
 		oldest = earliest(oldest, s.info.ModTime, receivedAt([]*source{s}))
 	}
-	found := map[int]bool{}
 	limit := oldest.Add(-fenceSkew).UnixMilli()
 	for snap := meta.CurrentSnapshot(); snap != nil && snap.TimestampMs >= limit; snap = parentOf(meta, snap) {
 		if snap.Summary == nil {
@@ -103,7 +104,7 @@ func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 		}
 		for id := range strings.SplitSeq(snap.Summary.Properties[SourcesProperty], ",") {
 			if i, ok := ids[id]; ok {
-				found[i] = true
+				found[i] = snap.Summary.Properties[BatchProperty]
 			}
 		}
 		for entry := range strings.SplitSeq(snap.Summary.Properties[OriginsProperty], ",") {
@@ -118,12 +119,13 @@ func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 }
 
 // sortFenced sorts what committedElsewhere found into an errCommitted.
-func sortFenced(srcs []*source, found map[int]bool, hits []int) *errCommitted {
+func sortFenced(srcs []*source, found map[int]string, hits []int) *errCommitted {
 	e := &errCommitted{}
 	for i, s := range srcs {
+		batch, committed := found[i]
 		switch {
-		case found[i]:
-			e.keys = append(e.keys, s.info.Key)
+		case committed:
+			e.keys, e.by = append(e.keys, s.info.Key), append(e.by, batch)
 		case hits[i] > 0 && hits[i] == len(s.origins):
 			e.repeated = append(e.repeated, s.info.Key)
 		case hits[i] > 0:
@@ -212,6 +214,8 @@ func (l *Loader) settleLeftOut(ctx context.Context, ref lake.TableRef, all []*so
 	for _, s := range all {
 		var err error
 		switch {
+		case slices.Contains(ec.keys, s.info.Key):
+			err = l.finishOrphaned(ctx, ref, s, ec.by[slices.Index(ec.keys, s.info.Key)])
 		case slices.Contains(ec.repeated, s.info.Key):
 			aside.Skipped++
 			err = skip.Skip(ctx, ref, s.info, s.sha, lake.Taken{Key: "the output of another prepare batch of the same sources", At: l.cfg.Now()})
@@ -225,6 +229,23 @@ func (l *Loader) settleLeftOut(ctx context.Context, ref lake.TableRef, all []*so
 		}
 	}
 	return nil
+}
+
+// finishOrphaned finishes a file that batch committed if that batch can no
+// longer finish it itself (its intent is gone — unreadable, moved aside):
+// the file is deleted if still the version committed, and the deletion
+// recorded. While the intent is there, the batch (or its recovery) does
+// it.
+func (l *Loader) finishOrphaned(ctx context.Context, ref lake.TableRef, s *source, batch string) error {
+	_, err := l.st.Stat(ctx, l.journal().Key(ref.String(), batch))
+	if !errors.Is(err, lake.ErrNotExist) {
+		return err // nil: the batch finishes it
+	}
+	l.log.Warn("finishing a file a batch committed and can no longer finish (its intent is gone)",
+		"table", ref.String(), "key", s.info.Key, "batch", batch)
+	gone := intent{Batch: batch, DB: ref.DB, Table: ref.Table,
+		Files: []intentFile{{Key: s.info.Key, Version: s.info.Version, Size: s.info.Size}}}
+	return l.deleteLoaded(ctx, gone)
 }
 
 // unchanged checks, just before a commit, that no file of the batch

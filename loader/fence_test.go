@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/journal"
+	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
 )
 
@@ -89,5 +91,50 @@ func TestChangedFileIsLeftOut(t *testing.T) {
 	}
 	if n := len(lakefixture.Rows(t, l, "db.t")); n != 30 {
 		t.Errorf("table rows = %d, want 30 (each once)", n)
+	}
+}
+
+// TestUnreadableIntentOfACommittedBatch: a batch that committed and
+// crashed before finishing, whose intent then cannot be read, neither
+// blocks its table nor loads twice: recovery moves the intent aside, and
+// the fence finds its file in the table and finishes it (deletes it).
+func TestUnreadableIntentOfACommittedBatch(t *testing.T) {
+	l := lakefixture.Open(t)
+	root := lakefixture.Root(l)
+	body := lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10))
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", body)
+	info, err := os.Stat(filepath.Join(root, "load/db/t/a.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadAll(t, newLoader(t, l))
+	// The file back as it was committed (same bytes, same mtime), and the
+	// batch's intent turned to garbage: a finish that never ran.
+	p := filepath.Join(root, "load/db/t/a.parquet")
+	if err := os.WriteFile(p, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := l.LoadTable(context.Background(), lake.TableRef{DB: "db", Table: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := tbl.CurrentSnapshot().Summary.Properties[loader.BatchProperty]
+	intentKey := loader.IntentPrefix + "db.t/" + batch + ".json"
+	lakefixture.Drop(t, l, intentKey, []byte("{not json"))
+
+	if res := loadAll(t, newLoader(t, l)); res.Files != 0 || len(res.Rejected) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 10 {
+		t.Errorf("table rows = %d, want 10", n)
+	}
+	if lakefixture.Exists(l, "load/db/t/a.parquet") {
+		t.Error("the committed file is still in load/")
+	}
+	if !lakefixture.Exists(l, journal.CorruptPrefix+intentKey) {
+		t.Error("the unreadable intent was not moved aside")
 	}
 }

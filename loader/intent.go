@@ -54,7 +54,7 @@ func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in
 // journal keeps the loader's intents, grouped by table:
 // tmp/lagoon/intents/<db>.<table>/<batch>.json.
 func (l *Loader) journal() journal.Journal[intent] {
-	return journal.Journal[intent]{Store: l.st, Prefix: IntentPrefix}
+	return journal.Journal[intent]{Store: l.st, Prefix: IntentPrefix, Log: l.log}
 }
 
 func (in intent) key() string {

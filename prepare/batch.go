@@ -74,7 +74,7 @@ func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in
 // journal keeps the stage's intents, grouped by table:
 // tmp/lagoon/prepare/<db>.<table>/<batch>.json.
 func (s *Stage) journal() journal.Journal[intent] {
-	return journal.Journal[intent]{Store: s.st, Prefix: intentPrefix}
+	return journal.Journal[intent]{Store: s.st, Prefix: intentPrefix, Log: s.log}
 }
 
 func (in intent) key() string {
