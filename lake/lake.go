@@ -53,8 +53,12 @@ type Lake struct {
 	// (S3 endpoint, region, …), for tables opened by path.
 	Props iceberg.Properties
 	// Identity is the lake's id and root, which the tables it makes carry.
-	Identity Identity
-	closer   io.Closer
+	// IdentityErr says why it could not be read or made (a read-only
+	// user, say): readers go on without it; writers must not (see
+	// RequireIdentity).
+	Identity    Identity
+	IdentityErr error
+	closer      io.Closer
 }
 
 // IsS3 reports whether a root names an S3 bucket.
@@ -68,16 +72,25 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := loadIdentity(ctx, st, cfg.CatalogPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
+	id, idErr := loadIdentity(ctx, st, cfg.CatalogPrefix)
+	if errors.Is(idErr, ErrPrefixMismatch) {
+		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, idErr)
 	}
 	cat, closer, err := openCatalog(ctx, cfg, st, awsCfg, props)
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
 	}
 	cat = withNamespacePrefix(cat, id.CatalogPrefix)
-	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, closer: closer}, nil
+	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, IdentityErr: idErr, closer: closer}, nil
+}
+
+// RequireIdentity fails when the lake's identity could not be read or
+// made: a process that writes tables needs it (see Identity.Owns).
+func (l *Lake) RequireIdentity() error {
+	if l.IdentityErr != nil {
+		return fmt.Errorf("lake identity (%s): %w", IdentityKey, l.IdentityErr)
+	}
+	return nil
 }
 
 // Owns checks that the lake may write tbl (see Identity.Owns).
@@ -118,6 +131,9 @@ func Init(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer l.Close()
+	if err := l.RequireIdentity(); err != nil {
+		return err
+	}
 	return l.MakePrefixes()
 }
 

@@ -122,6 +122,9 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	defer lk.Close()
+	if err := lk.RequireIdentity(); err != nil {
+		return g.fail("run", err)
+	}
 	if err := lk.MakePrefixes(); err != nil {
 		return g.fail("run", err)
 	}
