@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -74,24 +76,64 @@ func (id Identity) TableProperties() iceberg.Properties {
 	return props
 }
 
-// Owns checks that this lake may write tbl: a table carrying another
-// lake's id, or one whose location is outside root (this lake's root URL),
-// is an error wrapping ErrForeignTable that says what to do. Tables made
-// before lakes had ids pass the id check. The zero Identity checks
+// Owns checks that this lake (whose store is st) may write tbl: a table
+// carrying another lake's id, or one whose location is outside the lake's
+// root, is an error wrapping ErrForeignTable that says what to do. Tables
+// made before lakes had ids pass the id check. The zero Identity checks
 // nothing.
-func (id Identity) Owns(tbl *table.Table, root string) error {
+func (id Identity) Owns(tbl *table.Table, st Store) error {
 	if id.ID == "" {
 		return nil
 	}
-	root = strings.TrimSuffix(root, "/") + "/"
+	root := st.URL("")
 	name := strings.Join(tbl.Identifier(), ".")
 	if other := tbl.Properties()[LakeIDProperty]; other != "" && other != id.ID {
 		return fmt.Errorf("%s: %w (lake %s at %s; this one is %s at %s): give each lake its own catalog, or its own Glue names",
 			name, ErrForeignTable, other, tbl.Properties()[LakeRootProperty], id.ID, root)
 	}
-	if loc := strings.TrimSuffix(tbl.Location(), "/") + "/"; !strings.HasPrefix(loc, root) {
-		return fmt.Errorf("%s: %w: it lives at %s, outside this lake (%s) — was the lake folder copied or moved? "+
-			"Its catalog still names the original's tables; run lagoon on the original, or start a new lake", name, ErrForeignTable, tbl.Location(), root)
+	if !within(st, tbl.Location()) {
+		return fmt.Errorf("%s: %w: it lives at %s, outside this lake (%s)%s", name, ErrForeignTable, tbl.Location(), root, movedHint)
 	}
 	return nil
+}
+
+// movedHint says what to do about a lake folder copied or moved.
+const movedHint = " — was the lake folder copied or moved? Iceberg metadata names files by absolute " +
+	"paths, so its catalog still names the original's tables, and lagoon cannot relocate them yet; " +
+	"run lagoon on the original, or start a new lake"
+
+// within reports whether loc (a table's location) is inside st's root. On
+// a local lake both are resolved (symbolic links followed), so that a lake
+// reached by another path to the same folder is the same lake.
+func within(st Store, loc string) bool {
+	root := strings.TrimSuffix(st.URL(""), "/") + "/"
+	loc = strings.TrimSuffix(loc, "/") + "/"
+	if strings.HasPrefix(loc, root) {
+		return true
+	}
+	local, ok := st.(*Local)
+	if !ok || !strings.HasPrefix(loc, "file://") {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(strings.TrimPrefix(loc, "file://"))
+	if err != nil {
+		return false // not there: not ours
+	}
+	rootReal, err := filepath.EvalSymlinks(local.Root())
+	return err == nil && strings.HasPrefix(real+string(filepath.Separator), rootReal+string(filepath.Separator))
+}
+
+// sameRoot reports whether the root recorded in a lake's identity is st's
+// (by path on a local lake: the same folder, however reached).
+func sameRoot(st Store, recorded string) bool {
+	if recorded == "" || strings.TrimSuffix(recorded, "/") == strings.TrimSuffix(st.URL(""), "/") {
+		return true
+	}
+	local, ok := st.(*Local)
+	if !ok {
+		return false
+	}
+	a, errA := os.Stat(strings.TrimPrefix(recorded, "file://"))
+	b, errB := os.Stat(local.Root())
+	return errA == nil && errB == nil && os.SameFile(a, b)
 }

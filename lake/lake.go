@@ -76,6 +76,9 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if errors.Is(idErr, ErrPrefixMismatch) {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, idErr)
 	}
+	if idErr == nil && !sameRoot(st, id.Root) {
+		idErr = fmt.Errorf("%w: it was made at %s%s", ErrMoved, id.Root, movedHint)
+	}
 	cat, closer, err := openCatalog(ctx, cfg, st, awsCfg, props)
 	if err != nil {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, err)
@@ -84,8 +87,13 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, IdentityErr: idErr, closer: closer}, nil
 }
 
+// ErrMoved classifies a lake opened at another root than it was made at:
+// a lake folder copied or moved.
+var ErrMoved = errors.New("this lake was copied or moved")
+
 // RequireIdentity fails when the lake's identity could not be read or
-// made: a process that writes tables needs it (see Identity.Owns).
+// made, or the lake was copied or moved (ErrMoved): a process that writes
+// tables needs it (see Identity.Owns).
 func (l *Lake) RequireIdentity() error {
 	if l.IdentityErr != nil {
 		return fmt.Errorf("lake identity (%s): %w", IdentityKey, l.IdentityErr)
@@ -94,7 +102,7 @@ func (l *Lake) RequireIdentity() error {
 }
 
 // Owns checks that the lake may write tbl (see Identity.Owns).
-func (l *Lake) Owns(tbl *table.Table) error { return l.Identity.Owns(tbl, l.Store.URL("")) }
+func (l *Lake) Owns(tbl *table.Table) error { return l.Identity.Owns(tbl, l.Store) }
 
 func openStore(ctx context.Context, cfg Config) (Store, *aws.Config, iceberg.Properties, error) {
 	if !IsS3(cfg.Root) {

@@ -212,7 +212,7 @@ func countRows(srcs []*source) int64 {
 func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source) (*table.Table, error) {
 	tbl, err := l.cat.LoadTable(ctx, ref.Ident())
 	if err == nil {
-		return tbl, l.cfg.Lake.Owns(tbl, l.st.URL(""))
+		return tbl, l.cfg.Lake.Owns(tbl, l.st)
 	}
 	if !errors.Is(err, catalog.ErrNoSuchTable) {
 		return nil, err

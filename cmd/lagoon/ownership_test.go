@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -133,4 +134,46 @@ func awsCfg(tb testing.TB) aws.Config {
 		tb.Fatal(err)
 	}
 	return cfg
+}
+
+// TestMovedLakeSaysSo: a lake folder moved elsewhere (its tables' files
+// still named at the old place) refuses to write them and says why, rather
+// than failing obscurely or writing where the lake was.
+func TestMovedLakeSaysSo(t *testing.T) {
+	orig := filepath.Join(t.TempDir(), "lake")
+	lakefixture.DropFile(t, filepath.Join(orig, "load/db/t/x.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	runOnce(t, orig, exitOK)
+	moved := filepath.Join(t.TempDir(), "moved")
+	if out, err := exec.Command("mv", orig, moved).CombinedOutput(); err != nil {
+		t.Fatalf("mv: %v %s", err, out)
+	}
+	lakefixture.DropFile(t, filepath.Join(moved, "load/db/t/y.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(5, 5)))
+	code, _, errOut := lagoon(t, "run", "--root", moved, "--once", "--settle", "0")
+	if code != exitError || !strings.Contains(errOut, "copied or moved") {
+		t.Errorf("run on the moved lake: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(orig); !os.IsNotExist(err) {
+		t.Errorf("something was written where the lake was: %v", err)
+	}
+}
+
+// TestLakeReachedByAnotherPath: a lake made through a symbolic link and
+// run through the real path (or the other way round) is the same lake: it
+// is neither "moved" nor refused its own tables.
+func TestLakeReachedByAnotherPath(t *testing.T) {
+	real := filepath.Join(t.TempDir(), "lake")
+	if err := os.MkdirAll(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	lakefixture.DropFile(t, filepath.Join(link, "load/db/t/x.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	runOnce(t, link, exitOK)
+	lakefixture.DropFile(t, filepath.Join(real, "load/db/t/y.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(5, 5)))
+	runOnce(t, real, exitOK)
+	if n := len(lakefixture.Rows(t, lakefixture.OpenAt(t, real), "db.t")); n != 10 {
+		t.Errorf("rows = %d, want 10", n)
+	}
 }
