@@ -17,9 +17,7 @@
 package journal
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,19 +76,13 @@ func (j Journal[T]) Advance(ctx context.Context, group, id, version string, in T
 }
 
 func (j Journal[T]) swap(ctx context.Context, group, id, version string, in T) (string, error) {
-	sw, ok := j.Store.(lake.Swapper)
-	if !ok {
+	v, err := lake.PutJSONIfVersion(ctx, j.Store, j.Key(group, id), version, in)
+	switch {
+	case errors.Is(err, lake.ErrNoSwap):
 		return "", j.Write(ctx, group, id, in)
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return "", fmt.Errorf("write intent %s: %w", id, err)
-	}
-	v, err := sw.PutIfVersion(ctx, j.Key(group, id), version, bytes.NewReader(body))
-	if errors.Is(err, lake.ErrChanged) {
+	case errors.Is(err, lake.ErrChanged):
 		return "", fmt.Errorf("intent %s: %w", id, ErrTaken)
-	}
-	if err != nil {
+	case err != nil:
 		return "", fmt.Errorf("write intent %s: %w", id, err)
 	}
 	return v, nil

@@ -33,6 +33,14 @@ type Dedupe struct {
 // DefaultDedupeWindow is 14 days.
 const DefaultDedupeWindow = 14 * 24 * time.Hour
 
+// WantsSHA256 reports whether a stage must hash the files it takes in:
+// for the content index, or for the audit trail a (its records carry each
+// file's SHA-256).
+func (d Dedupe) WantsSHA256(a Auditor) bool {
+	_, noAudit := a.(NoAudit)
+	return d.On() || (a != nil && !noAudit)
+}
+
 // On reports whether duplicates are looked for.
 func (d Dedupe) On() bool { return d.Window > 0 && d.Store != nil }
 
@@ -55,6 +63,21 @@ func (d Dedupe) Seen(ctx context.Context, ref TableRef, sha string) (Taken, bool
 		return Taken{}, false, fmt.Errorf("content index of %s: %w", ref, err)
 	}
 	return t, d.now().Sub(t.At) < d.Window, nil
+}
+
+// Find decides whether a file of content sha (key) is a duplicate: of an
+// earlier file of its batch (batch maps the contents seen so far in it to
+// their keys; Find adds this one), or of what ref took in within the
+// window. It is the one place that decision is made, for both stages.
+func (d Dedupe) Find(ctx context.Context, ref TableRef, key, sha string, batch map[string]string) (Taken, bool, error) {
+	if !d.On() || sha == "" {
+		return Taken{}, false, nil
+	}
+	if first, ok := batch[sha]; ok {
+		return Taken{Key: first, SHA256: sha, At: d.now()}, true, nil
+	}
+	batch[sha] = key
+	return d.Seen(ctx, ref, sha)
 }
 
 // Note records files ref took in (after their commit, or their publish
@@ -88,11 +111,7 @@ func (d Dedupe) Skip(ctx context.Context, ref TableRef, info ObjectInfo, sha str
 			return err
 		}
 	}
-	cur, err := d.Store.Stat(ctx, info.Key)
-	if errors.Is(err, ErrNotExist) || err == nil && cur.Version != info.Version {
-		return nil
-	}
-	if err != nil {
+	if ok, err := IsCurrent(ctx, d.Store, info.Key, info.Version); !ok || err != nil {
 		return err
 	}
 	return d.Store.Delete(ctx, info.Key)

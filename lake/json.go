@@ -28,6 +28,21 @@ func PutJSONIfAbsent(ctx context.Context, st Store, key string, v any) error {
 	return st.PutIfAbsent(ctx, key, bytes.NewReader(body))
 }
 
+// PutJSONIfVersion stores v as JSON under key if the object there is
+// still version ("": none), returning the new version (see Swapper); a
+// store without compare-and-swap fails with ErrNoSwap.
+func PutJSONIfVersion(ctx context.Context, st Store, key, version string, v any) (string, error) {
+	sw, ok := st.(Swapper)
+	if !ok {
+		return "", fmt.Errorf("put %s: %w", key, ErrNoSwap)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("put %s: %w", key, err)
+	}
+	return sw.PutIfVersion(ctx, key, version, bytes.NewReader(body))
+}
+
 // ErrCorrupt classifies an object of lagoon's own whose bytes do not
 // decode (not JSON, or not the shape expected).
 var ErrCorrupt = errors.New("corrupt")

@@ -1,9 +1,7 @@
 package lake
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +24,6 @@ import (
 // committed twice — the loader's fenced commit is.)
 type Lease struct {
 	st      Store
-	sw      Swapper
 	key     string
 	owner   leaseOwner
 	version string // of the lease as we last wrote it
@@ -55,13 +52,12 @@ var ErrNoSwap = errors.New("the store has no conditional writes (lake.Swapper)")
 // ErrLocked naming the holder. The lease renews itself until Release; if
 // it is ever found taken by another, Lost is closed.
 func AcquireLease(ctx context.Context, st Store, key string, ttl time.Duration, log *slog.Logger) (*Lease, error) {
-	sw, ok := st.(Swapper)
-	if !ok {
+	if _, ok := st.(Swapper); !ok {
 		return nil, fmt.Errorf("lease %s: %w", key, ErrNoSwap)
 	}
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
-	l := &Lease{st: st, sw: sw, key: key, ttl: ttl, log: log, lost: make(chan struct{}),
+	l := &Lease{st: st, key: key, ttl: ttl, log: log, lost: make(chan struct{}),
 		owner: leaseOwner{ID: uuid.NewString(), Host: host, PID: os.Getpid(), Since: now, Renewed: now, TTL: ttl}}
 	if err := l.take(ctx); err != nil {
 		return nil, err
@@ -105,11 +101,7 @@ func (l *Lease) take(ctx context.Context) error {
 // write swaps l.owner in for the lease at version, and remembers the new
 // version.
 func (l *Lease) write(ctx context.Context, version string) error {
-	body, err := json.Marshal(l.owner)
-	if err != nil {
-		return err
-	}
-	v, err := l.sw.PutIfVersion(ctx, l.key, version, bytes.NewReader(body))
+	v, err := PutJSONIfVersion(ctx, l.st, l.key, version, l.owner)
 	if err != nil {
 		return err
 	}

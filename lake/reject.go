@@ -100,8 +100,8 @@ func (r Rejecter) Reject(ctx context.Context, key string, ref TableRef, reason s
 }
 
 // RejectInto is Reject that adds the rejection to res.
-func (r Rejecter) RejectInto(ctx context.Context, key string, ref TableRef, reason string, res *Result) error {
-	rj, err := r.Reject(ctx, key, ref, reason)
+func (r Rejecter) RejectInto(ctx context.Context, key string, ref TableRef, reason string, res *Result, attrs ...any) error {
+	rj, err := r.Reject(ctx, key, ref, reason, attrs...)
 	if err != nil {
 		return err
 	}
@@ -121,10 +121,5 @@ func (r Rejecter) RejectErr(ctx context.Context, key string, ref TableRef, err e
 	if d, ok := err.(interface{ Detail() string }); ok {
 		reason = d.Detail()
 	}
-	rj, rerr := r.Reject(ctx, key, ref, reason, attrs...)
-	if rerr != nil {
-		return rerr
-	}
-	res.Rejected = append(res.Rejected, rj)
-	return nil
+	return r.RejectInto(ctx, key, ref, reason, res, attrs...)
 }

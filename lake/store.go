@@ -30,16 +30,26 @@ func (e *ChangedError) Error() string {
 
 func (e *ChangedError) Unwrap() error { return ErrChanged }
 
+// IsCurrent reports whether key is still the version a stage took in:
+// false when it is gone or was written again since.
+func IsCurrent(ctx context.Context, st Store, key, version string) (bool, error) {
+	got, err := st.Stat(ctx, key)
+	if errors.Is(err, ErrNotExist) {
+		return false, nil
+	}
+	return err == nil && got.Version == version, err
+}
+
 // Unchanged checks that every file of infos is still the version listed:
 // a *ChangedError for the first that is not.
 func Unchanged(ctx context.Context, st Store, infos []ObjectInfo) error {
 	for _, want := range infos {
-		got, err := st.Stat(ctx, want.Key)
-		if errors.Is(err, ErrNotExist) || err == nil && got.Version != want.Version {
-			return &ChangedError{Key: want.Key}
-		}
+		ok, err := IsCurrent(ctx, st, want.Key, want.Version)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			return &ChangedError{Key: want.Key}
 		}
 	}
 	return nil

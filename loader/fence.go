@@ -64,10 +64,10 @@ func shortBatch(b string) string {
 // errCommitted says that files of a batch are in the table already: the
 // batch goes on without them.
 type errCommitted struct {
-	keys     []string // files a commit holds already
-	by       []string // the batch of that commit, for each of keys
-	repeated []string // prepared files every source of which another prepare batch's output loaded
-	partly   []string // prepared files some sources of which it loaded
+	keys     []string          // files a commit holds already
+	by       map[string]string // of each of keys, the batch of that commit
+	repeated []string          // prepared files every source of which another prepare batch's output loaded
+	partly   []string          // prepared files some sources of which it loaded
 }
 
 func (e *errCommitted) Error() string {
@@ -120,12 +120,12 @@ func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 
 // sortFenced sorts what committedElsewhere found into an errCommitted.
 func sortFenced(srcs []*source, found map[int]string, hits []int) *errCommitted {
-	e := &errCommitted{}
+	e := &errCommitted{by: map[string]string{}}
 	for i, s := range srcs {
 		batch, committed := found[i]
 		switch {
 		case committed:
-			e.keys, e.by = append(e.keys, s.info.Key), append(e.by, batch)
+			e.keys, e.by[s.info.Key] = append(e.keys, s.info.Key), batch
 		case hits[i] > 0 && hits[i] == len(s.origins):
 			e.repeated = append(e.repeated, s.info.Key)
 		case hits[i] > 0:
@@ -172,10 +172,8 @@ func leftOut(err error) ([]string, string) {
 }
 
 // leaveOut takes keys out of the batch; its intent is written again
-// without them, so that this batch's trail never claims them. Their files
-// stay: a file committed by another batch is recorded and deleted when
-// that batch finishes (or its recovery does); a file that changed is
-// loaded once finished. It returns the sources left.
+// without them, so that this batch's trail never claims them (what becomes
+// of their files: settleLeftOut). It returns the sources left.
 func (l *Loader) leaveOut(ctx context.Context, in *intent, srcs []*source, keys []string, why string) ([]*source, error) {
 	l.log.Info("leaving files out of a batch: "+why, "table", in.ref().String(), "batch", in.Batch, "files", len(keys))
 	srcs = slices.DeleteFunc(slices.Clone(srcs), func(s *source) bool { return slices.Contains(keys, s.info.Key) }) // the caller keeps (and closes) its own
@@ -198,8 +196,9 @@ func (l *Loader) emptyBatch(ctx context.Context, ref lake.TableRef, in intent, a
 // sources reached the table through another prepare batch holds nothing
 // new and is skipped as a duplicate; one only some of whose sources did
 // cannot be loaded without repeating their rows, and is rejected (its
-// other rows are in the rejected file, not in the table: say so). Files
-// another commit holds are that batch's to finish.
+// other rows are in the rejected file, not in the table: say so). A file
+// another commit holds is that batch's to finish, unless the batch can no
+// longer (finishOrphaned).
 func (l *Loader) settleLeftOut(ctx context.Context, ref lake.TableRef, all []*source, cause error, aside *lake.Result) error {
 	var ce *lake.ChangedError
 	if errors.As(cause, &ce) {
@@ -213,9 +212,10 @@ func (l *Loader) settleLeftOut(ctx context.Context, ref lake.TableRef, all []*so
 	skip := lake.Dedupe{Store: l.st, Audit: l.cfg.Audit, Now: l.cfg.Now}
 	for _, s := range all {
 		var err error
+		batch, committed := ec.by[s.info.Key]
 		switch {
-		case slices.Contains(ec.keys, s.info.Key):
-			err = l.finishOrphaned(ctx, ref, s, ec.by[slices.Index(ec.keys, s.info.Key)])
+		case committed:
+			err = l.finishOrphaned(ctx, ref, s, batch)
 		case slices.Contains(ec.repeated, s.info.Key):
 			aside.Skipped++
 			err = skip.Skip(ctx, ref, s.info, s.sha, lake.Taken{Key: "the output of another prepare batch of the same sources", At: l.cfg.Now()})

@@ -256,12 +256,12 @@ func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, row
 	}
 	ev := lake.AuditEvent{Kind: lake.AuditLoaded, Table: in.ref().String(), SnapshotID: snapshot, Detail: "batch " + in.Batch}
 	for _, f := range in.Files {
-		info, err := l.st.Stat(ctx, f.Key)
-		if errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != f.Version {
-			continue
-		}
+		current, err := lake.IsCurrent(ctx, l.st, f.Key, f.Version)
 		if err != nil {
 			return err
+		}
+		if !current {
+			continue
 		}
 		sum := f.SHA256
 		if sum == "" {

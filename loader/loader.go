@@ -209,15 +209,16 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 			s.close()
 		}
 	}()
-	_, noAudit := l.cfg.Audit.(lake.NoAudit)
-	hash := l.cfg.Dedupe.On() || !noAudit
+	hash, seen := l.cfg.Dedupe.WantsSHA256(l.cfg.Audit), map[string]string{}
 	for _, w := range batch {
 		s, err := openSource(ctx, l.st, w.info, w.key, l.cfg.StallTimeout, hash)
 		if err == nil {
 			var dup bool
-			if dup, err = l.duplicate(ctx, ref, s, srcs); dup {
-				res.Skipped++
+			if dup, err = l.duplicate(ctx, ref, s, seen); dup || err != nil {
 				s.close()
+			}
+			if dup {
+				res.Skipped++
 				continue
 			}
 		}
@@ -271,21 +272,15 @@ func (l *Loader) commitWatched(ctx context.Context, ref lake.TableRef, srcs []*s
 }
 
 // duplicate settles s if its content is what the table took in already
-// (or what an earlier file of the batch holds): it is skipped (see
-// lake.Dedupe.Skip). Prepared files are prepare's to check.
-func (l *Loader) duplicate(ctx context.Context, ref lake.TableRef, s *source, batch []*source) (bool, error) {
-	if !l.cfg.Dedupe.On() || s.sha == "" || s.prepared() {
+// or what an earlier file of the batch holds (seen: see lake.Dedupe.Find):
+// it is skipped (lake.Dedupe.Skip). Prepared files are prepare's to check.
+func (l *Loader) duplicate(ctx context.Context, ref lake.TableRef, s *source, seen map[string]string) (bool, error) {
+	if s.prepared() {
 		return false, nil
 	}
-	earlier, dup, err := l.cfg.Dedupe.Seen(ctx, ref, s.sha)
-	if err != nil {
+	earlier, dup, err := l.cfg.Dedupe.Find(ctx, ref, s.info.Key, s.sha, seen)
+	if err != nil || !dup {
 		return false, err
-	}
-	if i := slices.IndexFunc(batch, func(o *source) bool { return o.sha == s.sha }); !dup && i >= 0 {
-		earlier, dup = lake.Taken{Key: batch[i].info.Key, SHA256: s.sha, At: l.cfg.Now()}, true
-	}
-	if !dup {
-		return false, nil
 	}
 	l.log.Info("skipping a duplicate", "table", ref.String(), "key", s.info.Key, "same_as", earlier.Key)
 	return true, l.cfg.Dedupe.Skip(ctx, ref, s.info, s.sha, earlier)

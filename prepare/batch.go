@@ -176,8 +176,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano),
 		lake.OriginsMetadata: originIDs(batch), lake.PrepareBatchMetadata: in.Batch}
-	_, noAudit := s.cfg.Audit.(lake.NoAudit)
-	opt.HashSources = !noAudit || s.cfg.Dedupe.On() // the trail's "prepared" record and the content index need them
+	opt.HashSources = s.cfg.Dedupe.WantsSHA256(s.cfg.Audit)
 	srcs := s.sources(ctx, batch)
 	cres, err := Convert(ctx, srcs, sink, opt)
 	if err == nil {
@@ -227,19 +226,12 @@ func (e *duplicateError) Error() string { return e.key + ": same content as " + 
 // findDuplicate looks up every source of a converted batch in the table's
 // content index (sources the conversion hashed, with rows to load).
 func (s *Stage) findDuplicate(ctx context.Context, in intent) error {
-	if !s.cfg.Dedupe.On() {
-		return nil
-	}
 	seen := map[string]string{}
 	for _, src := range in.Sources {
-		if src.SHA256 == "" || src.Reject != "" {
+		if src.Reject != "" {
 			continue
 		}
-		if first, ok := seen[src.SHA256]; ok {
-			return &duplicateError{key: src.Key, sha: src.SHA256, earlier: lake.Taken{Key: first, At: s.cfg.Now()}}
-		}
-		seen[src.SHA256] = src.Key
-		earlier, dup, err := s.cfg.Dedupe.Seen(ctx, in.ref(), src.SHA256)
+		earlier, dup, err := s.cfg.Dedupe.Find(ctx, in.ref(), src.Key, src.SHA256, seen)
 		if err != nil || dup {
 			return cmp.Or(err, error(&duplicateError{key: src.Key, sha: src.SHA256, earlier: earlier}))
 		}
@@ -386,12 +378,15 @@ func (s *Stage) auditPrepared(ctx context.Context, in intent) error {
 	}
 	ev := lake.AuditEvent{Kind: lake.AuditPrepared, Table: in.ref().String(), Detail: "batch " + in.Batch}
 	for _, src := range in.Sources {
-		info, err := s.st.Stat(ctx, src.Key)
-		if src.Reject != "" || errors.Is(err, lake.ErrNotExist) || err == nil && info.Version != src.Version {
+		if src.Reject != "" {
 			continue
 		}
+		current, err := lake.IsCurrent(ctx, s.st, src.Key, src.Version)
 		if err != nil {
 			return err
+		}
+		if !current {
+			continue
 		}
 		sum := src.SHA256 // hashed as it was converted: no second read
 		if sum == "" {

@@ -180,48 +180,59 @@ func (s *Stage) outputsWaiting(ctx context.Context, ref lake.TableRef) (bool, er
 	return false, nil
 }
 
-// runIsolated runs a batch; a file that fails on its own account (a
-// *lake.FileError) leaves it, its fate decided by the strike book, and the
-// batch runs again without it.
+// runIsolated runs a batch; a file the batch cannot go on with leaves it
+// (see leaveOut), and the batch runs again without it.
 func (s *Stage) runIsolated(ctx context.Context, ref lake.TableRef, batch []waiting, tv *tableView) (lake.Result, error) {
 	res := lake.Result{Table: ref}
 	for len(batch) > 0 {
 		r, err := s.runBatch(ctx, ref, batch, tv)
 		res.Add(r)
-		var de *duplicateError
-		if errors.As(err, &de) {
-			i := slices.IndexFunc(batch, func(w waiting) bool { return w.info.Key == de.key })
-			if err := s.skipDuplicate(ctx, ref, batch[i].info, de); err != nil {
-				return res, err
-			}
-			res.Skipped++
-			batch = slices.Delete(batch, i, i+1)
-			continue
-		}
 		if errors.Is(err, errWaitForLoad) {
 			res.WaitUntil(len(batch), s.cfg.Now().Add(time.Second))
 			return res, nil
 		}
-		var ce *lake.ChangedError
-		if errors.As(err, &ce) { // not finished after all: later, without a strike
-			batch = slices.DeleteFunc(batch, func(w waiting) bool { return w.info.Key == ce.Key })
-			res.WaitUntil(1, s.cfg.Now().Add(max(s.cfg.Settle, time.Second)))
-			continue
-		}
-		var fe *lake.FileError
-		if !errors.As(err, &fe) {
+		key, err := s.leaveOut(ctx, ref, batch, err, &res)
+		if key == "" || err != nil {
 			return res, err
 		}
-		i := slices.IndexFunc(batch, func(w waiting) bool { return w.info.Key == fe.Key })
-		if i < 0 {
-			return res, err
-		}
-		if err := s.cfg.Strikes.Judge(ctx, batch[i].info, ref, fe, s.rejecter(), s.log, &res); err != nil {
-			return res, err
-		}
-		batch = slices.Delete(batch, i, i+1)
+		batch = slices.DeleteFunc(batch, func(w waiting) bool { return w.info.Key == key })
 	}
 	return res, nil
+}
+
+// leaveOut settles the file a batch's error names, which then leaves the
+// batch (its key; "" when the error is the batch's own, returned with
+// err, as is a failure to settle the file): a
+// duplicate is skipped; a file that changed while read waits, without a
+// strike; a file that failed on its own account (a *lake.FileError) goes
+// to the strike book.
+func (s *Stage) leaveOut(ctx context.Context, ref lake.TableRef, batch []waiting, err error, res *lake.Result) (string, error) {
+	var de *duplicateError
+	var ce *lake.ChangedError
+	var fe *lake.FileError
+	find := func(key string) (lake.ObjectInfo, bool) {
+		i := slices.IndexFunc(batch, func(w waiting) bool { return w.info.Key == key })
+		if i < 0 {
+			return lake.ObjectInfo{}, false
+		}
+		return batch[i].info, true
+	}
+	switch {
+	case errors.As(err, &de):
+		info, _ := find(de.key)
+		res.Skipped++
+		return de.key, s.skipDuplicate(ctx, ref, info, de)
+	case errors.As(err, &ce):
+		res.WaitUntil(1, s.cfg.Now().Add(max(s.cfg.Settle, time.Second)))
+		return ce.Key, nil
+	case errors.As(err, &fe):
+		info, ok := find(fe.Key)
+		if !ok {
+			return "", err
+		}
+		return fe.Key, s.cfg.Strikes.Judge(ctx, info, ref, fe, s.rejecter(), s.log, res)
+	}
+	return "", err
 }
 
 // collect lists the table's settled files, oldest first; it rejects what
