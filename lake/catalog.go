@@ -66,8 +66,13 @@ func openSQLite(st *Local) (catalog.Catalog, io.Closer, error) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return nil, nil, err
 	}
-	dsn := "file:" + p + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
-	return openSQL("sqlite", dsn, sqlcat.SQLite, iceberg.Properties{"warehouse": st.URL(PrefixStg)})
+	return openSQL("sqlite", SQLiteDSN(st), sqlcat.SQLite, iceberg.Properties{"warehouse": st.URL(PrefixStg)})
+}
+
+// SQLiteDSN is the data source name of a local lake's embedded catalog
+// (database/sql driver "sqlite").
+func SQLiteDSN(st *Local) string {
+	return "file:" + st.Path(CatalogFile) + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
 }
 
 func openSQL(driver, dsn string, dialect sqlcat.SupportedDialect, props iceberg.Properties) (catalog.Catalog, io.Closer, error) {

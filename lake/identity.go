@@ -98,9 +98,9 @@ func (id Identity) Owns(tbl *table.Table, st Store) error {
 }
 
 // movedHint says what to do about a lake folder copied or moved.
-const movedHint = " — was the lake folder copied or moved? Iceberg metadata names files by absolute " +
-	"paths, so its catalog still names the original's tables, and lagoon cannot relocate them yet; " +
-	"run lagoon on the original, or start a new lake"
+const movedHint = " — was the lake folder copied or moved? lagoon run relocates a lake on its " +
+	"embedded catalog, but a shared catalog (PostgreSQL, Glue, REST) names the original's tables under " +
+	"the same names: run lagoon on the original, or give the copy a catalog of its own"
 
 // within reports whether loc (a table's location) is inside st's root. On
 // a local lake both are resolved (symbolic links followed), so that a lake
@@ -123,9 +123,9 @@ func within(st Store, loc string) bool {
 	return err == nil && strings.HasPrefix(real+string(filepath.Separator), rootReal+string(filepath.Separator))
 }
 
-// sameRoot reports whether the root recorded in a lake's identity is st's
+// SameRoot reports whether the root recorded in a lake's identity is st's
 // (by path on a local lake: the same folder, however reached).
-func sameRoot(st Store, recorded string) bool {
+func SameRoot(st Store, recorded string) bool {
 	if recorded == "" || strings.TrimSuffix(recorded, "/") == strings.TrimSuffix(st.URL(""), "/") {
 		return true
 	}

@@ -76,7 +76,7 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if errors.Is(idErr, ErrPrefixMismatch) {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, idErr)
 	}
-	if idErr == nil && !sameRoot(st, id.Root) {
+	if idErr == nil && !SameRoot(st, id.Root) {
 		idErr = fmt.Errorf("%w: it was made at %s%s", ErrMoved, id.Root, movedHint)
 	}
 	cat, closer, err := openCatalog(ctx, cfg, st, awsCfg, props)

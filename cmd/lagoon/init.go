@@ -21,6 +21,12 @@ func initCmd() *command {
 trail/, stats/, log/, assets/, queries/) and the embedded SQLite catalog under
 catalog/. Running it again on an initialised lake changes nothing.
 
+A local lake folder that was copied (cp -r) or moved (mv) is relocated by
+init, as by run: the locations its tables' metadata and its catalog hold are
+rewritten to the folder it is in now, so that a copy reads and writes its own
+files and never the original's. A copy takes a lake id of its own. Only a
+lake on its embedded catalog can be relocated.
+
 On S3, --events sqs --queue QUEUE also sets the bucket's notification
 configuration: "object created" events under prepare/ and load/ go to the
 queue (other notification settings of the bucket are kept).
@@ -47,7 +53,7 @@ names stay plain.`,
 			}
 			cfg := g.lakeConfig()
 			cfg.CatalogPrefix = prefix
-			if err := lake.Init(ctx, cfg); err != nil {
+			if err := g.initLake(ctx, cfg); err != nil {
 				return g.fail("init", err)
 			}
 			if evs == "sqs" {
@@ -63,6 +69,20 @@ names stay plain.`,
 			return exitOK
 		},
 	}
+}
+
+// initLake makes the lake's prefixes and catalog, relocating a lake that
+// was copied or moved.
+func (g *globals) initLake(ctx context.Context, cfg lake.Config) error {
+	lk, err := g.openOwnLake(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer lk.Close()
+	if err := lk.RequireIdentity(); err != nil {
+		return err
+	}
+	return lk.MakePrefixes()
 }
 
 func initNotifications(ctx context.Context, g *globals, queue string) error {

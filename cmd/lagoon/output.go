@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // printTable writes rows under headers, aligned for a terminal.
@@ -34,14 +31,4 @@ func writeJSONLine(w io.Writer, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// lakeConfig is the lake the global flags name.
-func (g *globals) lakeConfig() lake.Config {
-	return lake.Config{Root: g.root, Catalog: g.catalog, S3PathStyle: g.pathStyle}
-}
-
-// openLake opens the lake read-write; reading commands take no lock.
-func (g *globals) openLake(ctx context.Context) (*lake.Lake, error) {
-	return lake.Open(ctx, g.lakeConfig())
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,27 +46,108 @@ func TestLakesOwnTheirTables(t *testing.T) {
 	}
 }
 
-// TestCopiedLakeRefusesTheOriginalsTables: a lake folder copied whole
-// (its catalog naming the original's tables) never appends to the
-// original: the copy's run refuses, saying the folder was copied or moved.
-func TestCopiedLakeRefusesTheOriginalsTables(t *testing.T) {
-	orig := t.TempDir()
-	l := lakefixture.OpenAt(t, orig)
-	lakefixture.DropFile(t, filepath.Join(orig, "load/db/t/x.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
-	if code, out, errOut := lagoon(t, "run", "--root", orig, "--once", "--settle", "0"); code != exitOK {
-		t.Fatalf("original: %d %s %s", code, out, errOut)
+// TestCopiedLakeIsIndependent: a lake folder copied whole (cp -r) is its
+// own lake at its first run: the copy's tables name the copy's files (an
+// independent reader, DuckDB, reads them there), a load into the copy
+// leaves the original byte for byte as it was, a load into the original
+// leaves the copy as it was, and each trail still verifies.
+func TestCopiedLakeIsIndependent(t *testing.T) {
+	orig := filepath.Join(t.TempDir(), "lake")
+	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/x.ndjson"), []byte(`{"n":1}`+"\n"+`{"n":2}`+"\n"))
+	runOnce(t, orig, exitOK)
+	cp := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command("cp", "-r", orig, cp).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
 	}
+	before := treeDigest(t, orig)
+	lakefixture.DropFile(t, filepath.Join(cp, "prepare/db/t/y.ndjson"), []byte(`{"n":3}`+"\n"))
+	code, _, errOut := lagoon(t, "run", "--root", cp, "--once", "--settle", "0")
+	if code != exitOK || !strings.Contains(errOut, "this lake was copied") {
+		t.Fatalf("run on the copy: exit %d\n%s", code, errOut)
+	}
+	if treeDigest(t, orig) != before {
+		t.Error("the run on the copy changed the original")
+	}
+	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/z.ndjson"), []byte(`{"n":4}`+"\n"+`{"n":5}`+"\n"))
+	runOnce(t, orig, exitOK)
+	for dir, want := range map[string]int{orig: 4, cp: 3} {
+		l := lakefixture.OpenAt(t, dir)
+		if n := len(lakefixture.Rows(t, l, "db.t")); n != want {
+			t.Errorf("%s: %d rows, want %d", dir, n, want)
+		}
+		if got := duckCount(t, l, "db.t"); got != want {
+			t.Errorf("%s: DuckDB reads %d rows from the table's files, want %d", dir, got, want)
+		}
+		if code, out, _ := lagoon(t, "trail", "verify", "--root", dir); code != exitOK {
+			t.Errorf("%s: trail verify: %d %s", dir, code, out)
+		}
+	}
+}
+
+// duckCount counts, with DuckDB, the rows of a table's data files, each of
+// which must be inside the lake.
+func duckCount(tb testing.TB, l *lake.Lake, name string) int {
+	tb.Helper()
+	ref, _ := lake.ParseTableRef(name)
+	tbl, err := l.LoadTable(context.Background(), ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := lake.DataFiles(context.Background(), tbl)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var quoted []string
+	for _, f := range files {
+		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
+			tb.Errorf("%s: data file %s is outside the lake", name, f)
+		}
+		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
+	}
+	rows := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n FROM read_parquet(["+strings.Join(quoted, ",")+"])")
+	n, _ := rows[0]["n"].(float64)
+	return int(n)
+}
+
+// treeDigest hashes every file under dir (its name and bytes).
+func treeDigest(tb testing.TB, dir string) [32]byte {
+	tb.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return [32]byte(h.Sum(nil))
+}
+
+// TestCopiedLakeOnASharedCatalogRefuses: a copy of a local lake whose
+// catalog is shared (PostgreSQL) cannot be relocated — the catalog names
+// the original's tables — so its run refuses, saying why and what to do,
+// and appends nothing to the original's tables.
+func TestCopiedLakeOnASharedCatalogRefuses(t *testing.T) {
+	dsn := lakefixture.Postgres(t)
+	orig := filepath.Join(t.TempDir(), "lake")
+	lakefixture.DropFile(t, filepath.Join(orig, "load/db/t/x.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	runOnce(t, orig, exitOK, "--catalog", dsn)
 	cp := filepath.Join(t.TempDir(), "copy")
 	if out, err := exec.Command("cp", "-r", orig, cp).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, out)
 	}
 	lakefixture.DropFile(t, filepath.Join(cp, "load/db/t/y.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(5, 5)))
-	code, _, errOut := lagoon(t, "run", "--root", cp, "--once", "--settle", "0")
-	if code != exitError || !strings.Contains(errOut, "copied or moved") {
+	code, _, errOut := lagoon(t, "run", "--root", cp, "--catalog", dsn, "--once", "--settle", "0")
+	if code != exitError || !strings.Contains(errOut, "copied or moved") || !strings.Contains(errOut, "catalog of its own") {
 		t.Errorf("run on the copy: exit %d\n%s", code, errOut)
 	}
-	if n := len(lakefixture.Rows(t, l, "db.t")); n != 5 {
-		t.Errorf("the original's table has %d rows, want 5", n)
+	if code, out, _ := lagoon(t, "tables", "--root", orig, "--catalog", dsn); code != exitOK || !strings.Contains(out, "db.t   5 ") {
+		t.Errorf("the original's table:\n%s", out)
 	}
 }
 
@@ -136,21 +219,29 @@ func awsCfg(tb testing.TB) aws.Config {
 	return cfg
 }
 
-// TestMovedLakeSaysSo: a lake folder moved elsewhere (its tables' files
-// still named at the old place) refuses to write them and says why, rather
-// than failing obscurely or writing where the lake was.
-func TestMovedLakeSaysSo(t *testing.T) {
+// TestMovedLakeRuns: a lake folder moved elsewhere (mv) runs at its new
+// place: its tables are relocated there, keep their rows and take new
+// ones, and nothing is written where the lake was.
+func TestMovedLakeRuns(t *testing.T) {
 	orig := filepath.Join(t.TempDir(), "lake")
 	lakefixture.DropFile(t, filepath.Join(orig, "load/db/t/x.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
 	runOnce(t, orig, exitOK)
+	id := lakefixture.OpenAt(t, orig).Identity.ID
 	moved := filepath.Join(t.TempDir(), "moved")
 	if out, err := exec.Command("mv", orig, moved).CombinedOutput(); err != nil {
 		t.Fatalf("mv: %v %s", err, out)
 	}
 	lakefixture.DropFile(t, filepath.Join(moved, "load/db/t/y.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(5, 5)))
 	code, _, errOut := lagoon(t, "run", "--root", moved, "--once", "--settle", "0")
-	if code != exitError || !strings.Contains(errOut, "copied or moved") {
-		t.Errorf("run on the moved lake: exit %d\n%s", code, errOut)
+	if code != exitOK || !strings.Contains(errOut, "this lake was moved") {
+		t.Fatalf("run on the moved lake: exit %d\n%s", code, errOut)
+	}
+	l := lakefixture.OpenAt(t, moved)
+	if l.Identity.ID != id {
+		t.Errorf("the moved lake's id is %s, want %s (kept)", l.Identity.ID, id)
+	}
+	if got := duckCount(t, l, "db.t"); got != 10 {
+		t.Errorf("DuckDB reads %d rows, want 10", got)
 	}
 	if _, err := os.Stat(orig); !os.IsNotExist(err) {
 		t.Errorf("something was written where the lake was: %v", err)

@@ -117,7 +117,7 @@ have not changed for --settle.`,
 }
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
-	lk, err := g.openLake(ctx) // creates the catalog if it is missing
+	lk, err := g.openOwnLake(ctx, g.lakeConfig()) // creates the catalog if it is missing
 	if err != nil {
 		return g.fail("run", err)
 	}
