@@ -8,7 +8,7 @@
 // step of either is safe to redo.
 //
 // What keeps a batch from taking effect twice is not the journal but the
-// commit's own fence (see loader/fence.go): the journal makes sure that
+// commit's own fence (see fence.go): the journal makes sure that
 // what a batch began is finished or undone, once.
 //
 // One Journal per kind of batch, each under its own prefix, intents

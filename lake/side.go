@@ -108,10 +108,11 @@ func IsCommitConflict(err error) bool {
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 
-// AppendSide appends rows to a side table and sets props, in one pinned
-// commit (see CommitSide). Each row holds one value per top-level field
-// of d.Schema, in order (see AppendValue for the Go types taken).
-func (l *Lake) AppendSide(ctx context.Context, d SideTable, tbl *table.Table, rows [][]any, props iceberg.Properties) (*table.Table, error) {
+// AppendSide appends rows to a side table and sets its properties props,
+// in one pinned commit (see CommitSide) whose snapshot summary holds
+// summary. Each row holds one value per top-level field of d.Schema, in
+// order (see AppendValue for the Go types taken).
+func (l *Lake) AppendSide(ctx context.Context, d SideTable, tbl *table.Table, rows [][]any, props, summary iceberg.Properties) (*table.Table, error) {
 	rec, err := SideRecord(tbl.Schema(), rows)
 	if err != nil {
 		return nil, fmt.Errorf("append %s: %w", d.Ref(), err)
@@ -128,7 +129,7 @@ func (l *Lake) AppendSide(ctx context.Context, d SideTable, tbl *table.Table, ro
 			return err
 		}
 		defer rdr.Release()
-		return tx.Append(ctx, rdr, nil)
+		return tx.Append(ctx, rdr, maps.Clone(summary))
 	})
 }
 

@@ -30,14 +30,46 @@ func (e *ChangedError) Error() string {
 
 func (e *ChangedError) Unwrap() error { return ErrChanged }
 
+// StillTaken checks that key is still the version a stage took in: nil
+// if it is, an error wrapping ErrNotExist if it is gone, a *ChangedError
+// (ErrChanged) if it was written again since.
+func StillTaken(ctx context.Context, st Store, key, version string) error {
+	got, err := st.Stat(ctx, key)
+	if err == nil && got.Version != version {
+		err = &ChangedError{Key: key}
+	}
+	return err
+}
+
 // IsCurrent reports whether key is still the version a stage took in:
 // false when it is gone or was written again since.
 func IsCurrent(ctx context.Context, st Store, key, version string) (bool, error) {
-	got, err := st.Stat(ctx, key)
-	if errors.Is(err, ErrNotExist) {
+	err := StillTaken(ctx, st, key, version)
+	if errors.Is(err, ErrNotExist) || errors.Is(err, ErrChanged) {
 		return false, nil
 	}
-	return err == nil && got.Version == version, err
+	return err == nil, err
+}
+
+// DeleteTaken deletes key if it is still the version a stage took in and
+// reports whether it did: a file gone already (a batch finished again)
+// is not an error, and a file written again under the same key since is
+// kept, an error wrapping ErrChanged for the caller to say so. (Between
+// the check and the delete a store gives no guarantee: a file rewritten
+// in that instant is deleted.)
+func DeleteTaken(ctx context.Context, st Store, key, version string) (bool, error) {
+	if err := StillTaken(ctx, st, key, version); err != nil {
+		return false, IgnoreNotExist(err)
+	}
+	return true, st.Delete(ctx, key)
+}
+
+// IgnoreNotExist is err, or nil if it wraps ErrNotExist.
+func IgnoreNotExist(err error) error {
+	if errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // Unchanged checks that every file of infos is still the version listed:

@@ -12,17 +12,14 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // SourcesProperty is the snapshot-summary property listing the files a
-// commit appended, each as lake.SourceID(key, version). It fences commits: a
-// batch about to commit looks at every snapshot made since its files were
-// written, and drops the files one of them holds already — whoever made
-// it (a worker whose claim was taken over while it was paused, a batch
-// recovered twice). Inside the optimistic retry loop, with the table as
-// the catalog has it, this check and the commit are one atomic step: a
-// commit that lands in between fails ours, which then looks again.
+// commit appended, each as lake.SourceID(key, version): the loader's
+// fence (see journal.Since). A batch about to commit drops the files a
+// snapshot made since they were written holds already.
 const SourcesProperty = "lagoon.sources"
 
 // OriginsProperty is the snapshot-summary property listing the sources of
@@ -31,11 +28,6 @@ const SourcesProperty = "lagoon.sources"
 // table through the output of one prepare batch must not again through
 // another's (a prepare worker paused while its claim was taken over).
 const OriginsProperty = "lagoon.origins"
-
-// fenceSkew is how far before a file's mtime (or the arrival of its
-// sources) the fence still looks: the clocks of writers, stores and
-// committers may disagree by that much.
-const fenceSkew = 15 * time.Minute
 
 // commitProps are the snapshot-summary properties of a batch's commit.
 func commitProps(batch string, srcs []*source) iceberg.Properties {
@@ -80,7 +72,7 @@ func (e *errCommitted) all() []string { return slices.Concat(e.keys, e.repeated,
 // snapshot holds already, and prepared files whose sources reached the
 // table through another prepare batch. It walks back from the current
 // snapshot until snapshots older than the oldest file or source arrival
-// (less fenceSkew), which cannot hold them. nil: none.
+// (see journal.Since), which cannot hold them. nil: none.
 func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 	ids, origins := map[string]int{}, map[string]int{}
 	hits := make([]int, len(srcs)) // origins loaded (or in this batch) by another prepare batch
@@ -97,17 +89,13 @@ func committedElsewhere(meta table.Metadata, srcs []*source) *errCommitted {
 		}
 		oldest = earliest(oldest, s.info.ModTime, receivedAt([]*source{s}))
 	}
-	limit := oldest.Add(-fenceSkew).UnixMilli()
-	for snap := meta.CurrentSnapshot(); snap != nil && snap.TimestampMs >= limit; snap = parentOf(meta, snap) {
-		if snap.Summary == nil {
-			continue
-		}
-		for id := range strings.SplitSeq(snap.Summary.Properties[SourcesProperty], ",") {
+	for snap := range journal.Since(meta, oldest) {
+		for id := range journal.Listed(snap, SourcesProperty) {
 			if i, ok := ids[id]; ok {
 				found[i] = snap.Summary.Properties[BatchProperty]
 			}
 		}
-		for entry := range strings.SplitSeq(snap.Summary.Properties[OriginsProperty], ",") {
+		for entry := range journal.Listed(snap, OriginsProperty) {
 			o, b, _ := strings.Cut(entry, ":")
 			if i, ok := origins[o]; ok && b != shortBatch(srcs[i].prepBatch) {
 				hits[i]++
@@ -146,13 +134,6 @@ func earliest(ts ...time.Time) time.Time {
 		}
 	}
 	return out
-}
-
-func parentOf(meta table.Metadata, snap *table.Snapshot) *table.Snapshot {
-	if snap.ParentSnapshotID == nil {
-		return nil
-	}
-	return meta.SnapshotByID(*snap.ParentSnapshotID)
 }
 
 // leftOut names the files an attempt's error takes out of the batch, and

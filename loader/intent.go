@@ -213,21 +213,17 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
 	var deleted []lake.AuditFile
 	for _, f := range in.Files {
-		info, err := l.st.Stat(ctx, f.Key)
-		if errors.Is(err, lake.ErrNotExist) {
+		ok, err := lake.DeleteTaken(ctx, l.st, f.Key, f.Version)
+		if errors.Is(err, lake.ErrChanged) {
+			l.log.Warn("file changed after it was loaded; keeping the new version", "key", f.Key)
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if info.Version != f.Version {
-			l.log.Warn("file changed after it was loaded; keeping the new version", "key", f.Key)
-			continue
+		if ok {
+			deleted = append(deleted, lake.AuditFile{Key: f.Key, Size: f.Size})
 		}
-		if err := l.st.Delete(ctx, f.Key); err != nil {
-			return err
-		}
-		deleted = append(deleted, lake.AuditFile{Key: f.Key, Size: f.Size})
 	}
 	if len(deleted) == 0 {
 		return nil

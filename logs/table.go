@@ -11,13 +11,22 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
-// LastBatchProperty is the log table's property naming the last batch of
-// inbox objects committed to it. It commits with the rows.
+// SourcesProperty is the log table's snapshot-summary property listing
+// the inbox objects a commit took in, each as lake.SourceID(key, ""): the
+// fence (see journal.Since) by which a batch leaves out the objects
+// another commit took in already (a syncer paused while another took its
+// claim over), and by which recovery knows a batch committed.
+const SourcesProperty = "lagoon.sources"
+
+// LastBatchProperty is the log table's property naming the last batch
+// committed by lagoon before the fence; recovery still reads it, for
+// intents such a version left.
 const LastBatchProperty = "lagoon.log.last-batch"
 
 // intentPrefix holds the syncer's intents: which inbox objects a batch
@@ -64,13 +73,15 @@ func NewSyncer(lk *lake.Lake, log *slog.Logger) *Syncer {
 func (s *Syncer) Name() string { return TableDef.Name }
 
 type intent struct {
-	Batch string   `json:"batch"`
-	Keys  []string `json:"keys"`
+	Batch string    `json:"batch"`
+	Keys  []string  `json:"keys"`
+	Since time.Time `json:"since"` // the oldest object's arrival
 }
 
 // Sync commits every inbox object to the log table and returns the
 // number of entries. Each entry lands once: a batch's intent names its
-// objects, the commit names the batch, and only then are the objects
+// objects, its commit lists them (the fence: objects another commit
+// listed are left out, and deleted as done), and only then are they
 // deleted; after a crash the intent is finished or dropped.
 func (s *Syncer) Sync(ctx context.Context) (int, error) {
 	if s.Sink != nil {
@@ -83,78 +94,102 @@ func (s *Syncer) Sync(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
-		keys, err := s.inbox(ctx)
-		if err != nil || len(keys) == 0 {
+		objs, err := s.inbox(ctx)
+		if err != nil || len(objs) == 0 {
 			return total, err
 		}
-		n, err := s.commit(ctx, keys)
+		n, err := s.commit(ctx, objs)
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("sync log table: %w", err)
 		}
-		if len(keys) < s.batch {
+		if len(objs) < s.batch {
 			return total, nil
 		}
 	}
 }
 
-func (s *Syncer) inbox(ctx context.Context) ([]string, error) {
-	var keys []string
+// inbox lists up to a batch of inbox objects, oldest name first.
+func (s *Syncer) inbox(ctx context.Context) ([]lake.ObjectInfo, error) {
+	var objs []lake.ObjectInfo
 	for info, err := range s.lk.Store.List(ctx, InboxPrefix) {
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", InboxPrefix, err)
 		}
 		if strings.HasSuffix(info.Key, ".ndjson") && !lake.Ignored(info.Key) {
-			keys = append(keys, info.Key)
+			objs = append(objs, info)
 		}
 	}
-	slices.Sort(keys)
-	return keys[:min(len(keys), s.batch)], nil
+	slices.SortFunc(objs, func(a, b lake.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return objs[:min(len(objs), s.batch)], nil
 }
 
-func (s *Syncer) commit(ctx context.Context, keys []string) (int, error) {
-	in, n, err := s.append(ctx, keys)
+// commit commits the entries of objs that no commit took in yet, and
+// deletes every one of objs.
+func (s *Syncer) commit(ctx context.Context, objs []lake.ObjectInfo) (int, error) {
+	tbl, err := s.lk.OpenSide(ctx, TableDef)
+	if err != nil {
+		return 0, err
+	}
+	in := intent{Batch: time.Now().UTC().Format("20060102T150405.000000000Z"), Since: time.Now()}
+	var done []string
+	fenced := journal.Committed(tbl.Metadata(), SourcesProperty, oldest(objs), sourceIDs(keysOf(objs)))
+	for _, o := range objs {
+		if fenced[lake.SourceID(o.Key, "")] != nil {
+			done = append(done, o.Key)
+		} else {
+			in.Keys, in.Since = append(in.Keys, o.Key), earliestOf(in.Since, o.ModTime)
+		}
+	}
+	if err := s.delete(ctx, done); err != nil {
+		return 0, err
+	}
+	n, err := s.append(ctx, tbl, in)
 	if err != nil {
 		return 0, err
 	}
 	return n, s.finish(ctx, in)
 }
 
-// append commits the entries of keys under a new batch's intent.
-func (s *Syncer) append(ctx context.Context, keys []string) (intent, int, error) {
+// append commits the entries of the batch's objects under its intent,
+// pinned to tbl (read with the fence: a commit since fails ours).
+func (s *Syncer) append(ctx context.Context, tbl *table.Table, in intent) (int, error) {
 	var rows [][]any
-	for _, k := range keys {
+	for _, k := range in.Keys {
 		es, err := ReadEntries(ctx, s.lk.Store, k)
 		if err != nil {
-			return intent{}, 0, err
+			return 0, err
 		}
 		for _, e := range es {
 			rows = append(rows, e.row())
 		}
 	}
-	in := intent{Batch: time.Now().UTC().Format("20060102T150405.000000000Z"), Keys: keys}
 	if len(rows) == 0 {
-		return in, 0, nil
+		return 0, nil
 	}
 	if err := s.journal().Write(ctx, "", in.Batch, in); err != nil {
-		return in, 0, err
+		return 0, err
 	}
-	tbl, err := s.lk.OpenSide(ctx, TableDef)
-	if err != nil {
-		return in, 0, err
-	}
-	_, err = s.lk.AppendSide(ctx, TableDef, tbl, rows, iceberg.Properties{LastBatchProperty: in.Batch})
-	return in, len(rows), err
+	summary := iceberg.Properties{SourcesProperty: strings.Join(sourceIDs(in.Keys), ",")}
+	_, err := s.lk.AppendSide(ctx, TableDef, tbl, rows, nil, summary)
+	return len(rows), err
 }
 
 // finish deletes a committed batch's inbox objects, then its intent.
 func (s *Syncer) finish(ctx context.Context, in intent) error {
-	for _, k := range in.Keys {
+	if err := s.delete(ctx, in.Keys); err != nil {
+		return err
+	}
+	return s.journal().Drop(ctx, "", in.Batch)
+}
+
+func (s *Syncer) delete(ctx context.Context, keys []string) error {
+	for _, k := range keys {
 		if err := s.lk.Store.Delete(ctx, k); err != nil {
 			return err
 		}
 	}
-	return s.journal().Drop(ctx, "", in.Batch)
+	return nil
 }
 
 // journal keeps the syncer's intents (one group: the log table).
@@ -162,19 +197,55 @@ func (s *Syncer) journal() journal.Journal[intent] {
 	return journal.Journal[intent]{Store: s.lk.Store, Prefix: intentPrefix}
 }
 
-// recover finishes the batches that committed and drops the intents of
-// those that did not (their objects are still in the inbox).
+// recover finishes the batches that committed (the fence finds their
+// objects in a snapshot) and drops the intents of those that did not
+// (their objects are still in the inbox).
 func (s *Syncer) recover(ctx context.Context) error {
 	return s.journal().Recover(ctx, "", func(ctx context.Context, in intent) error {
 		tbl, err := s.lk.OpenSide(ctx, TableDef)
 		if err != nil {
 			return err
 		}
-		if tbl.Properties()[LastBatchProperty] == in.Batch {
+		committed := journal.Committed(tbl.Metadata(), SourcesProperty, in.Since, sourceIDs(in.Keys))
+		if len(committed) > 0 || tbl.Properties()[LastBatchProperty] == in.Batch {
 			return s.finish(ctx, in)
 		}
 		return s.journal().Drop(ctx, "", in.Batch)
 	})
+}
+
+func keysOf(objs []lake.ObjectInfo) []string {
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	return keys
+}
+
+// sourceIDs are the fence's ids of inbox objects (written once each:
+// their keys suffice).
+func sourceIDs(keys []string) []string {
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = lake.SourceID(k, "")
+	}
+	return ids
+}
+
+// oldest is the earliest arrival of objs.
+func oldest(objs []lake.ObjectInfo) time.Time {
+	t := time.Now()
+	for _, o := range objs {
+		t = earliestOf(t, o.ModTime)
+	}
+	return t
+}
+
+func earliestOf(a, b time.Time) time.Time {
+	if !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // ReadEntries reads the entries of one inbox object.

@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/uuid"
 
 	"github.com/lagoon-dev/lagoon/journal"
@@ -250,48 +248,6 @@ func (s *Stage) noteTaken(ctx context.Context, in intent) error {
 	return s.cfg.Dedupe.Note(ctx, in.ref(), taken...)
 }
 
-// errWaitForLoad: a batch's outputs bring columns the table lacks while
-// earlier outputs of the table wait under load/; it converts again once
-// those are in, to the table as they leave it.
-var errWaitForLoad = errors.New("new columns wait for earlier outputs to load")
-
-// newColumnsWait holds back outputs with new columns while other outputs
-// of the table wait for the loader, or when the table's schema changed
-// while the batch converted: those may add the same columns with other
-// types, and this batch's outputs would then not fit the table — found at
-// load time, when the user's files are gone. Converted again after, to
-// the table as it is then, its values that do not fit are bad records of
-// their own.
-func (s *Stage) newColumnsWait(ctx context.Context, ref lake.TableRef, tv *tableView, srcs []Source, cres Result) error {
-	if s.cfg.NoLoader || tv.reg == nil || tv.reg.New || cres.Registrable || !newColumns(cres.Schema, tv.reg.Table, constNames(srcs)) {
-		return nil
-	}
-	waiting, err := s.outputsWaiting(ctx, ref)
-	if err != nil || waiting {
-		return cmp.Or(err, errWaitForLoad)
-	}
-	// None waits: but one may have loaded while this batch converted.
-	tbl, err := s.cat.LoadTable(ctx, ref.Ident())
-	if err != nil {
-		return fmt.Errorf("load table %s: %w", ref, err)
-	}
-	if lake.SchemaMark(tbl) != tv.reg.Mark {
-		return errWaitForLoad
-	}
-	return nil
-}
-
-// newColumns reports whether sc has a column the table lacks, leaving out
-// the constant columns (strings always: they cannot conflict).
-func newColumns(sc, tbl *arrow.Schema, consts []string) bool {
-	for _, f := range sc.Fields() {
-		if len(tbl.FieldIndices(f.Name)) == 0 && !slices.Contains(consts, f.Name) {
-			return true
-		}
-	}
-	return false
-}
-
 // decide sets each source's fate: a file with no good record is rejected
 // whole; a file cut short keeps its good rows, and the failure is a bad
 // record of its own.
@@ -336,37 +292,42 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 		return nil, err
 	}
 	for _, src := range in.Sources {
-		info, err := s.st.Stat(ctx, src.Key)
-		if errors.Is(err, lake.ErrNotExist) {
+		rj, err := s.settleSource(ctx, in, src)
+		if errors.Is(err, lake.ErrChanged) {
+			s.log.Warn("file changed after it was converted; keeping the new version", "key", src.Key)
 			continue
 		}
 		if err != nil {
 			return rejected, err
 		}
-		if info.Version != src.Version {
-			s.log.Warn("file changed after it was converted; keeping the new version", "key", src.Key)
-			continue
-		}
-		if src.Reject != "" {
-			rj, err := s.rejecter().Reject(ctx, src.Key, in.ref(), src.Reject)
-			if err != nil {
-				return rejected, err
-			}
-			rejected = append(rejected, rj)
-			continue
-		}
-		if src.Bad > 0 {
-			s.log.Warn("bad records written to a rejects file", "stage", "prepare", "key", src.Key,
-				"table", in.ref().String(), "bad_records", src.Bad, "rejects_file", in.rejectsFinal())
-		}
-		if err := s.st.Delete(ctx, src.Key); err != nil {
-			return rejected, err
-		}
-		if err := s.cfg.Strikes.Clear(ctx, src.Key); err != nil {
-			return rejected, err
+		if rj != nil {
+			rejected = append(rejected, *rj)
 		}
 	}
 	return rejected, s.journal().Drop(ctx, in.ref().String(), in.Batch)
+}
+
+// settleSource rejects or deletes a published batch's source, if it is
+// still the version converted (an error wrapping lake.ErrChanged if it
+// was written again since; nothing if it is gone: a batch published
+// again).
+func (s *Stage) settleSource(ctx context.Context, in intent, src intentSrc) (*lake.Rejected, error) {
+	if src.Reject != "" {
+		if err := lake.StillTaken(ctx, s.st, src.Key, src.Version); err != nil {
+			return nil, lake.IgnoreNotExist(err)
+		}
+		rj, err := s.rejecter().Reject(ctx, src.Key, in.ref(), src.Reject)
+		return &rj, err
+	}
+	deleted, err := lake.DeleteTaken(ctx, s.st, src.Key, src.Version)
+	if err != nil || !deleted {
+		return nil, err
+	}
+	if src.Bad > 0 {
+		s.log.Warn("bad records written to a rejects file", "stage", "prepare", "key", src.Key,
+			"table", in.ref().String(), "bad_records", src.Bad, "rejects_file", in.rejectsFinal())
+	}
+	return nil, s.cfg.Strikes.Clear(ctx, src.Key)
 }
 
 // auditPrepared records one "prepared" event for the batch, listing each

@@ -137,47 +137,10 @@ func (s *Stage) Process(ctx context.Context, ref lake.TableRef, dirs []string) (
 	return res, nil
 }
 
-// newTableFirst holds back all but the first batch of a table that does
-// not exist yet — and every batch while an earlier one waits under load/
-// for the loader to create the table from it — so that later batches
-// convert to the types the table took: a value that does not fit is then
-// a bad record of its own, not a reason to reject a whole prepared file.
-// Without a catalog (no loader makes tables) every batch goes.
-func (s *Stage) newTableFirst(ctx context.Context, ref lake.TableRef, tv tableView, batches [][]waiting, res *lake.Result) ([][]waiting, error) {
-	if s.cat == nil || tv.sc != nil || s.cfg.NoLoader {
-		return batches, nil
-	}
-	keep := 1
-	if waiting, err := s.outputsWaiting(ctx, ref); err != nil {
-		return nil, err
-	} else if waiting {
-		keep = 0
-	}
-	ready := s.cfg.Now().Add(time.Second)
-	for _, b := range batches[keep:] {
-		res.WaitUntil(len(b), ready)
-	}
-	return batches[:keep], nil
-}
-
 // skipDuplicate settles a source found to be a duplicate.
 func (s *Stage) skipDuplicate(ctx context.Context, ref lake.TableRef, info lake.ObjectInfo, de *duplicateError) error {
 	s.log.Info("skipping a duplicate", "table", ref.String(), "key", info.Key, "same_as", de.earlier.Key)
 	return s.cfg.Dedupe.Skip(ctx, ref, info, de.sha, de.earlier)
-}
-
-// outputsWaiting reports whether an output of the table waits under
-// load/ for the loader.
-func (s *Stage) outputsWaiting(ctx context.Context, ref lake.TableRef) (bool, error) {
-	for info, err := range s.st.List(ctx, ref.Dir(lake.PrefixLoad)) {
-		if err != nil {
-			return false, err
-		}
-		if !lake.Ignored(info.Key) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // runIsolated runs a batch; a file the batch cannot go on with leaves it

@@ -145,7 +145,7 @@ func (s *Syncer) commit(ctx context.Context, d lake.SideTable, tbl *table.Table,
 	var err error
 	switch {
 	case len(rows) > 0:
-		_, err = s.lk.AppendSide(ctx, d, tbl, rows, props)
+		_, err = s.lk.AppendSide(ctx, d, tbl, rows, props, nil)
 	case len(props) > 0:
 		_, err = s.lk.CommitSide(ctx, d, tbl, func(tx *table.Transaction) error { return tx.SetProperties(props) })
 	}

@@ -100,7 +100,7 @@ func (s *Syncer) step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	props := iceberg.Properties{NextSeqProperty: strconv.FormatUint(next+uint64(len(rows)), 10)}
-	if _, err := s.lk.AppendSide(ctx, TableDef, tbl, rows, props); err != nil {
+	if _, err := s.lk.AppendSide(ctx, TableDef, tbl, rows, props, nil); err != nil {
 		return 0, err
 	}
 	s.log.Debug("trail table synced", "records", len(rows), "next_seq", props[NextSeqProperty])
