@@ -111,10 +111,11 @@ func (d Dedupe) Skip(ctx context.Context, ref TableRef, info ObjectInfo, sha str
 			return err
 		}
 	}
-	if ok, err := IsCurrent(ctx, d.Store, info.Key, info.Version); !ok || err != nil {
-		return err
+	_, err := DeleteTaken(ctx, d.Store, info.Key, info.Version)
+	if errors.Is(err, ErrChanged) {
+		return nil // written again: the new version is taken on its own
 	}
-	return d.Store.Delete(ctx, info.Key)
+	return err
 }
 
 func (d Dedupe) now() time.Time {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -136,5 +137,64 @@ func TestUnreadableIntentOfACommittedBatch(t *testing.T) {
 	}
 	if !lakefixture.Exists(l, journal.CorruptPrefix+intentKey) {
 		t.Error("the unreadable intent was not moved aside")
+	}
+}
+
+// TestPreparedAgainByAnotherBatch: prepare outputs whose sources reached
+// the table through another prepare batch's output (a prepare worker
+// paused while its claim was taken over converted them too) do not load
+// those rows twice. An output all of whose sources are in is skipped as
+// a duplicate; one only some of whose sources are in is rejected, with a
+// reason, for its other rows are in it alone.
+func TestPreparedAgainByAnotherBatch(t *testing.T) {
+	l := lakefixture.Open(t)
+	s1, s2 := lake.SourceID("prepare/db/t/a.ndjson", "v1"), lake.SourceID("prepare/db/t/b.ndjson", "v1")
+	output := func(batch string, from int, origins ...string) []byte {
+		return lakefixture.ParquetWithMetadata(t, lakefixture.Ints(from, 5), map[string]string{
+			lake.OriginsMetadata: strings.Join(origins, ","), lake.PrepareBatchMetadata: batch})
+	}
+	lakefixture.Drop(t, l, "load/db/t/first.parquet", output("aaaaaaaa-0000-0000-0000-000000000001", 0, s1))
+	loadAll(t, newLoader(t, l))
+
+	lakefixture.Drop(t, l, "load/db/t/again.parquet", output("bbbbbbbb-0000-0000-0000-000000000002", 0, s1))
+	lakefixture.Drop(t, l, "load/db/t/partly.parquet", output("cccccccc-0000-0000-0000-000000000003", 10, s1, s2))
+	res := loadAll(t, newLoader(t, l))
+	if res.Files != 0 || res.Skipped != 1 || len(res.Rejected) != 1 || res.Rejected[0].Key != "load/db/t/partly.parquet" {
+		t.Fatalf("result %+v; want again.parquet skipped and partly.parquet rejected", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 5 {
+		t.Errorf("table rows = %d, want 5 (the first output's, once)", n)
+	}
+	for key, want := range map[string]bool{"load/db/t/again.parquet": false, "load/db/t/partly.parquet": false,
+		"log/rejected/load/db/t/partly.parquet": true} {
+		if lakefixture.Exists(l, key) != want {
+			t.Errorf("%s exists: %v, want %v", key, !want, want)
+		}
+	}
+	reason, err := os.ReadFile(filepath.Join(lakefixture.Root(l), "log/rejected/load/db/t/partly.parquet.reason.json"))
+	if err != nil || !strings.Contains(string(reason), "another prepare batch") {
+		t.Errorf("reason: %s %v", reason, err)
+	}
+}
+
+// TestSameFileTwiceInOneBatch: two files of one batch with the same
+// content load once; the second is skipped as a duplicate and both are
+// gone.
+func TestSameFileTwiceInOneBatch(t *testing.T) {
+	l := lakefixture.Open(t)
+	body := lakefixture.ParquetBytes(t, lakefixture.Ints(0, 7))
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", body)
+	lakefixture.Drop(t, l, "load/db/t/b.parquet", body)
+	res := loadAll(t, newLoader(t, l, func(c *loader.Config) {
+		c.Dedupe = lake.Dedupe{Store: l.Store, Window: lake.DefaultDedupeWindow, Audit: lake.NoAudit{}}
+	}))
+	if res.Files != 1 || res.Skipped != 1 {
+		t.Fatalf("result %+v; want 1 file loaded, 1 skipped", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 7 {
+		t.Errorf("table rows = %d, want 7", n)
+	}
+	if lakefixture.Exists(l, "load/db/t/a.parquet") || lakefixture.Exists(l, "load/db/t/b.parquet") {
+		t.Error("a file is left")
 	}
 }

@@ -43,11 +43,7 @@ func loadAll(tb testing.TB, ld *loader.Loader) lake.Result {
 		if err != nil {
 			tb.Fatalf("load %s: %v", ref, err)
 		}
-		total.Files += r.Files
-		total.Rows += r.Rows
-		total.Commits += r.Commits
-		total.Waiting += r.Waiting
-		total.Rejected = append(total.Rejected, r.Rejected...)
+		total.Add(r)
 	}
 	return total
 }

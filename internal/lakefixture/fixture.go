@@ -55,6 +55,13 @@ func Root(l *lake.Lake) string { return l.Store.(*lake.Local).Root() }
 // ParquetBytes encodes rec as a Parquet file (zstd, one row group).
 func ParquetBytes(tb testing.TB, rec arrow.RecordBatch) []byte {
 	tb.Helper()
+	return ParquetWithMetadata(tb, rec, nil)
+}
+
+// ParquetWithMetadata is ParquetBytes with key-value metadata kv in the
+// footer (as prepare writes its outputs' origins).
+func ParquetWithMetadata(tb testing.TB, rec arrow.RecordBatch, kv map[string]string) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
 	w, err := pqarrow.NewFileWriter(rec.Schema(), &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
@@ -63,6 +70,11 @@ func ParquetBytes(tb testing.TB, rec arrow.RecordBatch) []byte {
 	}
 	if err := w.Write(rec); err != nil {
 		tb.Fatal(err)
+	}
+	for k, v := range kv {
+		if err := w.AppendKeyValueMetadata(k, v); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	if err := w.Close(); err != nil {
 		tb.Fatal(err)
