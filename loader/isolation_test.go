@@ -101,28 +101,36 @@ func TestHostileFootersAreRejected(t *testing.T) {
 }
 
 // blockStore is a real lake store whose object under one key never answers
-// a read of its data (the first half of the file) until the test ends.
+// the reads blocks picks until hold is closed.
 type blockStore struct {
 	lake.Store
-	key  string
-	hold chan struct{}
+	key    string
+	hold   chan struct{}
+	blocks func(off, size int64) bool
 }
+
+// Which reads of a Parquet file a blockStore stalls.
+var (
+	dataReads   = func(off, size int64) bool { return off < size/2 }
+	footerReads = func(off, size int64) bool { return off >= size-8 }
+)
 
 func (s *blockStore) Open(ctx context.Context, key string) (lake.Object, error) {
 	obj, err := s.Store.Open(ctx, key)
 	if err != nil || key != s.key {
 		return obj, err
 	}
-	return blockObject{Object: obj, hold: s.hold}, nil
+	return blockObject{Object: obj, hold: s.hold, blocks: s.blocks}, nil
 }
 
 type blockObject struct {
 	lake.Object
-	hold chan struct{}
+	hold   chan struct{}
+	blocks func(off, size int64) bool
 }
 
 func (o blockObject) ReadAt(p []byte, off int64) (int, error) {
-	if off < o.Size()/2 {
+	if o.blocks(off, o.Size()) {
 		<-o.hold
 	}
 	return o.Object.ReadAt(p, off)
@@ -163,14 +171,21 @@ func TestStallRejectsOnlyItsFile(t *testing.T) {
 	assertRejected(t, l, "load/db/t/stuck.parquet", "no progress")
 }
 
-// TestStoreStallIsNotTheFiles: a read the store never answers fails the
-// batch as lake.ErrStoreStalled (transient: retried later); no file is
-// rejected, nothing is committed, and the next run loads all three once.
+// TestStoreStallIsNotTheFiles: a read the store never answers — of a
+// file's footer, when it is opened, or of its pages — fails the batch as
+// lake.ErrStoreStalled (transient: retried later); no file is rejected,
+// nothing is committed, and the next run loads all three once.
 func TestStoreStallIsNotTheFiles(t *testing.T) {
+	for name, blocks := range map[string]func(off, size int64) bool{"footer": footerReads, "pages": dataReads} {
+		t.Run(name, func(t *testing.T) { storeStall(t, blocks) })
+	}
+}
+
+func storeStall(t *testing.T, blocks func(off, size int64) bool) {
 	l := stallFixture(t)
 	hold := make(chan struct{})
 	cp := *l
-	cp.Store = &blockStore{Store: l.Store, key: "load/db/t/stuck.parquet", hold: hold}
+	cp.Store = &blockStore{Store: l.Store, key: "load/db/t/stuck.parquet", hold: hold, blocks: blocks}
 	ld := newLoader(t, &cp, func(c *loader.Config) { c.StallTimeout = 200 * time.Millisecond })
 	ctx := context.Background()
 	plan, err := ld.Scan(ctx)
