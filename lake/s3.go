@@ -146,7 +146,11 @@ func (o *s3Object) get(off, end int64) (io.ReadCloser, error) {
 	out, err := o.s.client.GetObject(o.ctx, &s3.GetObjectInput{Bucket: &o.s.bucket, Key: aws.String(o.s.full(o.key)),
 		Range: aws.String(fmt.Sprintf("bytes=%d-%d", off, end)), IfMatch: aws.String(o.etag)})
 	if err != nil {
-		return nil, s3Err("read", o.key, err)
+		err = s3Err("read", o.key, err)
+		if errors.Is(err, ErrNotExist) || errors.Is(err, ErrExist) {
+			return nil, &ChangedError{Key: o.key} // gone, or written again, since it was opened
+		}
+		return nil, err
 	}
 	return out.Body, nil
 }

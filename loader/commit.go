@@ -118,7 +118,10 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if registrable(tbl, srcs) {
 		return l.register(ctx, ref, tbl, srcs, batch)
 	}
-	tx := tbl.NewTransaction()
+	tx, err := pinned(tbl)
+	if err != nil {
+		return false, 0, err
+	}
 	if err := evolve(tx, srcs); err != nil {
 		return false, 0, err
 	}
@@ -140,10 +143,24 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if err := unchanged(ctx, l.st, srcs); err != nil {
 		return false, 0, err
 	}
+	beforeCommit(ref)
 	if _, err := tx.Commit(ctx); err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
 	}
 	return true, rdr.rows.Load(), nil
+}
+
+// pinned is a transaction on tbl that commits only onto the snapshot the
+// fence looked at: a commit landing first fails it for good, and the
+// batch tries again, fence first. Unpinned, iceberg-go would replay it
+// onto the new head — past the fence, so that a batch another worker
+// committed meanwhile would land twice.
+func pinned(tbl *table.Table) (*table.Transaction, error) {
+	tx := tbl.NewTransaction()
+	if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+		return nil, fmt.Errorf("pin %s: %w", strings.Join(tbl.Identifier(), "."), err)
+	}
+	return tx, nil
 }
 
 // writeQueue bounds the record batches (of readBatchRows rows) waiting for
@@ -421,7 +438,10 @@ func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Tab
 		}
 		urls = append(urls, l.st.URL(dst))
 	}
-	tx := tbl.NewTransaction()
+	tx, err := pinned(tbl)
+	if err != nil {
+		return false, 0, err
+	}
 	if err := tx.AddFiles(ctx, urls, commitProps(batch, srcs), true); err != nil {
 		return false, 0, fmt.Errorf("add files: %w", err)
 	}
@@ -429,6 +449,7 @@ func (l *Loader) register(ctx context.Context, ref lake.TableRef, tbl *table.Tab
 	if err := unchanged(ctx, l.st, srcs); err != nil {
 		return false, 0, err
 	}
+	beforeCommit(ref)
 	if _, err := tx.Commit(ctx); err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rows)
 	}

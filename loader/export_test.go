@@ -9,3 +9,11 @@ func OnBatch(tb testing.TB, f func(key string)) {
 	testBatchHook.Store(&f)
 	tb.Cleanup(func() { testBatchHook.Store(nil) })
 }
+
+// BeforeCommit has f called just before each commit of a batch, until tb
+// ends.
+func BeforeCommit(tb testing.TB, f func(table string)) {
+	tb.Helper()
+	testCommitHook.Store(&f)
+	tb.Cleanup(func() { testCommitHook.Store(nil) })
+}

@@ -2,11 +2,15 @@ package loader_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/journal"
@@ -18,16 +22,49 @@ import (
 // its claim taken over) while another worker loads the same files does
 // not load them a second time: its commit meets the other's, and the
 // retry finds the files in the table already and leaves them out.
+// Paused while it reads its files, or with its commit ready; on SQLite
+// and on Glue (moto).
 func TestFencedCommit(t *testing.T) {
-	l := lakefixture.Open(t)
-	lakefixture.Drop(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+	points := map[string]func(testing.TB, func(string)){
+		"reading":    loader.OnBatch,      // while it reads its files
+		"committing": loader.BeforeCommit, // with its commit ready
+	}
+	for point, pauseAt := range points {
+		t.Run("sqlite/"+point, func(t *testing.T) { fencedCommit(t, lakefixture.Open(t), pauseAt) })
+	}
+	moto := lakefixture.Moto(t)
+	proxy := lakefixture.NewGlueProxy(t, moto)
+	t.Setenv("AWS_ENDPOINT_URL_GLUE", proxy.URL)
+	for point, pauseAt := range points {
+		t.Run("glue/"+point, func(t *testing.T) {
+			lakefixture.Bucket(t, lakefixture.S3Client(t), "fence-"+point)
+			l, err := lake.Open(context.Background(), lake.Config{Root: "s3://fence-" + point + "/lake", S3PathStyle: true,
+				CatalogPrefix: point + "_"}) // one Glue account, a lake per subtest
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			fencedCommit(t, l, pauseAt)
+		})
+	}
+}
+
+func put(tb testing.TB, l *lake.Lake, key string, body []byte) {
+	tb.Helper()
+	if err := l.Store.Put(context.Background(), key, bytesReader(body)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func fencedCommit(t *testing.T, l *lake.Lake, pauseAt func(testing.TB, func(string))) {
+	put(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
 	loadAll(t, newLoader(t, l))
-	lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(10, 10)))
-	lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(20, 10)))
+	put(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(10, 10)))
+	put(t, l, "load/db/t/b.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(20, 10)))
 
 	paused, resume := make(chan struct{}), make(chan struct{})
 	var first atomic.Bool
-	loader.OnBatch(t, func(string) {
+	pauseAt(t, func(string) {
 		if first.CompareAndSwap(false, true) {
 			close(paused)
 			<-resume
@@ -196,5 +233,60 @@ func TestSameFileTwiceInOneBatch(t *testing.T) {
 	}
 	if lakefixture.Exists(l, "load/db/t/a.parquet") || lakefixture.Exists(l, "load/db/t/b.parquet") {
 		t.Error("a file is left")
+	}
+}
+
+// racingCatalog is a real catalog whose first commit of a table, once
+// armed, meets a commit that lands just before it: race runs (another
+// worker loads), then the commit fails as the catalog's compare-and-swap
+// does (table.ErrCommitFailed), committing nothing.
+type racingCatalog struct {
+	catalog.Catalog
+	race  func()
+	armed atomic.Bool
+}
+
+// LoadTable returns the table bound to c, so that its commits come here.
+func (c *racingCatalog) LoadTable(ctx context.Context, ident table.Identifier) (*table.Table, error) {
+	tbl, err := c.Catalog.LoadTable(ctx, ident)
+	if err != nil {
+		return nil, err
+	}
+	return table.New(tbl.Identifier(), tbl.Metadata(), tbl.MetadataLocation(), tbl.FS, c), nil
+}
+
+func (c *racingCatalog) CommitTable(ctx context.Context, ident table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
+	if c.armed.CompareAndSwap(true, false) {
+		c.race()
+		return nil, "", fmt.Errorf("%w: metadata location moved underneath us (test)", table.ErrCommitFailed)
+	}
+	return c.Catalog.CommitTable(ctx, ident, reqs, updates)
+}
+
+// TestCatalogConflictIsFenced: a commit that loses the catalog's
+// compare-and-swap to another worker's commit of the same files is not
+// replayed onto the new head as it is (iceberg-go would: the fence would
+// not run again and the rows would land twice); the batch tries again,
+// finds its files in the table, and commits nothing.
+func TestCatalogConflictIsFenced(t *testing.T) {
+	l := lakefixture.Open(t)
+	put(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+	loadAll(t, newLoader(t, l))
+	put(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(10, 10)))
+	cat := &racingCatalog{Catalog: l.Catalog}
+	cat.race = func() {
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+			t.Errorf("other worker: %+v", res)
+		}
+	}
+	cat.armed.Store(true)
+	cfg := loader.DefaultConfig()
+	cfg.Settle = 0
+	a := loader.New(l.Store, cat, cfg, quietLog())
+	if res := loadAll(t, a); res.Files != 0 {
+		t.Errorf("worker that lost the race: %+v; want no file (the other committed it)", res)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 20 {
+		t.Errorf("table rows = %d, want 20 (each once)", n)
 	}
 }

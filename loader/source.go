@@ -249,6 +249,16 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 	}
 }
 
+// testCommitHook, set by tests only, is called just before each commit
+// of a batch (a worker paused there, for tests).
+var testCommitHook atomic.Pointer[func(table string)]
+
+func beforeCommit(ref lake.TableRef) {
+	if hook := testCommitHook.Load(); hook != nil {
+		(*hook)(ref.String())
+	}
+}
+
 // testBatchHook, set by tests only, is called for every batch read
 // (atomic: a stalled read a test left behind may still call it).
 var testBatchHook atomic.Pointer[func(key string)]
