@@ -1,0 +1,155 @@
+// Package maintain keeps tables fast to read for ever: small data files
+// of a partition are compacted into files near a target size, the
+// current snapshot's manifests are merged when there are many, snapshots
+// past their retention are expired (and the files only they referenced
+// deleted), old metadata files go past a limit, and orphan files — left
+// by commits that never happened — are deleted once old enough.
+//
+// Every step is one commit that loses or repeats no row. A compaction or
+// a manifest rewrite is not pinned: when an append lands before it,
+// iceberg-go replays it onto the new head, validating that the files it
+// replaces are still there, so the append is kept (the loader's commits
+// are pinned, so that an append that meets a maintenance commit tries
+// again, fenced). Expiry and orphan deletion never touch what an
+// in-flight batch may still commit: the table's journal intents bound
+// them (see Config.Journal).
+package maintain
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// Config says when and how far a table is maintained. Table properties
+// set by the user win over it where Iceberg defines one
+// (history.expire.max-snapshot-age-ms, history.expire.min-snapshots-to-keep,
+// write.metadata.previous-versions-max, write.target-file-size-bytes).
+type Config struct {
+	// TargetFileSize is the size compacted files are written near.
+	// Files under 3/4 of it are small; a partition is compacted once it
+	// has MinInputFiles small files.
+	TargetFileSize int64
+	MinInputFiles  int
+	// MaxRewriteBytes bounds the data one run rewrites (the rest waits for
+	// the next run), so that a run stays short.
+	MaxRewriteBytes int64
+	// MaxManifests: past this many data manifests in the current
+	// snapshot, they are merged.
+	MaxManifests int
+	// Snapshots older than SnapshotAge are expired, but the last
+	// KeepSnapshots are always kept.
+	SnapshotAge   time.Duration
+	KeepSnapshots int
+	// MetadataVersions earlier metadata files are kept; older ones are
+	// deleted at each commit.
+	MetadataVersions int
+	// OrphanAge: files no snapshot references are deleted once older
+	// than this (0: orphans are left).
+	OrphanAge time.Duration
+	// Journal, when set, names the oldest batch of the table still in
+	// flight (zero: none): expiry keeps every snapshot since, and orphans
+	// newer than it stay (its data files may be about to be committed).
+	Journal func(ctx context.Context, ref lake.TableRef) (time.Time, error)
+	// DryRun reports what would be done and changes nothing.
+	DryRun bool
+}
+
+// DefaultConfig compacts into 256 MiB files from 5 small ones, merges
+// manifests past 8, keeps 5 days of snapshots and at least 20, 100
+// earlier metadata files, and deletes orphans older than 3 days.
+func DefaultConfig() Config {
+	return Config{
+		TargetFileSize: 256 << 20, MinInputFiles: 5, MaxRewriteBytes: 4 << 30, MaxManifests: 8,
+		SnapshotAge: 5 * 24 * time.Hour, KeepSnapshots: 20, MetadataVersions: 100, OrphanAge: 3 * 24 * time.Hour,
+	}
+}
+
+// Report says what one run did (or, in a dry run, would do) to a table.
+type Report struct {
+	Table  string `json:"table"`
+	DryRun bool   `json:"dry_run,omitempty"`
+	// Compaction.
+	FilesRewritten int   `json:"files_rewritten"`
+	FilesWritten   int   `json:"files_written"`
+	BytesRewritten int64 `json:"bytes_rewritten"`
+	// Manifests merged.
+	ManifestsRewritten int `json:"manifests_rewritten"`
+	ManifestsWritten   int `json:"manifests_written"`
+	// Expiry: snapshots, and the objects (data files, manifests,
+	// manifest lists) that only they referenced, deleted with them.
+	SnapshotsExpired int `json:"snapshots_expired"`
+	// Orphans deleted, and earlier metadata files deleted past the limit.
+	OrphansDeleted  int `json:"orphans_deleted"`
+	MetadataDeleted int `json:"metadata_deleted"`
+	// Took is the run's wall time.
+	Took time.Duration `json:"took_ns"`
+}
+
+// Did reports whether the run changed (or would change) anything.
+func (r Report) Did() bool {
+	return r.FilesRewritten+r.ManifestsRewritten+r.SnapshotsExpired+r.OrphansDeleted+r.MetadataDeleted > 0
+}
+
+// Maintainer maintains the tables of one lake.
+type Maintainer struct {
+	Store   lake.Store
+	Catalog catalog.Catalog
+	// Lake is the lake's identity: a table of another lake is never
+	// maintained (an error wrapping lake.ErrForeignTable).
+	Lake   lake.Identity
+	Config Config
+	Log    *slog.Logger
+}
+
+// Table runs every step that is due on ref and reports what it did. A
+// step that fails ends the run with its error; the steps before it are
+// committed (each is whole on its own).
+func (m Maintainer) Table(ctx context.Context, ref lake.TableRef) (Report, error) {
+	start := time.Now()
+	rep := Report{Table: ref.String(), DryRun: m.Config.DryRun}
+	tbl, err := replayable{m.Catalog}.LoadTable(ctx, ref.Ident())
+	if err == nil {
+		err = m.Lake.Owns(tbl, m.Store)
+	}
+	if err != nil {
+		return rep, fmt.Errorf("maintain %s: %w", ref, err)
+	}
+	steps := []func(context.Context, lake.TableRef, *table.Table, *Report) (*table.Table, error){
+		m.properties, m.compact, m.manifests, m.expire, m.orphans,
+	}
+	for _, step := range steps {
+		if tbl, err = step(ctx, ref, tbl, &rep); err != nil {
+			rep.Took = time.Since(start)
+			return rep, fmt.Errorf("maintain %s: %w", ref, err)
+		}
+	}
+	rep.Took = time.Since(start)
+	return rep, nil
+}
+
+// inFlight is the oldest batch of ref in flight (zero: none).
+func (m Maintainer) inFlight(ctx context.Context, ref lake.TableRef) (time.Time, error) {
+	if m.Config.Journal == nil {
+		return time.Time{}, nil
+	}
+	return m.Config.Journal(ctx, ref)
+}
+
+// commit commits tx unless this is a dry run.
+func (m Maintainer) commit(ctx context.Context, tbl *table.Table, tx *table.Transaction) (*table.Table, error) {
+	if m.Config.DryRun {
+		return tbl, nil
+	}
+	next, err := tx.Commit(ctx)
+	if err != nil {
+		return tbl, err
+	}
+	return next, nil
+}
