@@ -43,4 +43,3 @@ func (c replayable) CommitTable(ctx context.Context, ident table.Identifier, req
 }
 
 var _ catalog.Catalog = replayable{}
-
