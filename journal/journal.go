@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/lagoon-dev/lagoon/lake"
 )
@@ -130,6 +131,22 @@ func (j Journal[T]) Recover(ctx context.Context, group string, fn func(ctx conte
 		}
 	}
 	return nil
+}
+
+// Oldest returns when the oldest intent of group (one being written
+// included) was written; zero when there is none. It only reads: the
+// caller need not hold the group.
+func (j Journal[T]) Oldest(ctx context.Context, group string) (time.Time, error) {
+	var oldest time.Time
+	for info, err := range j.Store.List(ctx, j.Prefix+group+"/") {
+		if err != nil {
+			return time.Time{}, err
+		}
+		if oldest.IsZero() || info.ModTime.Before(oldest) {
+			oldest = info.ModTime
+		}
+	}
+	return oldest, nil
 }
 
 // list returns the keys of the intents under prefix, deleting the temp

@@ -19,6 +19,9 @@ const (
 	// AuditSkippedDuplicate: a file whose content its table took in
 	// already (see Dedupe), deleted without loading.
 	AuditSkippedDuplicate = "skipped_duplicate"
+	// AuditMaintained: a table's maintenance (compaction, expiry, …)
+	// changed it; Detail says what, SnapshotID is the table's after.
+	AuditMaintained = "maintained"
 )
 
 // AuditEvent is one event of consequence for the audit trail. An event

@@ -25,7 +25,8 @@ func DefaultTableProperties() iceberg.Properties {
 		"format-version":                             "2",
 		"write.parquet.compression-codec":            "zstd",
 		table.CommitNumRetriesKey:                    "10",
-		"write.metadata.delete-after-commit.enabled": "false",
+		"write.metadata.delete-after-commit.enabled": "true",
+		"write.metadata.previous-versions-max":       "100",
 	}
 }
 

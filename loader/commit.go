@@ -105,6 +105,7 @@ func (l *Loader) abandon(ctx context.Context, in intent) error {
 // tryCommit makes one attempt. done is true when the batch is in the table,
 // by this attempt or an earlier one whose answer was lost.
 func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*source, batch string, loadedAt time.Time) (done bool, rows int64, err error) {
+	tried := false // tx.Commit was called
 	tbl, err := l.tableFor(ctx, ref, srcs[0])
 	if err != nil {
 		return false, 0, err
@@ -134,7 +135,13 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		return false, 0, err
 	}
 	defer rdr.Release()
-	if err := appendRecords(ctx, tx, staged, rdr, commitProps(batch, srcs)); err != nil {
+	var written []string
+	defer func() {
+		if !done && (!tried || lake.IsCommitConflict(err)) {
+			l.dropWritten(ctx, written) // this attempt committed nothing: its files are garbage
+		}
+	}()
+	if err := appendRecords(ctx, tx, staged, rdr, commitProps(batch, srcs), &written); err != nil {
 		if rdr.err != nil {
 			return false, 0, rdr.err
 		}
@@ -144,10 +151,26 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		return false, 0, err
 	}
 	beforeCommit(ref)
+	tried = true
 	if _, err := tx.Commit(ctx); err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
 	}
 	return true, rdr.rows.Load(), nil
+}
+
+// dropWritten deletes the data files of an attempt that committed
+// nothing (it failed before its commit, or its commit met another and was
+// refused whole). An attempt whose commit's outcome is unknown keeps them:
+// recovery learns whether they are in.
+func (l *Loader) dropWritten(ctx context.Context, urls []string) {
+	root := strings.TrimSuffix(l.st.URL(""), "/") + "/"
+	for _, u := range urls {
+		if key, ok := strings.CutPrefix(u, root); ok {
+			if err := l.st.Delete(ctx, key); err != nil {
+				l.log.Debug("a data file of an attempt that committed nothing stays, for the orphan sweep", "key", key, "err", err)
+			}
+		}
+	}
 }
 
 // pinned is a transaction on tbl that commits only onto the snapshot the
@@ -172,7 +195,7 @@ const writeQueue = 2
 
 // appendRecords is tx.Append with a bounded write queue: the batches are
 // written into data files of staged (the table as tx has it), then added.
-func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.StagedTable, rdr *batchReader, props iceberg.Properties) error {
+func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.StagedTable, rdr *batchReader, props iceberg.Properties, written *[]string) error {
 	owned := func(yield func(arrow.RecordBatch, error) bool) {
 		for rec, err := range array.IterFromReader(rdr) {
 			if err == nil {
@@ -189,6 +212,7 @@ func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.Sta
 			return err
 		}
 		files = append(files, df)
+		*written = append(*written, df.FilePath())
 	}
 	return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck(), table.WithoutAutoNameMapping())
 }

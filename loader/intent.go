@@ -19,6 +19,28 @@ import (
 // IntentPrefix holds the intents of batches being committed.
 const IntentPrefix = lake.PrefixTmp + "lagoon/intents/"
 
+// InFlight returns the arrival of the oldest file of ref that a batch
+// may still commit — a batch's intent, a file waiting under load/, or
+// one under prepare/ still to be converted — zero when there is none. Snapshots since (less journal.FenceSkew) are
+// what the fence and recovery look at; table maintenance keeps them.
+func InFlight(ctx context.Context, st lake.Store, ref lake.TableRef) (time.Time, error) {
+	oldest, err := journal.Journal[intent]{Store: st, Prefix: IntentPrefix}.Oldest(ctx, ref.String())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("batches in flight of %s: %w", ref, err)
+	}
+	for _, zone := range []string{lake.PrefixLoad, lake.PrefixPrepare} {
+		for info, err := range st.List(ctx, ref.Dir(zone)) {
+			if err != nil {
+				return time.Time{}, fmt.Errorf("files waiting for %s: %w", ref, err)
+			}
+			if oldest.IsZero() || info.ModTime.Before(oldest) {
+				oldest = info.ModTime
+			}
+		}
+	}
+	return oldest, nil
+}
+
 // intent records a batch before its commit: which files it appends, in
 // which version, so that a restarted loader deletes exactly those files if
 // (and only if) the batch's id made it into the table.

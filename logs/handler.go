@@ -22,6 +22,11 @@ type Handler struct {
 	attrs   []slog.Attr
 }
 
+// KeepKey is the attribute that has a record below the handler's level
+// written to the log table too: slog.Bool(logs.KeepKey, true) on an event
+// of record (a table's maintenance) that is not a warning.
+const KeepKey = "log_table"
+
 // NewHandler tees warnings and errors of next into sink.
 func NewHandler(next slog.Handler, sink *Sink) *Handler {
 	return &Handler{next: next, sink: sink, Level: slog.LevelWarn, Timeout: 10 * time.Second}
@@ -38,7 +43,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.next.Enabled(ctx, r.Level) {
 		err = h.next.Handle(ctx, r)
 	}
-	if r.Level < h.Level {
+	if r.Level < h.Level && !kept(r) {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout)
@@ -64,6 +69,16 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &c
 }
 
+// kept reports whether r asks to be in the log table (KeepKey).
+func kept(r slog.Record) bool {
+	keep := false
+	r.Attrs(func(a slog.Attr) bool {
+		keep = a.Key == KeepKey && a.Value.Kind() == slog.KindBool && a.Value.Bool()
+		return !keep
+	})
+	return keep
+}
+
 func (h *Handler) entry(r slog.Record) Entry {
 	e := Entry{Time: r.Time.UTC(), Level: strings.ToLower(r.Level.String()), Message: r.Message}
 	for _, a := range h.attrs {
@@ -82,6 +97,7 @@ func (h *Handler) entry(r slog.Record) Entry {
 func (e *Entry) set(a slog.Attr) {
 	v := a.Value.Resolve()
 	switch a.Key {
+	case KeepKey:
 	case "stage", "zone":
 		e.Stage = strings.TrimSuffix(v.String(), "/")
 	case "table":

@@ -71,6 +71,16 @@ func DefaultConfig() Config {
 	}
 }
 
+// SideConfig is the maintenance of lagoon's side tables (trail,
+// statistics, log), synced every few seconds: compacted from 8 small
+// files, 50 snapshots or an hour of them kept, orphans (of syncs killed
+// between writing and committing) deleted after an hour.
+func SideConfig() Config {
+	cfg := DefaultConfig()
+	cfg.MinInputFiles, cfg.SnapshotAge, cfg.KeepSnapshots, cfg.OrphanAge = 8, time.Hour, 50, time.Hour
+	return cfg
+}
+
 // Report says what one run did (or, in a dry run, would do) to a table.
 type Report struct {
 	Table  string `json:"table"`

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,7 +172,7 @@ func TestMaintenanceRacingLoadsLosesNothing(t *testing.T) {
 	loads(t, l, 6)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	var runs, conflicts int
+	var runs, conflicts atomic.Int64
 	wg.Go(func() {
 		m := maintainer(l, func(c *maintain.Config) { c.SnapshotAge, c.KeepSnapshots, c.MaxManifests = 0, 3, 2 })
 		for {
@@ -181,22 +182,22 @@ func TestMaintenanceRacingLoadsLosesNothing(t *testing.T) {
 			default:
 			}
 			if _, err := m.Table(context.Background(), ref); err != nil {
-				conflicts++ // beaten (by an append, in the instant after the check): tried again
+				conflicts.Add(1) // beaten (by an append, in the instant after the check): tried again
 			}
-			runs++
+			runs.Add(1)
 		}
 	})
-	const n = 60
-	for i := range n {
-		loadOne(t, l, fmt.Sprintf("r%04d", i), 1000+i, 1)
+	n := 0 // loads go on until maintenance has run a few times (at least 40)
+	for ; n < 40 || (runs.Load() < 5 && n < 400); n++ {
+		loadOne(t, l, fmt.Sprintf("r%04d", n), 1000+n, 1)
 		time.Sleep(20 * time.Millisecond) // files arrive over time
 	}
 	close(stop)
 	wg.Wait()
 	run(t, maintainer(l))
-	t.Logf("%d maintenance runs, %d beaten", runs, conflicts)
-	if runs < 2 {
-		t.Errorf("%d maintenance runs during the loads; want several", runs)
+	t.Logf("%d loads, %d maintenance runs, %d beaten", n, runs.Load(), conflicts.Load())
+	if runs.Load() < 5 {
+		t.Errorf("%d maintenance runs during the loads; want several", runs.Load())
 	}
 	rows := allRows(t, l)
 	if len(rows) != 6+n {
@@ -299,14 +300,18 @@ func TestOrphansOnlyOldAndUnreferenced(t *testing.T) {
 	loads(t, l, 2)
 	root := lakefixture.Root(l)
 	old, recent := filepath.Join(root, "stg/db/t/data/stray-old.parquet"), filepath.Join(root, "stg/db/t/data/stray-new.parquet")
-	for _, p := range []string{old, recent} {
+	inPartition := filepath.Join(root, "stg/db/t/data/_etl_loaded_at_day=2026-01-01/stray.parquet") // a killed attempt's
+	for _, p := range []string{old, recent, inPartition} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte("PAR1 not really"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	week := time.Now().Add(-7 * 24 * time.Hour)
 	hint := filepath.Join(root, "stg/db/t/metadata/version-hint.text")
-	for _, p := range []string{old, hint} {
+	for _, p := range []string{old, hint, inPartition} {
 		if err := os.Chtimes(p, week, week); err != nil {
 			t.Fatal(err)
 		}
@@ -317,10 +322,10 @@ func TestOrphansOnlyOldAndUnreferenced(t *testing.T) {
 	if rep := run(t, maintainer(l, inFlight)); rep.OrphansDeleted != 0 {
 		t.Errorf("with a batch in flight since before the stray file: %+v; want it kept", rep)
 	}
-	if rep := run(t, maintainer(l)); rep.OrphansDeleted != 1 {
-		t.Errorf("report %+v; want the old stray file deleted", rep)
+	if rep := run(t, maintainer(l)); rep.OrphansDeleted != 2 {
+		t.Errorf("report %+v; want the 2 old stray files deleted", rep)
 	}
-	for p, want := range map[string]bool{old: false, recent: true, hint: true} {
+	for p, want := range map[string]bool{old: false, inPartition: false, recent: true, hint: true} {
 		if _, err := os.Stat(p); (err == nil) != want {
 			t.Errorf("%s exists: %v, want %v", p, err == nil, want)
 		}

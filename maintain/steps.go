@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -226,13 +227,18 @@ func (m Maintainer) orphans(ctx context.Context, ref lake.TableRef, tbl *table.T
 	if !since.IsZero() {
 		age = max(age, time.Since(since.Add(-journal.FenceSkew)))
 	}
-	res, err := tbl.DeleteOrphanFiles(ctx, table.WithLocation(tbl.Location()), table.WithFilesOlderThan(age), table.WithDryRun(true))
+	refs, err := referenced(ctx, tbl)
 	if err != nil {
 		return tbl, fmt.Errorf("orphans: %w", err)
 	}
-	for _, loc := range res.OrphanFileLocations {
-		key, ok := m.orphanKey(tbl, loc)
-		if !ok {
+	cutoff := time.Now().Add(-age)
+	dir := strings.TrimPrefix(strings.TrimSuffix(tbl.Location(), "/")+"/", strings.TrimSuffix(m.Store.URL(""), "/")+"/")
+	for info, err := range m.Store.List(ctx, dir) {
+		if err != nil {
+			return tbl, fmt.Errorf("orphans: %w", err)
+		}
+		key, ok := m.orphanKey(tbl, m.Store.URL(info.Key))
+		if !ok || refs[m.Store.URL(info.Key)] || !info.ModTime.Before(cutoff) {
 			continue
 		}
 		if !m.Config.DryRun {
@@ -243,6 +249,46 @@ func (m Maintainer) orphans(ctx context.Context, ref lake.TableRef, tbl *table.T
 		rep.OrphansDeleted++
 	}
 	return tbl, nil
+}
+
+// referenced is every file tbl's metadata names: its metadata files
+// (current and logged), each snapshot's manifest list, manifests and
+// their data and delete files (whatever their entries' status), and its
+// statistics files.
+func referenced(ctx context.Context, tbl *table.Table) (map[string]bool, error) {
+	refs := map[string]bool{tbl.MetadataLocation(): true}
+	meta := tbl.Metadata()
+	for e := range meta.PreviousFiles() {
+		refs[e.MetadataFile] = true
+	}
+	for st := range meta.Statistics() {
+		refs[st.StatisticsPath] = true
+	}
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, snap := range meta.Snapshots() {
+		refs[snap.ManifestList] = true
+		list, err := snap.Manifests(fs)
+		if err != nil {
+			return nil, err
+		}
+		for _, mf := range list {
+			if refs[mf.FilePath()] {
+				continue
+			}
+			refs[mf.FilePath()] = true
+			entries, err := mf.FetchEntries(fs, false)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				refs[e.DataFile().FilePath()] = true
+			}
+		}
+	}
+	return refs, nil
 }
 
 // orphanKey is the lake key of an orphan that may be deleted: a data
@@ -259,7 +305,7 @@ func (m Maintainer) orphanKey(tbl *table.Table, loc string) (string, bool) {
 	}
 	dir := strings.TrimPrefix(strings.TrimSuffix(tbl.Location(), "/")+"/", root)
 	rest, ok := strings.CutPrefix(key, dir)
-	if !ok || lake.Ignored(key) {
+	if !ok || strings.HasPrefix(path.Base(key), ".") { // a lock, a temp file being written
 		return "", false
 	}
 	switch {

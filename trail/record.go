@@ -37,11 +37,13 @@ const (
 	// KindSkippedDuplicate: a file whose content its table took in
 	// already, deleted without loading (lake.Dedupe).
 	KindSkippedDuplicate Kind = 8
+	// KindMaintained: a table's maintenance changed it (what: Detail).
+	KindMaintained Kind = 9
 )
 
 var kindNames = map[Kind]string{KindReceived: "received", KindPrepared: "prepared", KindLoaded: "loaded",
 	KindDeleted: "deleted", KindRejected: "rejected", KindTableCreated: "table_created", KindSchemaChanged: "schema_changed",
-	KindSkippedDuplicate: "skipped_duplicate"}
+	KindSkippedDuplicate: "skipped_duplicate", KindMaintained: "maintained"}
 
 // String returns the kind's name ("loaded").
 func (k Kind) String() string {

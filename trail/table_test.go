@@ -12,6 +12,7 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/maintain"
 	"github.com/lagoon-dev/lagoon/trail"
 )
 
@@ -101,11 +102,14 @@ func TestMaintenanceCompactsAndExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only the compacted snapshot is kept: the old files are unreferenced.
-	m := lake.Maintenance{MaxFiles: 4, KeepSnapshots: 1, OrphanAge: time.Hour}
-	did, err := lk.MaintainSide(ctx, trail.TableDef, m)
+	cfg := maintain.SideConfig()
+	cfg.MinInputFiles, cfg.KeepSnapshots, cfg.SnapshotAge = 4, 1, 0
+	m := maintain.Maintainer{Store: lk.Store, Catalog: lk.Catalog, Lake: lk.Identity, Config: cfg, Log: slog.Default()}
+	rep, err := m.Table(ctx, trail.TableDef.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
+	did := rep.Summary()
 	tbl, err := lk.LoadTable(ctx, trail.TableDef.Ref())
 	if err != nil {
 		t.Fatal(err)

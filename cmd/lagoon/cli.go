@@ -31,7 +31,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd()}
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), maintainCmd()}
 }
 
 // globals are the flags every command takes, and the output streams.

@@ -18,6 +18,7 @@ import (
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/logs"
+	"github.com/lagoon-dev/lagoon/maintain"
 	"github.com/lagoon-dev/lagoon/prepare"
 	"github.com/lagoon-dev/lagoon/stats"
 	"github.com/lagoon-dev/lagoon/strike"
@@ -43,12 +44,17 @@ type runFlags struct {
 	stages string
 	stats  stats.Config
 	strike strike.Config
+	// maintenance of users' tables
+	maintain   bool
+	maint      maintain.Config
+	maintEvery time.Duration
 }
 
 func runCmd() *command {
 	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
 		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig(),
-		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig(), strike: strike.DefaultConfig()}
+		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig(), strike: strike.DefaultConfig(),
+		maint: maintain.DefaultConfig()}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
@@ -103,7 +109,13 @@ have not changed for --settle.`,
 			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
 			fs.StringVar(&f.stages, "stages", "prepare,load", "the pipeline stages this worker runs: prepare, load, or both")
 			fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
-			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync")
+			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync (and of the maintenance's look at tables)")
+			fs.BoolVar(&f.maintain, "maintain", true, "maintain users' tables under stg/: compaction, manifests, snapshot expiry, old metadata, orphans (see lagoon maintain --help)")
+			fs.Int64Var(&f.maint.TargetFileSize, "compact-target-size", f.maint.TargetFileSize, "size in bytes compacted data files are written near (a table's write.target-file-size-bytes wins)")
+			fs.DurationVar(&f.maint.SnapshotAge, "snapshot-retention", f.maint.SnapshotAge, "snapshots older than this are expired (a table's history.expire.max-snapshot-age-ms wins)")
+			fs.IntVar(&f.maint.KeepSnapshots, "keep-snapshots", f.maint.KeepSnapshots, "snapshots always kept, however old (a table's history.expire.min-snapshots-to-keep wins)")
+			fs.DurationVar(&f.maint.OrphanAge, "orphan-age", f.maint.OrphanAge, "files of a table that no snapshot references are deleted once older than this (0: never)")
+			fs.DurationVar(&f.maintEvery, "maintain-every", time.Hour, "a table with no new snapshot is looked at again after this long (expiry, orphans)")
 			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
@@ -139,8 +151,8 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		sink := logs.NewSink(lk.Store)
 		g.log = slog.New(logs.NewHandler(g.log.Handler(), sink))
 		side = sideTasks(lk, sink, f.trail, f.stats, g.log)
-		f.sideC.Claims = f.dm.Claims
 	}
+	f.sideC.Claims = f.dm.Claims
 	if f.trail {
 		key, err := readPrivateKey(f.keyPEM)
 		if err != nil {
@@ -149,6 +161,8 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		w := trail.NewWriter(lk.Store, key)
 		f.prep.Audit, f.ld.Audit = w, w
 	}
+	// Maintenance first: what it records (trail, log) is synced in the same pass.
+	side = append([]daemon.SideTask{f.maintenance(lk, g)}, side...)
 	dd := lake.Dedupe{Store: lk.Store, Window: f.dedupe, Audit: f.ld.Audit}
 	if dd.Audit == nil {
 		dd.Audit = lake.NoAudit{}
@@ -209,6 +223,27 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 // hold takes the lake for this process: the run lock of a local lake
 // (one process per local lake); on an object store, claims per stage and
 // table, so that several workers can share the lake.
+// maintenance is the side task that maintains the lake's tables: its
+// side tables (with them), users' tables (with --maintain, on a worker
+// that loads).
+func (f *runFlags) maintenance(lk *lake.Lake, g *globals) *maintain.Task {
+	t := &maintain.Task{Lake: lk, Every: f.maintEvery, Audit: f.ld.Audit, Log: g.log,
+		Journal: func(ctx context.Context, ref lake.TableRef) (time.Time, error) {
+			return loader.InFlight(ctx, lk.Store, ref)
+		}}
+	if f.dm.Claims != nil {
+		t.Claims = f.dm.Claims
+	}
+	if f.maintain && strings.Contains(f.stages, "load") {
+		cfg := f.maint
+		t.Users = &cfg
+	}
+	if f.side {
+		t.Side, t.SideTables = maintain.SideConfig(), sideTables(f.trail)
+	}
+	return t
+}
+
 func (f *runFlags) hold(g *globals, lk *lake.Lake) (func(), error) {
 	if local, ok := lk.Store.(*lake.Local); ok {
 		lock, err := lake.LockLocal(local)

@@ -19,6 +19,7 @@ import (
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/logs"
+	"github.com/lagoon-dev/lagoon/maintain"
 	"github.com/lagoon-dev/lagoon/stats"
 	"github.com/lagoon-dev/lagoon/trail"
 )
@@ -159,7 +160,10 @@ func s3SideTables(t *testing.T, l *lake.Lake, root string) {
 			t.Fatal(err)
 		}
 	}
-	did, err := l.MaintainSide(ctx, trail.TableDef, lake.Maintenance{MaxFiles: 2, KeepSnapshots: 1, OrphanAge: time.Nanosecond})
+	cfg := maintain.SideConfig()
+	cfg.MinInputFiles, cfg.KeepSnapshots, cfg.SnapshotAge, cfg.OrphanAge = 2, 1, 0, time.Nanosecond
+	rep, err := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: cfg, Log: slog.Default()}.Table(ctx, trail.TableDef.Ref())
+	did := rep.Summary()
 	if err != nil || !strings.Contains(did, "compacted") {
 		t.Fatalf("maintenance on S3: %q, %v", did, err)
 	}
