@@ -40,10 +40,15 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 // Handle implements slog.Handler.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	var err error
+	keep := kept(r)
 	if h.next.Enabled(ctx, r.Level) {
-		err = h.next.Handle(ctx, r)
+		out := r
+		if keep {
+			out = without(r, KeepKey) // the console need not see it
+		}
+		err = h.next.Handle(ctx, out)
 	}
-	if r.Level < h.Level && !kept(r) {
+	if r.Level < h.Level && !keep {
 		return err
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.Timeout)
@@ -77,6 +82,18 @@ func kept(r slog.Record) bool {
 		return !keep
 	})
 	return keep
+}
+
+// without is r less its attributes named key.
+func without(r slog.Record, key string) slog.Record {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != key {
+			out.AddAttrs(a)
+		}
+		return true
+	})
+	return out
 }
 
 func (h *Handler) entry(r slog.Record) Entry {

@@ -246,7 +246,7 @@ func TestMaintainCommand(t *testing.T) {
 	if rows, ids := duckIDs(t, lakefixture.OpenAt(t, root), "db.t"); rows != 6 || ids != 6 {
 		t.Errorf("DuckDB reads %d rows (%d ids), want 6", rows, ids)
 	}
-	if code, _, errOut := lagoon(t, "maintain", "--root", root, "no-such.table"); code != exitError || !strings.Contains(errOut, "no-such.table") {
+	if code, _, errOut := lagoon(t, "maintain", "--root", root, "nosuch.table"); code != exitError || !strings.Contains(errOut, "nosuch.table") {
 		t.Errorf("maintain of a missing table: %d %s", code, errOut)
 	}
 }

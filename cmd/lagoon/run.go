@@ -81,6 +81,12 @@ lagoon.column_stats under stats/) and the log (lagoon.log under log/: every
 warning and error). They are synced every --side-every and once more at
 exit (with --once: at the end), compacted and their old snapshots expired.
 
+With --maintain (the default) the users' tables under stg/ are maintained in
+the same loop, off the load path: small files compacted, manifests merged,
+snapshots past --snapshot-retention expired (--keep-snapshots always kept),
+old metadata files and orphans past --orphan-age deleted; see lagoon maintain
+--help.
+
 Drop files atomically: write them under a dot-name or a temp suffix (.tmp,
 .part, …) and rename them into place. Files are also only taken once they
 have not changed for --settle.`,

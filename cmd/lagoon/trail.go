@@ -29,7 +29,7 @@ status 0 when the chain is whole, 4 when it is broken.
 
 trail list prints records, filtered by --table DB.TABLE, --key (substring),
 --kind (received, prepared, loaded, deleted, rejected, table_created,
-schema_changed), --since and --until (RFC 3339 or YYYY-MM-DD).
+schema_changed, skipped_duplicate, maintained), --since and --until (RFC 3339 or YYYY-MM-DD).
 
 trail rebuild drops the trail's Iceberg table (lagoon.trail, under
 trail/metadata/) and builds it again from the records. The daemon keeps the
