@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -66,6 +67,8 @@ func shareAmongWorkers(t *testing.T, disrupt func(*workers, testing.TB, *rand.Ra
 	}
 	args := []string{"run", "--root", root, "--s3-path-style", "--catalog", dsn, "--queue", "shared-events",
 		"--settle", "0", "--rescan", "2s", "--claim-ttl", "3s", "--prepare-batch-files", "3", "--max-batch-files", "4",
+		// maintenance at every pass, racing the loads: compaction, expiry down to 3 snapshots
+		"--side-every", "300ms", "--maintain-every", "0s", "--snapshot-retention", "0s", "--keep-snapshots", "3",
 		"--log-level", crashLogLevel}
 	w := &workers{args: args}
 	for range 3 {
@@ -102,6 +105,10 @@ func shareAmongWorkers(t *testing.T, disrupt func(*workers, testing.TB, *rand.Ra
 	w.stopAll()
 	for _, table := range []string{"feed.events", "feed.parquet"} {
 		assertIDsOnce(t, l, table, files/2*rows)
+	}
+	code, out, errOut := lagoon(t, "trail", "list", "--root", root, "--s3-path-style", "--kind", "maintained", "--json")
+	if code != exitOK || !strings.Contains(out, `"maintained"`) {
+		t.Errorf("no maintenance in the trail (%d %s): the workers did not maintain their tables", code, errOut)
 	}
 }
 
