@@ -49,6 +49,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
 		var done bool
 		err = lake.Protect(func() (err error) {
+			defer l.cfg.Locks.Lock(ref)() // an attempt at a time, and no maintenance commit meanwhile
 			done, rows, err = l.tryCommit(ctx, ref, srcs, in.Batch, loadedAt)
 			return err
 		})
@@ -147,6 +148,7 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		}
 		return false, 0, fmt.Errorf("append: %w", err)
 	}
+	written = append(written, stagedMetadata(ctx, tx)...)
 	if err := unchanged(ctx, l.st, srcs); err != nil {
 		return false, 0, err
 	}
@@ -158,9 +160,35 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	return true, rdr.rows.Load(), nil
 }
 
-// dropWritten deletes the data files of an attempt that committed
-// nothing (it failed before its commit, or its commit met another and was
-// refused whole). An attempt whose commit's outcome is unknown keeps them:
+// stagedMetadata names the manifest list and manifests the snapshot
+// staged on tx wrote (nothing if it cannot tell): the metadata files of
+// this attempt alone.
+func stagedMetadata(ctx context.Context, tx *table.Transaction) []string {
+	staged, err := tx.StagedTable()
+	if err != nil || staged.CurrentSnapshot() == nil {
+		return nil
+	}
+	snap := staged.CurrentSnapshot()
+	fs, err := staged.FS(ctx)
+	if err != nil {
+		return nil
+	}
+	list, err := snap.Manifests(fs)
+	if err != nil {
+		return nil
+	}
+	out := []string{snap.ManifestList}
+	for _, mf := range list {
+		if mf.SnapshotID() == snap.SnapshotID {
+			out = append(out, mf.FilePath())
+		}
+	}
+	return out
+}
+
+// dropWritten deletes the data and metadata files of an attempt that
+// committed nothing (it failed before its commit, or its commit met
+// another and was refused whole). An attempt whose commit's outcome is unknown keeps them:
 // recovery learns whether they are in.
 func (l *Loader) dropWritten(ctx context.Context, urls []string) {
 	root := strings.TrimSuffix(l.st.URL(""), "/") + "/"

@@ -27,6 +27,9 @@ import (
 // Config tunes the loader. The zero value is not useful; start from
 // DefaultConfig.
 type Config struct {
+	// Locks, shared with the process's table maintenance, keeps an
+	// attempt and a maintenance commit of one table apart (nil: none).
+	Locks *lake.TableLocks
 	// MaxBatchFiles and MaxBatchBytes bound one commit.
 	MaxBatchFiles int
 	MaxBatchBytes int64

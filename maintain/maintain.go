@@ -59,6 +59,9 @@ type Config struct {
 	Journal func(ctx context.Context, ref lake.TableRef) (time.Time, error)
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool
+	// Locks, shared with the process's loader, keeps a maintenance commit
+	// and a load attempt of one table apart (nil: none).
+	Locks *lake.TableLocks
 }
 
 // DefaultConfig compacts into 256 MiB files from 5 small ones, merges
@@ -153,10 +156,11 @@ func (m Maintainer) inFlight(ctx context.Context, ref lake.TableRef) (time.Time,
 }
 
 // commit commits tx unless this is a dry run.
-func (m Maintainer) commit(ctx context.Context, tbl *table.Table, tx *table.Transaction) (*table.Table, error) {
+func (m Maintainer) commit(ctx context.Context, ref lake.TableRef, tbl *table.Table, tx *table.Transaction) (*table.Table, error) {
 	if m.Config.DryRun {
 		return tbl, nil
 	}
+	defer m.Config.Locks.Lock(ref)()
 	next, err := tx.Commit(ctx)
 	if err != nil {
 		return tbl, err

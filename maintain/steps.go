@@ -25,7 +25,7 @@ const OperationProperty = "lagoon.maintenance"
 // properties turns on the deletion of metadata files past the table's
 // limit (write.metadata.previous-versions-max, set to MetadataVersions
 // unless the table has one).
-func (m Maintainer) properties(ctx context.Context, _ lake.TableRef, tbl *table.Table, rep *Report) (*table.Table, error) {
+func (m Maintainer) properties(ctx context.Context, ref lake.TableRef, tbl *table.Table, rep *Report) (*table.Table, error) {
 	props := tbl.Properties()
 	want := iceberg.Properties{}
 	if props[table.MetadataDeleteAfterCommitEnabledKey] != "true" {
@@ -41,7 +41,7 @@ func (m Maintainer) properties(ctx context.Context, _ lake.TableRef, tbl *table.
 	if err := tx.SetProperties(want); err != nil {
 		return tbl, err
 	}
-	return m.commitCounting(ctx, tbl, tx, rep)
+	return m.commitCounting(ctx, ref, tbl, tx, rep)
 }
 
 // compact rewrites the small files of each partition that has enough of
@@ -75,7 +75,7 @@ func (m Maintainer) compact(ctx context.Context, ref lake.TableRef, tbl *table.T
 		return tbl, fmt.Errorf("compact: %w", err)
 	}
 	rep.FilesRewritten, rep.FilesWritten = res.RemovedDataFiles, res.AddedDataFiles
-	return m.commitCounting(ctx, tbl, tx, rep)
+	return m.commitCounting(ctx, ref, tbl, tx, rep)
 }
 
 // bounded keeps the groups that fit in MaxRewriteBytes (at least one)
@@ -108,7 +108,7 @@ func (m Maintainer) targetSize(tbl *table.Table) int64 {
 
 // manifests merges the current snapshot's data manifests when there are
 // more than MaxManifests.
-func (m Maintainer) manifests(ctx context.Context, _ lake.TableRef, tbl *table.Table, rep *Report) (*table.Table, error) {
+func (m Maintainer) manifests(ctx context.Context, ref lake.TableRef, tbl *table.Table, rep *Report) (*table.Table, error) {
 	n, err := dataManifests(ctx, tbl)
 	if err != nil || n <= m.Config.MaxManifests || m.Config.MaxManifests <= 0 {
 		return tbl, err
@@ -126,7 +126,7 @@ func (m Maintainer) manifests(ctx context.Context, _ lake.TableRef, tbl *table.T
 		return tbl, nil
 	}
 	rep.ManifestsRewritten, rep.ManifestsWritten = len(res.RewrittenManifests), len(res.AddedManifests)
-	return m.commitCounting(ctx, tbl, tx, rep)
+	return m.commitCounting(ctx, ref, tbl, tx, rep)
 }
 
 // dataManifests counts the data manifests of tbl's current snapshot.
@@ -174,7 +174,7 @@ func (m Maintainer) expire(ctx context.Context, ref lake.TableRef, tbl *table.Ta
 	if err := tx.ExpireSnapshots(table.WithOlderThan(age), table.WithRetainLast(keep)); err != nil {
 		return tbl, fmt.Errorf("expire snapshots: %w", err)
 	}
-	next, err := m.commitCounting(ctx, tbl, tx, rep)
+	next, err := m.commitCounting(ctx, ref, tbl, tx, rep)
 	if err == nil {
 		rep.SnapshotsExpired = before - len(next.Metadata().Snapshots())
 	}
@@ -323,8 +323,8 @@ func (m Maintainer) orphanKey(tbl *table.Table, loc string) (string, bool) {
 
 // commitCounting commits tx and counts the earlier metadata files the
 // commit dropped from the table's log (deleted with it).
-func (m Maintainer) commitCounting(ctx context.Context, tbl *table.Table, tx *table.Transaction, rep *Report) (*table.Table, error) {
-	next, err := m.commit(ctx, tbl, tx)
+func (m Maintainer) commitCounting(ctx context.Context, ref lake.TableRef, tbl *table.Table, tx *table.Transaction, rep *Report) (*table.Table, error) {
+	next, err := m.commit(ctx, ref, tbl, tx)
 	if err != nil || next == tbl {
 		return next, err
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"strings"
@@ -146,7 +147,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		lv = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	// Libraries that print with the standard logger (iceberg-go's "failed
+	// to delete old metadata file", a file another commit deleted first)
+	// go through slog, at debug level.
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(l.Handler(), slog.LevelDebug).Writer())
+	return l
 }
 
 // fail prints an error for a command and returns exitError.

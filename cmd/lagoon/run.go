@@ -159,6 +159,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		side = sideTasks(lk, sink, f.trail, f.stats, g.log)
 	}
 	f.sideC.Claims = f.dm.Claims
+	f.ld.Locks = &lake.TableLocks{}
 	if f.trail {
 		key, err := readPrivateKey(f.keyPEM)
 		if err != nil {
@@ -242,6 +243,7 @@ func (f *runFlags) maintenance(lk *lake.Lake, g *globals) *maintain.Task {
 	}
 	if f.maintain && strings.Contains(f.stages, "load") {
 		cfg := f.maint
+		cfg.Locks = f.ld.Locks // the loader's: a maintenance commit waits for a load attempt of its table
 		t.Users = &cfg
 	}
 	if f.side {
