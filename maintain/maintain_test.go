@@ -2,11 +2,9 @@ package maintain_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,8 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/internal/loadfixture"
 	"github.com/lagoon-dev/lagoon/lake"
-	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/maintain"
 )
 
@@ -33,24 +31,7 @@ var ref = lake.TableRef{DB: "db", Table: "t"}
 func loadOne(tb testing.TB, l *lake.Lake, name string, first, n int) {
 	tb.Helper()
 	lakefixture.Drop(tb, l, "load/db/t/"+name+".parquet", lakefixture.ParquetBytes(tb, lakefixture.Ints(first, n)))
-	load(tb, l)
-}
-
-func load(tb testing.TB, l *lake.Lake) {
-	tb.Helper()
-	cfg := loader.DefaultConfig()
-	cfg.Settle, cfg.Lake = 0, l.Identity
-	ld := loader.New(l.Store, l.Catalog, cfg, quiet())
-	ctx := context.Background()
-	plan, err := ld.Scan(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for r, dirs := range plan.Tables {
-		if _, err := ld.LoadTable(ctx, r, dirs); err != nil {
-			tb.Fatalf("load %s: %v", r, err)
-		}
-	}
+	loadfixture.Load(tb, l)
 }
 
 // loads makes a table of n one-row commits.
@@ -340,30 +321,12 @@ func TestOrphansOnlyOldAndUnreferenced(t *testing.T) {
 func TestDryRunChangesNothing(t *testing.T) {
 	l := lakefixture.Open(t)
 	loads(t, l, 12)
-	before := digest(t, lakefixture.Root(l))
+	before := lakefixture.TreeDigest(t, lakefixture.Root(l))
 	rep := run(t, maintainer(l, func(c *maintain.Config) { c.DryRun, c.SnapshotAge, c.KeepSnapshots = true, 0, 3 }))
 	if !rep.DryRun || rep.FilesRewritten != 12 || rep.SnapshotsExpired == 0 {
 		t.Errorf("dry run report %+v; want 12 files to compact and snapshots to expire", rep)
 	}
-	if digest(t, lakefixture.Root(l)) != before {
+	if lakefixture.TreeDigest(t, lakefixture.Root(l)) != before {
 		t.Error("a dry run changed the lake")
 	}
-}
-
-func digest(tb testing.TB, dir string) [32]byte {
-	tb.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, "-wal") || strings.HasSuffix(p, "-shm") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		h.Write([]byte(p))
-		h.Write(b)
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
 }

@@ -3,10 +3,8 @@ package relocate_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/internal/loadfixture"
 	"github.com/lagoon-dev/lagoon/lake"
-	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/relocate"
 )
 
@@ -28,24 +26,7 @@ func madeLake(tb testing.TB, dir string) {
 	l := lakefixture.OpenAt(tb, dir)
 	for i, n := range []int{3, 3, 4} {
 		lakefixture.Drop(tb, l, "load/db/t/f"+string(rune('a'+i))+".parquet", lakefixture.ParquetBytes(tb, lakefixture.Ints(i*3, n)))
-		load(tb, l)
-	}
-}
-
-func load(tb testing.TB, l *lake.Lake) {
-	tb.Helper()
-	cfg := loader.DefaultConfig()
-	cfg.Settle, cfg.Lake = 0, l.Identity
-	ld := loader.New(l.Store, l.Catalog, cfg, quiet())
-	ctx := context.Background()
-	plan, err := ld.Scan(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for ref, dirs := range plan.Tables {
-		if _, err := ld.LoadTable(ctx, ref, dirs); err != nil {
-			tb.Fatalf("load %s: %v", ref, err)
-		}
+		loadfixture.Load(tb, l)
 	}
 }
 
@@ -54,25 +35,6 @@ func copyDir(tb testing.TB, from, to string) {
 	if out, err := exec.Command("cp", "-a", from, to).CombinedOutput(); err != nil {
 		tb.Fatalf("cp: %v %s", err, out)
 	}
-}
-
-// digest is a hash of every file under dir (name and bytes).
-func digest(tb testing.TB, dir string) [32]byte {
-	tb.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		h.Write([]byte(p))
-		h.Write(b)
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
 }
 
 // assertRebased fails when the lake at dir still names files under old:
@@ -117,7 +79,7 @@ func assertRebased(tb testing.TB, dir, old string) {
 func TestCopiedLakeIsItsOwn(t *testing.T) {
 	orig := filepath.Join(t.TempDir(), "lake")
 	madeLake(t, orig)
-	before := digest(t, orig)
+	before := lakefixture.TreeDigest(t, orig)
 	cp := filepath.Join(t.TempDir(), "copy")
 	copyDir(t, orig, cp)
 	st, err := lake.NewLocal(cp)
@@ -138,11 +100,11 @@ func TestCopiedLakeIsItsOwn(t *testing.T) {
 	}
 	assertRebased(t, cp, orig)
 	lakefixture.Drop(t, c, "load/db/t/more.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(100, 5)))
-	load(t, c)
+	loadfixture.Load(t, c)
 	if n := len(lakefixture.Rows(t, c, "db.t")); n != 15 {
 		t.Errorf("copy has %d rows, want 15", n)
 	}
-	if digest(t, orig) != before {
+	if lakefixture.TreeDigest(t, orig) != before {
 		t.Error("the original changed")
 	}
 	if n := len(lakefixture.Rows(t, lakefixture.OpenAt(t, orig), "db.t")); n != 10 {
@@ -185,7 +147,7 @@ func TestMovedLakeKeepsItsID(t *testing.T) {
 func TestRelocationCutShortResumes(t *testing.T) {
 	orig := filepath.Join(t.TempDir(), "lake")
 	madeLake(t, orig)
-	before := digest(t, orig)
+	before := lakefixture.TreeDigest(t, orig)
 	for cut := 0; ; cut++ {
 		cp := filepath.Join(t.TempDir(), "copy")
 		copyDir(t, orig, cp)
@@ -215,7 +177,7 @@ func TestRelocationCutShortResumes(t *testing.T) {
 			t.Fatalf("cut %d: copy has %d rows", cut, n)
 		}
 	}
-	if digest(t, orig) != before {
+	if lakefixture.TreeDigest(t, orig) != before {
 		t.Error("the original changed")
 	}
 }

@@ -120,8 +120,8 @@ func TestTablesStayFast(t *testing.T) {
 	stop(t, cmd, &stderr)
 }
 
-// duckIDs counts, with DuckDB over a table's live data files, its rows
-// and distinct ids.
+// duckIDs counts, with DuckDB over a table's live data files (each of
+// which must be inside the lake), its rows and distinct ids.
 func duckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 	tb.Helper()
 	ref, _ := lake.ParseTableRef(name)
@@ -135,6 +135,9 @@ func duckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 	}
 	var quoted []string
 	for _, f := range files {
+		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
+			tb.Errorf("%s: data file %s is outside the lake", name, f)
+		}
 		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
 	}
 	res := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM read_parquet(["+strings.Join(quoted, ",")+"], union_by_name=true)")

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,13 +57,13 @@ func TestCopiedLakeIsIndependent(t *testing.T) {
 	if out, err := exec.Command("cp", "-r", orig, cp).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, out)
 	}
-	before := treeDigest(t, orig)
+	before := lakefixture.TreeDigest(t, orig)
 	lakefixture.DropFile(t, filepath.Join(cp, "prepare/db/t/y.ndjson"), []byte(`{"n":3}`+"\n"))
 	code, _, errOut := lagoon(t, "run", "--root", cp, "--once", "--settle", "0")
 	if code != exitOK || !strings.Contains(errOut, "this lake was copied") {
 		t.Fatalf("run on the copy: exit %d\n%s", code, errOut)
 	}
-	if treeDigest(t, orig) != before {
+	if lakefixture.TreeDigest(t, orig) != before {
 		t.Error("the run on the copy changed the original")
 	}
 	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/z.ndjson"), []byte(`{"n":4}`+"\n"+`{"n":5}`+"\n"))
@@ -75,57 +73,13 @@ func TestCopiedLakeIsIndependent(t *testing.T) {
 		if n := len(lakefixture.Rows(t, l, "db.t")); n != want {
 			t.Errorf("%s: %d rows, want %d", dir, n, want)
 		}
-		if got := duckCount(t, l, "db.t"); got != want {
+		if got, _ := duckIDs(t, l, "db.t"); got != want {
 			t.Errorf("%s: DuckDB reads %d rows from the table's files, want %d", dir, got, want)
 		}
 		if code, out, _ := lagoon(t, "trail", "verify", "--root", dir); code != exitOK {
 			t.Errorf("%s: trail verify: %d %s", dir, code, out)
 		}
 	}
-}
-
-// duckCount counts, with DuckDB, the rows of a table's data files, each of
-// which must be inside the lake.
-func duckCount(tb testing.TB, l *lake.Lake, name string) int {
-	tb.Helper()
-	ref, _ := lake.ParseTableRef(name)
-	tbl, err := l.LoadTable(context.Background(), ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	files, err := lake.DataFiles(context.Background(), tbl)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var quoted []string
-	for _, f := range files {
-		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
-			tb.Errorf("%s: data file %s is outside the lake", name, f)
-		}
-		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
-	}
-	rows := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n FROM read_parquet(["+strings.Join(quoted, ",")+"])")
-	n, _ := rows[0]["n"].(float64)
-	return int(n)
-}
-
-// treeDigest hashes every file under dir (its name and bytes).
-func treeDigest(tb testing.TB, dir string) [32]byte {
-	tb.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		h.Write([]byte(p))
-		h.Write(b)
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return [32]byte(h.Sum(nil))
 }
 
 // TestCopiedLakeOnASharedCatalogRefuses: a copy of a local lake whose
@@ -240,7 +194,7 @@ func TestMovedLakeRuns(t *testing.T) {
 	if l.Identity.ID != id {
 		t.Errorf("the moved lake's id is %s, want %s (kept)", l.Identity.ID, id)
 	}
-	if got := duckCount(t, l, "db.t"); got != 10 {
+	if got, _ := duckIDs(t, l, "db.t"); got != 10 {
 		t.Errorf("DuckDB reads %d rows, want 10", got)
 	}
 	if _, err := os.Stat(orig); !os.IsNotExist(err) {

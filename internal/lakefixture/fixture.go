@@ -5,8 +5,10 @@ package lakefixture
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -275,4 +277,25 @@ func Junk(seed uint32, n int) []byte {
 		b[i] = byte(seed)
 	}
 	return b
+}
+
+// TreeDigest hashes every file under dir, its path and bytes (SQLite's
+// -wal and -shm files left out: a reader's open changes them): equal
+// digests, an unchanged tree.
+func TreeDigest(tb testing.TB, dir string) [32]byte {
+	tb.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, "-wal") || strings.HasSuffix(p, "-shm") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return [32]byte(h.Sum(nil))
 }
