@@ -62,19 +62,7 @@ func TestDaemonWatchesAndStopsGracefully(t *testing.T) {
 	if n := len(lakefixture.Rows(t, l, "web.visits")); n != 2 {
 		t.Errorf("visits rows = %d, want 2", n)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("daemon exit: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("daemon did not stop on SIGTERM\n%s", stderr.String())
-	}
+	stop(t, cmd, &stderr)
 	if !strings.Contains(stderr.String(), "lagoon stopped") {
 		t.Errorf("no shutdown log:\n%s", stderr.String())
 	}

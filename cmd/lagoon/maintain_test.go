@@ -146,6 +146,7 @@ func duckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 	return int(a), int(b)
 }
 
+// stop sends the daemon SIGTERM and waits for it to exit cleanly.
 func stop(tb testing.TB, cmd *exec.Cmd, stderr *syncBuffer) {
 	tb.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
