@@ -28,7 +28,7 @@ const FenceSkew = 15 * time.Minute
 func Since(meta table.Metadata, since time.Time) iter.Seq[*table.Snapshot] {
 	limit := since.Add(-FenceSkew).UnixMilli()
 	return func(yield func(*table.Snapshot) bool) {
-		for snap := meta.CurrentSnapshot(); snap != nil && snap.TimestampMs >= limit; snap = parentOf(meta, snap) {
+		for snap := meta.CurrentSnapshot(); snap != nil && snap.TimestampMs >= limit; snap = Parent(meta, snap) {
 			if !yield(snap) {
 				return
 			}
@@ -69,7 +69,8 @@ func Committed(meta table.Metadata, prop string, since time.Time, ids []string) 
 	return found
 }
 
-func parentOf(meta table.Metadata, snap *table.Snapshot) *table.Snapshot {
+// Parent is snap's parent in meta (nil: none, or expired).
+func Parent(meta table.Metadata, snap *table.Snapshot) *table.Snapshot {
 	if snap.ParentSnapshotID == nil {
 		return nil
 	}

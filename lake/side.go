@@ -105,6 +105,9 @@ func (l *Lake) CommitSide(ctx context.Context, d SideTable, tbl *table.Table, st
 // in table.ErrCommitFailed, but a stale base can surface as a failed
 // requirement from the catalog, with no sentinel to match.
 func IsCommitConflict(err error) bool {
+	if err == nil {
+		return false
+	}
 	return errors.Is(err, table.ErrCommitFailed) || strings.Contains(err.Error(), "requirement failed")
 }
 

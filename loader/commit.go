@@ -16,6 +16,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -136,58 +137,102 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		return false, 0, err
 	}
 	defer rdr.Release()
-	var written []string
+	var written attempt
 	defer func() {
 		if !done && (!tried || lake.IsCommitConflict(err)) {
-			l.dropWritten(ctx, written) // this attempt committed nothing: its files are garbage
+			l.dropWritten(ctx, written.paths) // this attempt committed nothing: its files are garbage
 		}
 	}()
-	if err := appendRecords(ctx, tx, staged, rdr, commitProps(batch, srcs), &written); err != nil {
+	props := commitProps(batch, srcs)
+	if err := appendRecords(ctx, tx, staged, rdr, props, &written); err != nil {
 		if rdr.err != nil {
 			return false, 0, rdr.err
 		}
 		return false, 0, fmt.Errorf("append: %w", err)
 	}
-	written = append(written, stagedMetadata(ctx, tx)...)
 	if err := unchanged(ctx, l.st, srcs); err != nil {
 		return false, 0, err
 	}
 	beforeCommit(ref)
 	tried = true
-	if _, err := tx.Commit(ctx); err != nil {
+	_, err = tx.Commit(ctx)
+	if lake.IsCommitConflict(err) {
+		err = l.recommit(ctx, ref, tbl, srcs, props, &written)
+	}
+	if err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
 	}
 	return true, rdr.rows.Load(), nil
 }
 
-// stagedMetadata names the manifest list and manifests the snapshot
-// staged on tx wrote (nothing if it cannot tell): the metadata files of
-// this attempt alone.
-func stagedMetadata(ctx context.Context, tx *table.Transaction) []string {
-	staged, err := tx.StagedTable()
-	if err != nil || staged.CurrentSnapshot() == nil {
-		return nil
-	}
-	snap := staged.CurrentSnapshot()
-	fs, err := staged.FS(ctx)
-	if err != nil {
-		return nil
-	}
-	list, err := snap.Manifests(fs)
-	if err != nil {
-		return nil
-	}
-	out := []string{snap.ManifestList}
-	for _, mf := range list {
-		if mf.SnapshotID() == snap.SnapshotID {
-			out = append(out, mf.FilePath())
-		}
-	}
-	return out
+// attempt is what an attempt wrote: its data files, and their paths, to
+// delete if it commits nothing. (Its manifests are left to the orphan
+// sweep: which of the staged metadata files are its own alone, iceberg-go
+// does not say for sure.)
+type attempt struct {
+	files []iceberg.DataFile
+	paths []string
 }
 
-// dropWritten deletes the data and metadata files of an attempt that
-// committed nothing (it failed before its commit, or its commit met
+// recommitAttempts bounds how often a batch's written files are committed
+// again onto a table that only maintenance changed meanwhile.
+const recommitAttempts = 5
+
+// recommit commits the data files an attempt wrote again, onto the table
+// as it is now, when what landed since base was only maintenance
+// (replace snapshots: compactions, manifest merges, which change no row
+// and no schema): the batch is not read and written again for it. It
+// returns the conflict itself when anything else landed (an append, a
+// schema change: the batch tries again from the start, fenced).
+func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Table, srcs []*source, props iceberg.Properties, w *attempt) error {
+	err := fmt.Errorf("commit %s: %w", ref, table.ErrCommitFailed)
+	for range recommitAttempts {
+		fresh, lerr := l.cat.LoadTable(ctx, ref.Ident())
+		if lerr != nil || !onlyReplaced(base.Metadata(), fresh.Metadata()) {
+			return err
+		}
+		if ec := committedElsewhere(fresh.Metadata(), srcs); ec != nil {
+			return ec
+		}
+		tx, perr := pinned(fresh)
+		if perr != nil {
+			return perr
+		}
+		if eerr := evolve(tx, srcs); eerr != nil { // as the first attempt did: the files were written so
+			return eerr
+		}
+		if aerr := tx.AddDataFiles(ctx, w.files, props, table.WithoutDuplicateCheck(), table.WithoutAutoNameMapping()); aerr != nil {
+			return fmt.Errorf("recommit: %w", aerr)
+		}
+		if _, err = tx.Commit(ctx); !lake.IsCommitConflict(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// onlyReplaced reports whether every snapshot fresh has that base does
+// not is a replace (maintenance), with schema and partition spec as they
+// were.
+func onlyReplaced(base, fresh table.Metadata) bool {
+	if base.CurrentSchema().ID != fresh.CurrentSchema().ID || base.DefaultPartitionSpec() != fresh.DefaultPartitionSpec() {
+		return false
+	}
+	var stop int64 = -1
+	if s := base.CurrentSnapshot(); s != nil {
+		stop = s.SnapshotID
+	}
+	for snap := fresh.CurrentSnapshot(); snap != nil && snap.SnapshotID != stop; snap = journal.Parent(fresh, snap) {
+		if snap.Summary == nil || snap.Summary.Operation != table.OpReplace {
+			return false
+		}
+	}
+	return true
+}
+
+
+// dropWritten deletes the data files of an attempt that committed
+// nothing (it failed before its commit, or its commit met
 // another and was refused whole). An attempt whose commit's outcome is unknown keeps them:
 // recovery learns whether they are in.
 func (l *Loader) dropWritten(ctx context.Context, urls []string) {
@@ -223,7 +268,7 @@ const writeQueue = 2
 
 // appendRecords is tx.Append with a bounded write queue: the batches are
 // written into data files of staged (the table as tx has it), then added.
-func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.StagedTable, rdr *batchReader, props iceberg.Properties, written *[]string) error {
+func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.StagedTable, rdr *batchReader, props iceberg.Properties, written *attempt) error {
 	owned := func(yield func(arrow.RecordBatch, error) bool) {
 		for rec, err := range array.IterFromReader(rdr) {
 			if err == nil {
@@ -240,8 +285,9 @@ func appendRecords(ctx context.Context, tx *table.Transaction, staged *table.Sta
 			return err
 		}
 		files = append(files, df)
-		*written = append(*written, df.FilePath())
+		written.paths = append(written.paths, df.FilePath())
 	}
+	written.files = files
 	return tx.AddDataFiles(ctx, files, props, table.WithoutDuplicateCheck(), table.WithoutAutoNameMapping())
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
+	"github.com/lagoon-dev/lagoon/maintain"
 )
 
 // TestFencedCommit: a worker that stalls mid-commit (a GC pause, SIGSTOP,
@@ -289,4 +290,43 @@ func TestCatalogConflictIsFenced(t *testing.T) {
 	if n := len(lakefixture.Rows(t, l, "db.t")); n != 20 {
 		t.Errorf("table rows = %d, want 20 (each once)", n)
 	}
+}
+
+// TestAppendBeatenByMaintenanceIsNotRedone: an append whose commit loses
+// to a compaction of its table (a replace: no row, no schema changed) is
+// committed again onto the compacted table with the files it wrote: the
+// batch is not read and written a second time, and every row is once.
+func TestAppendBeatenByMaintenanceIsNotRedone(t *testing.T) {
+	l := lakefixture.Open(t)
+	for i := range 6 {
+		put(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), lakefixture.ParquetBytes(t, lakefixture.Ints(i*10, 10)))
+		loadAll(t, newLoader(t, l))
+	}
+	put(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(100, 10)))
+	var reads atomic.Int64
+	loader.OnBatch(t, func(key string) {
+		if key == "load/db/t/a.parquet" {
+			reads.Add(1)
+		}
+	})
+	cat := &racingCatalog{Catalog: l.Catalog}
+	cat.race = func() {
+		m := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: maintain.DefaultConfig(), Log: quietLog()}
+		if rep, err := m.Table(context.Background(), lake.TableRef{DB: "db", Table: "t"}); err != nil || rep.FilesRewritten != 6 {
+			t.Errorf("compaction: %+v %v", rep, err)
+		}
+	}
+	cat.armed.Store(true)
+	cfg := loader.DefaultConfig()
+	cfg.Settle = 0
+	if res := loadAll(t, loader.New(l.Store, cat, cfg, quietLog())); res.Files != 1 {
+		t.Errorf("load: %+v; want a.parquet loaded", res)
+	}
+	if n := reads.Load(); n != 1 {
+		t.Errorf("a.parquet read %d times; want once (committed again as written)", n)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 70 {
+		t.Errorf("table rows = %d, want 70", n)
+	}
+	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "db", Table: "t"})
 }
