@@ -230,7 +230,6 @@ func onlyReplaced(base, fresh table.Metadata) bool {
 	return true
 }
 
-
 // dropWritten deletes the data files of an attempt that committed
 // nothing (it failed before its commit, or its commit met
 // another and was refused whole). An attempt whose commit's outcome is unknown keeps them:

@@ -162,6 +162,15 @@ func (m Maintainer) commit(ctx context.Context, ref lake.TableRef, tbl *table.Ta
 	}
 	defer m.Config.Locks.Lock(ref)()
 	next, err := tx.Commit(ctx)
+	if next != nil && err != nil {
+		// The commit landed; what failed is iceberg-go's deletion after it
+		// of files that only expired snapshots referenced (gone already:
+		// another sweep). What stays is the orphan sweep's.
+		if m.Log != nil {
+			m.Log.Debug("files after a maintenance commit not deleted", "table", ref.String(), "err", err)
+		}
+		return next, nil
+	}
 	if err != nil {
 		return tbl, err
 	}

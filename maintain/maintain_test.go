@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/internal/loadfixture"
@@ -247,6 +248,7 @@ func TestExpiryKeepsTheRetention(t *testing.T) {
 	if left := snapshots(); left != 5 || rep.SnapshotsExpired != all-5 {
 		t.Errorf("report %+v, %d snapshots left; want 5 kept (the table's property over the config's 3)", rep, left)
 	}
+	assertTimeTravel(t, l)
 	setProperty(t, l, "history.expire.min-snapshots-to-keep", "1") // only the compaction's snapshot
 	run(t, maintainer(l, func(c *maintain.Config) { c.SnapshotAge = 0 }))
 	metaAfter, dataAfter := objects(t, l)
@@ -255,6 +257,27 @@ func TestExpiryKeepsTheRetention(t *testing.T) {
 	}
 	if n := len(allRows(t, l)); n != 12 {
 		t.Errorf("%d rows, want 12", n)
+	}
+}
+
+// assertTimeTravel reads every snapshot the table keeps: each holds the
+// rows it had (as many as its summary says), its files all there.
+func assertTimeTravel(tb testing.TB, l *lake.Lake) {
+	tb.Helper()
+	ctx := context.Background()
+	tbl, err := l.LoadTable(ctx, ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, snap := range tbl.Metadata().Snapshots() {
+		data, err := tbl.Scan(table.WithSnapshotID(snap.SnapshotID)).ToArrowTable(ctx)
+		if err != nil {
+			tb.Fatalf("snapshot %d: %v", snap.SnapshotID, err)
+		}
+		if want := snap.Summary.Properties["total-records"]; fmt.Sprint(data.NumRows()) != want {
+			tb.Errorf("snapshot %d reads %d rows, its summary says %s", snap.SnapshotID, data.NumRows(), want)
+		}
+		data.Release()
 	}
 }
 

@@ -242,7 +242,7 @@ func (m Maintainer) orphans(ctx context.Context, ref lake.TableRef, tbl *table.T
 			continue
 		}
 		if !m.Config.DryRun {
-			if err := m.Store.Delete(ctx, key); err != nil {
+			if err := lake.IgnoreNotExist(m.Store.Delete(ctx, key)); err != nil {
 				return tbl, fmt.Errorf("orphans: %w", err)
 			}
 		}

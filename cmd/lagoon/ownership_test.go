@@ -51,14 +51,14 @@ func TestLakesOwnTheirTables(t *testing.T) {
 // leaves the copy as it was, and each trail still verifies.
 func TestCopiedLakeIsIndependent(t *testing.T) {
 	orig := filepath.Join(t.TempDir(), "lake")
-	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/x.ndjson"), []byte(`{"n":1}`+"\n"+`{"n":2}`+"\n"))
+	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/x.ndjson"), []byte(`{"id":1}`+"\n"+`{"id":2}`+"\n"))
 	runOnce(t, orig, exitOK)
 	cp := filepath.Join(t.TempDir(), "copy")
 	if out, err := exec.Command("cp", "-r", orig, cp).CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v %s", err, out)
 	}
 	before := lakefixture.TreeDigest(t, orig)
-	lakefixture.DropFile(t, filepath.Join(cp, "prepare/db/t/y.ndjson"), []byte(`{"n":3}`+"\n"))
+	lakefixture.DropFile(t, filepath.Join(cp, "prepare/db/t/y.ndjson"), []byte(`{"id":3}`+"\n"))
 	code, _, errOut := lagoon(t, "run", "--root", cp, "--once", "--settle", "0")
 	if code != exitOK || !strings.Contains(errOut, "this lake was copied") {
 		t.Fatalf("run on the copy: exit %d\n%s", code, errOut)
@@ -66,7 +66,7 @@ func TestCopiedLakeIsIndependent(t *testing.T) {
 	if lakefixture.TreeDigest(t, orig) != before {
 		t.Error("the run on the copy changed the original")
 	}
-	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/z.ndjson"), []byte(`{"n":4}`+"\n"+`{"n":5}`+"\n"))
+	lakefixture.DropFile(t, filepath.Join(orig, "prepare/db/t/z.ndjson"), []byte(`{"id":4}`+"\n"+`{"id":5}`+"\n"))
 	runOnce(t, orig, exitOK)
 	for dir, want := range map[string]int{orig: 4, cp: 3} {
 		l := lakefixture.OpenAt(t, dir)
