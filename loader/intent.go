@@ -173,6 +173,7 @@ func (l *Loader) cleanOrphans(ctx context.Context, ref lake.TableRef, tbl *table
 	if !l.hasData(ctx, ref) {
 		return nil // no data file yet: nothing can be orphaned
 	}
+	defer l.cfg.Locks.Lock(ref)() // not while a maintenance run has new files not yet committed
 	res, err := tbl.DeleteOrphanFiles(ctx, table.WithLocation(tbl.Location()+"/data"), table.WithFilesOlderThan(0))
 	if err != nil {
 		return fmt.Errorf("orphan cleanup of %s: %w", tbl.Identifier(), err)

@@ -59,17 +59,18 @@ type Config struct {
 	Journal func(ctx context.Context, ref lake.TableRef) (time.Time, error)
 	// DryRun reports what would be done and changes nothing.
 	DryRun bool
-	// Locks, shared with the process's loader, keeps a maintenance commit
-	// and a load attempt of one table apart (nil: none).
+	// Locks, shared with the process's loader, keeps a maintenance run and
+	// a load attempt (or a load's cleanup) of one table apart (nil: none).
 	Locks *lake.TableLocks
 }
 
-// DefaultConfig compacts into 256 MiB files from 5 small ones, merges
+// DefaultConfig compacts into 256 MiB files from 5 small ones (1 GiB a
+// run at most), merges
 // manifests past 8, keeps 5 days of snapshots and at least 20, 100
 // earlier metadata files, and deletes orphans older than 3 days.
 func DefaultConfig() Config {
 	return Config{
-		TargetFileSize: 256 << 20, MinInputFiles: 5, MaxRewriteBytes: 4 << 30, MaxManifests: 8,
+		TargetFileSize: 256 << 20, MinInputFiles: 5, MaxRewriteBytes: 1 << 30, MaxManifests: 8,
 		SnapshotAge: 5 * 24 * time.Hour, KeepSnapshots: 20, MetadataVersions: 100, OrphanAge: 3 * 24 * time.Hour,
 	}
 }
@@ -137,6 +138,10 @@ func (m Maintainer) Table(ctx context.Context, ref lake.TableRef) (Report, error
 	steps := []func(context.Context, lake.TableRef, *table.Table, *Report) (*table.Table, error){
 		m.properties, m.compact, m.manifests, m.expire, m.orphans,
 	}
+	// The whole run holds the table's lock: a compaction's new files are
+	// unreferenced until its commit, and a load's cleanup of its own
+	// failed attempts (age 0, on a local lake) must not take them.
+	defer m.Config.Locks.Lock(ref)()
 	for _, step := range steps {
 		if tbl, err = step(ctx, ref, tbl, &rep); err != nil {
 			rep.Took = time.Since(start)
@@ -160,7 +165,6 @@ func (m Maintainer) commit(ctx context.Context, ref lake.TableRef, tbl *table.Ta
 	if m.Config.DryRun {
 		return tbl, nil
 	}
-	defer m.Config.Locks.Lock(ref)()
 	next, err := tx.Commit(ctx)
 	if next != nil && err != nil {
 		// The commit landed; what failed is iceberg-go's deletion after it
