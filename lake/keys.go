@@ -51,6 +51,10 @@ func SourceID(key, version string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// MaintenanceProperty is the snapshot-summary property naming the table
+// maintenance step that made a snapshot ("compaction").
+const MaintenanceProperty = "lagoon.maintenance"
+
 // ReceivedProperty is the snapshot-summary property in which the loader
 // records when the commit's oldest file arrived (Unix milliseconds): a
 // load's latency is its commit time minus this.

@@ -48,7 +48,10 @@ func (d SideTable) Ref() TableRef { return TableRef{DB: SideNamespace, Table: d.
 func (l *Lake) OpenSide(ctx context.Context, d SideTable) (*table.Table, error) {
 	tbl, err := l.Catalog.LoadTable(ctx, d.Ref().Ident())
 	if err == nil {
-		return tbl, l.Owns(tbl)
+		if err := l.Owns(tbl); err != nil {
+			return nil, err
+		}
+		return l.addSideColumns(ctx, d, tbl)
 	}
 	if !IsNoSuchTable(err) {
 		return nil, err
@@ -75,6 +78,29 @@ func (l *Lake) OpenSide(ctx context.Context, d SideTable) (*table.Table, error) 
 		return nil, fmt.Errorf("create table %s: %w", d.Ref(), err)
 	}
 	return tbl, WriteVersionHint(ctx, l.Store, d.Dir, tbl)
+}
+
+// addSideColumns adds to a side table the columns a newer lagoon defines
+// for it (at the end, optional: older rows read as null), so that rows
+// of d.Schema's shape fit it. A table that has them all is returned as
+// it is.
+func (l *Lake) addSideColumns(ctx context.Context, d SideTable, tbl *table.Table) (*table.Table, error) {
+	var missing []iceberg.NestedField
+	for _, f := range d.Schema.Fields() {
+		if _, ok := tbl.Schema().FindFieldByName(f.Name); !ok {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		return tbl, nil
+	}
+	return l.CommitSide(ctx, d, tbl, func(tx *table.Transaction) error {
+		us := tx.UpdateSchema(true, false)
+		for _, f := range missing {
+			us = us.AddColumn([]string{f.Name}, f.Type, f.Doc, false, nil)
+		}
+		return us.Commit()
+	})
 }
 
 // CommitSide commits what stage puts in a transaction on tbl, pinned to

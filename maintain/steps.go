@@ -20,7 +20,7 @@ import (
 
 // OperationProperty is the snapshot-summary property naming the
 // maintenance step that made a snapshot.
-const OperationProperty = "lagoon.maintenance"
+const OperationProperty = lake.MaintenanceProperty
 
 // properties turns on the deletion of metadata files past the table's
 // limit (write.metadata.previous-versions-max, set to MetadataVersions

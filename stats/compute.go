@@ -34,6 +34,9 @@ type TableRow struct {
 	RowsAdded     int64     `json:"rows_added"`
 	FilesAdded    int64     `json:"files_added"`
 	LoadLatencyMS *int64    `json:"load_latency_ms,omitempty"`
+	// Maintenance names the maintenance step that made the snapshot
+	// ("compaction", "rewrite": manifests merged); "" for a load.
+	Maintenance string `json:"maintenance,omitempty"`
 }
 
 // ColumnRow is one row of the column statistics.
@@ -77,6 +80,9 @@ func snapshotRow(s *table.Snapshot, name, zone string) TableRow {
 	r.Operation = string(s.Summary.Operation)
 	r.RecordCount, r.DataFiles, r.DeleteFiles = num("total-records"), num("total-data-files"), num("total-delete-files")
 	r.Bytes, r.RowsAdded, r.FilesAdded = num("total-files-size"), num("added-records"), num("added-data-files")
+	if r.Maintenance = p[lake.MaintenanceProperty]; r.Maintenance == "" && s.Summary.Operation == table.OpReplace {
+		r.Maintenance = "rewrite"
+	}
 	if rec, ok := p[lake.ReceivedProperty]; ok {
 		if ms, err := strconv.ParseInt(rec, 10, 64); err == nil {
 			lat := max(s.TimestampMs-ms, 0)

@@ -64,6 +64,9 @@ func tableRows(c lake.Cols) []TableRow {
 			RecordCount: c.I64("record_count", i), DataFiles: c.I64("data_files", i),
 			DeleteFiles: c.I64("delete_files", i), Bytes: c.I64("bytes", i), RowsAdded: c.I64("rows_added", i),
 			FilesAdded: c.I64("files_added", i), LoadLatencyMS: c.OptI64("load_latency_ms", i)}
+		if m := c.OptStr("maintenance", i); m != nil {
+			out[i].Maintenance = *m
+		}
 	}
 	return out
 }

@@ -161,7 +161,7 @@ func (r TableRow) row(now time.Time) []any {
 		latency = *r.LoadLatencyMS
 	}
 	return []any{r.Table, r.Zone, r.SnapshotID, parent, lake.OrNull(r.Operation), r.CommittedAt, r.RecordCount,
-		r.DataFiles, r.DeleteFiles, r.Bytes, r.RowsAdded, r.FilesAdded, latency, now}
+		r.DataFiles, r.DeleteFiles, r.Bytes, r.RowsAdded, r.FilesAdded, latency, now, lake.OrNull(r.Maintenance)}
 }
 
 func (c ColumnRow) row(t Target, snap int64, at, now time.Time) []any {

@@ -34,6 +34,8 @@ var TablesDef = lake.SideTable{
 		iceberg.NestedField{ID: 13, Name: "load_latency_ms", Type: long(),
 			Doc: "commit time minus the arrival of the batch's oldest file (lagoon loads only)"},
 		iceberg.NestedField{ID: 14, Name: "computed_at", Type: tstz(), Required: true},
+		iceberg.NestedField{ID: 15, Name: "maintenance", Type: str(),
+			Doc: "for a snapshot table maintenance made (operation replace): compaction, or rewrite (manifests merged); null for loads"},
 	),
 }
 
