@@ -157,7 +157,7 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	tried = true
 	_, err = tx.Commit(ctx)
 	if lake.IsCommitConflict(err) {
-		err = l.recommit(ctx, ref, tbl, srcs, props, &written)
+		err = l.recommit(ctx, ref, tbl, srcs, props, &written, err)
 	}
 	if err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
@@ -182,10 +182,9 @@ const recommitAttempts = 5
 // as it is now, when what landed since base was only maintenance
 // (replace snapshots: compactions, manifest merges, which change no row
 // and no schema): the batch is not read and written again for it. It
-// returns the conflict itself when anything else landed (an append, a
+// returns the conflict (err, or the latest) when anything else landed (an append, a
 // schema change: the batch tries again from the start, fenced).
-func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Table, srcs []*source, props iceberg.Properties, w *attempt) error {
-	err := fmt.Errorf("commit %s: %w", ref, table.ErrCommitFailed)
+func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Table, srcs []*source, props iceberg.Properties, w *attempt, err error) error {
 	for range recommitAttempts {
 		fresh, lerr := l.cat.LoadTable(ctx, ref.Ident())
 		if lerr != nil || !onlyReplaced(base.Metadata(), fresh.Metadata()) {

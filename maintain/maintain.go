@@ -24,6 +24,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -104,6 +105,8 @@ type Report struct {
 	MetadataDeleted int `json:"metadata_deleted"`
 	// Took is the run's wall time.
 	Took time.Duration `json:"took_ns"`
+	// Snapshot is the table's current snapshot after the run.
+	Snapshot int64 `json:"snapshot_id,omitempty"`
 }
 
 // Did reports whether the run changed (or would change) anything.
@@ -135,6 +138,7 @@ func (m Maintainer) Table(ctx context.Context, ref lake.TableRef) (Report, error
 	if err != nil {
 		return rep, fmt.Errorf("maintain %s: %w", ref, err)
 	}
+	m.Config.Journal = once(m.Config.Journal) // m is this run's copy
 	steps := []func(context.Context, lake.TableRef, *table.Table, *Report) (*table.Table, error){
 		m.properties, m.compact, m.manifests, m.expire, m.orphans,
 	}
@@ -149,15 +153,43 @@ func (m Maintainer) Table(ctx context.Context, ref lake.TableRef) (Report, error
 		}
 	}
 	rep.Took = time.Since(start)
+	if snap := tbl.CurrentSnapshot(); snap != nil {
+		rep.Snapshot = snap.SnapshotID
+	}
 	return rep, nil
 }
 
-// inFlight is the oldest batch of ref in flight (zero: none).
-func (m Maintainer) inFlight(ctx context.Context, ref lake.TableRef) (time.Time, error) {
+// reach is how far back expiry and the orphan sweep may go: age, or
+// further back when a batch of ref is in flight — to its oldest file's
+// arrival less journal.FenceSkew (the fence and recovery look there, and
+// its data files may be about to be committed).
+func (m Maintainer) reach(ctx context.Context, ref lake.TableRef, age time.Duration) (time.Duration, error) {
 	if m.Config.Journal == nil {
-		return time.Time{}, nil
+		return age, nil
 	}
-	return m.Config.Journal(ctx, ref)
+	since, err := m.Config.Journal(ctx, ref)
+	if err != nil || since.IsZero() {
+		return age, err
+	}
+	return max(age, time.Since(since.Add(-journal.FenceSkew))), nil
+}
+
+// once has journal looked up once: a run asks it for expiry and for the
+// orphan sweep, and each look lists the table's folders.
+func once(lookup func(context.Context, lake.TableRef) (time.Time, error)) func(context.Context, lake.TableRef) (time.Time, error) {
+	if lookup == nil {
+		return nil
+	}
+	var since time.Time
+	var err error
+	done := false
+	return func(ctx context.Context, ref lake.TableRef) (time.Time, error) {
+		if !done {
+			since, err = lookup(ctx, ref)
+			done = true
+		}
+		return since, err
+	}
 }
 
 // commit commits tx unless this is a dry run.

@@ -102,20 +102,6 @@ func liveFiles(tb testing.TB, l *lake.Lake) []string {
 	return files
 }
 
-// duckRows counts, with DuckDB, the rows of the table's live files and
-// their distinct ids.
-func duckRows(tb testing.TB, l *lake.Lake) (rows, ids int) {
-	tb.Helper()
-	var quoted []string
-	for _, f := range liveFiles(tb, l) {
-		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
-	}
-	res := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM read_parquet(["+strings.Join(quoted, ",")+"])")
-	n, _ := res[0]["n"].(float64)
-	d, _ := res[0]["d"].(float64)
-	return int(n), int(d)
-}
-
 // TestCompactionKeepsEveryValue: 12 one-row commits are compacted into
 // one file holding the same rows, _etl_loaded_at included (read by
 // lagoon and by DuckDB over the live files).
@@ -133,7 +119,7 @@ func TestCompactionKeepsEveryValue(t *testing.T) {
 	if n := len(liveFiles(t, l)); n != 1 {
 		t.Errorf("%d live files, want 1", n)
 	}
-	if rows, ids := duckRows(t, l); rows != 12 || ids != 12 {
+	if rows, ids := lakefixture.DuckIDs(t, l, "db.t"); rows != 12 || ids != 12 {
 		t.Errorf("DuckDB reads %d rows (%d ids), want 12", rows, ids)
 	}
 }
@@ -185,7 +171,7 @@ func TestMaintenanceRacingLoadsLosesNothing(t *testing.T) {
 	if len(rows) != 6+n {
 		t.Errorf("%d rows, want %d", len(rows), 6+n)
 	}
-	if rows, ids := duckRows(t, l); rows != 6+n || ids != 6+n {
+	if rows, ids := lakefixture.DuckIDs(t, l, "db.t"); rows != 6+n || ids != 6+n {
 		t.Errorf("DuckDB reads %d rows (%d ids), want %d each once", rows, ids, 6+n)
 	}
 }
@@ -351,5 +337,43 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}
 	if lakefixture.TreeDigest(t, lakefixture.Root(l)) != before {
 		t.Error("a dry run changed the lake")
+	}
+}
+
+// TestTaskLooksWhenDue: the daemon's task maintains a table when it has
+// a new snapshot, and sweeps its orphans at most once every Every (a
+// sweep reads every manifest of every snapshot).
+func TestTaskLooksWhenDue(t *testing.T) {
+	l := lakefixture.Open(t)
+	loads(t, l, 2)
+	cfg := maintain.DefaultConfig()
+	task := &maintain.Task{Lake: l, Users: &cfg, Every: time.Hour, Log: quiet()}
+	sync := func() {
+		t.Helper()
+		if _, err := task.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync() // the first look sweeps
+	stray := filepath.Join(lakefixture.Root(l), "stg/db/t/data/stray.parquet")
+	if err := os.WriteFile(stray, []byte("PAR1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	week := time.Now().Add(-7 * 24 * time.Hour)
+	if err := os.Chtimes(stray, week, week); err != nil {
+		t.Fatal(err)
+	}
+	loads(t, l, 4) // 6 small files: due, and compacted
+	sync()
+	if n := len(liveFiles(t, l)); n != 1 {
+		t.Errorf("%d live files after the table changed; want it compacted into 1", n)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Errorf("the old stray file went within the hour after a sweep: %v", err)
+	}
+	task.Every = 0
+	sync()
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("the old stray file stays after Every: %v", err)
 	}
 }

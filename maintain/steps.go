@@ -14,7 +14,6 @@ import (
 	"github.com/apache/iceberg-go/table"
 	"github.com/apache/iceberg-go/table/compaction"
 
-	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -157,12 +156,9 @@ func dataManifests(ctx context.Context, tbl *table.Table) (int, error) {
 // for it there).
 func (m Maintainer) expire(ctx context.Context, ref lake.TableRef, tbl *table.Table, rep *Report) (*table.Table, error) {
 	age, keep := m.retention(tbl)
-	since, err := m.inFlight(ctx, ref)
+	age, err := m.reach(ctx, ref, age)
 	if err != nil {
 		return tbl, err
-	}
-	if !since.IsZero() {
-		age = max(age, time.Since(since.Add(-journal.FenceSkew)))
 	}
 	n := expirable(tbl.Metadata(), age, keep)
 	if n == 0 || m.Config.DryRun {
@@ -219,26 +215,22 @@ func (m Maintainer) orphans(ctx context.Context, ref lake.TableRef, tbl *table.T
 	if m.Config.OrphanAge <= 0 {
 		return tbl, nil
 	}
-	age := m.Config.OrphanAge
-	since, err := m.inFlight(ctx, ref)
+	age, err := m.reach(ctx, ref, m.Config.OrphanAge)
 	if err != nil {
 		return tbl, err
-	}
-	if !since.IsZero() {
-		age = max(age, time.Since(since.Add(-journal.FenceSkew)))
 	}
 	refs, err := referenced(ctx, tbl)
 	if err != nil {
 		return tbl, fmt.Errorf("orphans: %w", err)
 	}
 	cutoff := time.Now().Add(-age)
-	dir := strings.TrimPrefix(strings.TrimSuffix(tbl.Location(), "/")+"/", strings.TrimSuffix(m.Store.URL(""), "/")+"/")
+	dir := m.tableDir(tbl)
 	for info, err := range m.Store.List(ctx, dir) {
 		if err != nil {
 			return tbl, fmt.Errorf("orphans: %w", err)
 		}
-		key, ok := m.orphanKey(tbl, m.Store.URL(info.Key))
-		if !ok || refs[m.Store.URL(info.Key)] || !info.ModTime.Before(cutoff) {
+		key := info.Key
+		if !deletable(strings.TrimPrefix(key, dir)) || refs[m.Store.URL(key)] || !info.ModTime.Before(cutoff) {
 			continue
 		}
 		if !m.Config.DryRun {
@@ -291,34 +283,30 @@ func referenced(ctx context.Context, tbl *table.Table) (map[string]bool, error) 
 	return refs, nil
 }
 
-// orphanKey is the lake key of an orphan that may be deleted: a data
-// file, manifest, manifest list, statistics file or metadata file of the
-// table's own folders — never a version hint or anything else found there.
-func (m Maintainer) orphanKey(tbl *table.Table, loc string) (string, bool) {
-	if strings.HasPrefix(loc, "/") {
-		loc = "file://" + loc // a local table's files are listed by path
-	}
-	root := strings.TrimSuffix(m.Store.URL(""), "/") + "/"
-	key, ok := strings.CutPrefix(loc, root)
-	if !ok {
-		return "", false
-	}
-	dir := strings.TrimPrefix(strings.TrimSuffix(tbl.Location(), "/")+"/", root)
-	rest, ok := strings.CutPrefix(key, dir)
-	if !ok || strings.HasPrefix(path.Base(key), ".") { // a lock, a temp file being written
-		return "", false
+// tableDir is the key prefix of tbl's folder in the lake.
+func (m Maintainer) tableDir(tbl *table.Table) string {
+	return strings.TrimPrefix(strings.TrimSuffix(tbl.Location(), "/")+"/", strings.TrimSuffix(m.Store.URL(""), "/")+"/")
+}
+
+// deletable reports whether a file of a table's folder (its path there)
+// may go as an orphan: a data file, manifest, manifest list, statistics
+// file or metadata file — never a version hint, a lock, a temp file
+// being written or anything else found there.
+func deletable(rest string) bool {
+	if strings.HasPrefix(path.Base(rest), ".") {
+		return false
 	}
 	switch {
 	case strings.HasPrefix(rest, "data/"):
-		return key, strings.HasSuffix(rest, ".parquet")
+		return strings.HasSuffix(rest, ".parquet")
 	case strings.HasPrefix(rest, "metadata/"):
 		for _, suffix := range []string{".avro", ".metadata.json", ".puffin", ".stats"} {
 			if strings.HasSuffix(rest, suffix) {
-				return key, true
+				return true
 			}
 		}
 	}
-	return "", false
+	return false
 }
 
 // commitCounting commits tx and counts the earlier metadata files the

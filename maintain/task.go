@@ -44,10 +44,19 @@ type Task struct {
 	seen   map[lake.TableRef]looked // owned by Sync's caller: side tasks run one at a time
 }
 
-// looked is when a table was last maintained, at which snapshot.
+// looked is when a table was last maintained, at which snapshot, and
+// when its orphans were last swept (a sweep reads every manifest of every
+// snapshot and lists the table's folders: once every Every is enough for
+// files that must be days old).
 type looked struct {
+	snapshot  int64
+	at, swept time.Time
+}
+
+// target is a table to look at, with its current snapshot (0: none).
+type target struct {
+	ref      lake.TableRef
 	snapshot int64
-	at       time.Time
 }
 
 // Name implements the daemon's side task.
@@ -60,19 +69,26 @@ func (t *Task) Sync(ctx context.Context) (int, error) {
 	if t.seen == nil {
 		t.seen = map[lake.TableRef]looked{}
 	}
-	var refs []lake.TableRef
+	var users []target
 	if t.Users != nil {
 		var err error
-		if refs, err = UserTables(ctx, t.Lake); err != nil {
+		if users, err = userTables(ctx, t.Lake); err != nil {
 			return 0, err
 		}
 	}
 	var errs []error
-	for _, ref := range refs {
-		errs = append(errs, t.one(ctx, ref, t.users()))
+	for _, u := range users {
+		errs = append(errs, t.one(ctx, u, t.users()))
 	}
 	for _, d := range t.SideTables {
-		errs = append(errs, t.one(ctx, d.Ref(), t.side()))
+		snap, err := currentSnapshot(ctx, t.Lake, d.Ref())
+		if errors.Is(err, catalog.ErrNoSuchTable) {
+			continue // not made yet: before its first sync
+		}
+		if err == nil {
+			err = t.one(ctx, target{ref: d.Ref(), snapshot: snap}, t.side())
+		}
+		errs = append(errs, err)
 	}
 	return 0, errors.Join(errs...)
 }
@@ -87,14 +103,15 @@ func (t *Task) side() Maintainer {
 	return Maintainer{Store: t.Lake.Store, Catalog: t.Lake.Catalog, Lake: t.Lake.Identity, Config: t.Side, Log: t.Log}
 }
 
-// one maintains ref if it changed or is due, under its claim.
-func (t *Task) one(ctx context.Context, ref lake.TableRef, m Maintainer) error {
-	snap, err := t.currentSnapshot(ctx, ref)
-	if errors.Is(err, catalog.ErrNoSuchTable) {
-		return nil // not made yet (a side table before its first sync)
+// one maintains a table if it changed or is due, under its claim.
+func (t *Task) one(ctx context.Context, tg target, m Maintainer) error {
+	ref, last := tg.ref, t.seen[tg.ref]
+	if !t.due(tg) {
+		return nil
 	}
-	if err != nil || !t.due(ref, snap) {
-		return err
+	sweep := time.Since(last.swept) >= t.Every
+	if !sweep {
+		m.Config.OrphanAge = 0 // swept less than Every ago
 	}
 	if t.Claims != nil {
 		cctx, release, ok, err := t.Claims.Claim(ctx, Zone, ref)
@@ -109,20 +126,23 @@ func (t *Task) one(ctx context.Context, ref lake.TableRef, m Maintainer) error {
 		t.Log.Warn("table maintenance failed; will retry", "stage", "maintain", "table", ref.String(), "err", err)
 		return err
 	}
-	after, _ := t.currentSnapshot(ctx, ref)
-	t.seen[ref] = looked{snapshot: after, at: time.Now()}
-	return t.record(ctx, ref, rep, after)
+	next := looked{snapshot: rep.Snapshot, at: time.Now(), swept: last.swept}
+	if sweep {
+		next.swept = next.at
+	}
+	t.seen[ref] = next
+	return t.record(ctx, ref, rep)
 }
 
-// due reports whether ref has a new snapshot, or was last looked at
-// Every ago.
-func (t *Task) due(ref lake.TableRef, snap int64) bool {
-	l, ok := t.seen[ref]
-	return !ok || l.snapshot != snap || time.Since(l.at) >= t.Every
+// due reports whether tg has a new snapshot, or was last looked at Every
+// ago.
+func (t *Task) due(tg target) bool {
+	l, ok := t.seen[tg.ref]
+	return !ok || l.snapshot != tg.snapshot || time.Since(l.at) >= t.Every
 }
 
-func (t *Task) currentSnapshot(ctx context.Context, ref lake.TableRef) (int64, error) {
-	tbl, err := t.Lake.Catalog.LoadTable(ctx, ref.Ident())
+func currentSnapshot(ctx context.Context, lk *lake.Lake, ref lake.TableRef) (int64, error) {
+	tbl, err := lk.Catalog.LoadTable(ctx, ref.Ident())
 	if err != nil {
 		return 0, fmt.Errorf("maintain %s: %w", ref, err)
 	}
@@ -133,7 +153,7 @@ func (t *Task) currentSnapshot(ctx context.Context, ref lake.TableRef) (int64, e
 }
 
 // record logs and audits a run that changed the table.
-func (t *Task) record(ctx context.Context, ref lake.TableRef, rep Report, snapshot int64) error {
+func (t *Task) record(ctx context.Context, ref lake.TableRef, rep Report) error {
 	if !rep.Did() {
 		return nil
 	}
@@ -144,13 +164,24 @@ func (t *Task) record(ctx context.Context, ref lake.TableRef, rep Report, snapsh
 	if t.Audit == nil {
 		return nil
 	}
-	return t.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditMaintained, Table: ref.String(), SnapshotID: snapshot, Detail: rep.Summary()})
+	return t.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditMaintained, Table: ref.String(), SnapshotID: rep.Snapshot, Detail: rep.Summary()})
 }
 
 // UserTables lists the tables lk owns under stg/ (not its side tables,
 // nor tables of another lake sharing the catalog, nor tables under prd/).
 func UserTables(ctx context.Context, lk *lake.Lake) ([]lake.TableRef, error) {
-	var refs []lake.TableRef
+	tgs, err := userTables(ctx, lk)
+	refs := make([]lake.TableRef, len(tgs))
+	for i, tg := range tgs {
+		refs[i] = tg.ref
+	}
+	return refs, err
+}
+
+// userTables is UserTables with each table's current snapshot (the one
+// load of each table that a pass makes when nothing is due).
+func userTables(ctx context.Context, lk *lake.Lake) ([]target, error) {
+	var out []target
 	for ns, err := range namespaces(ctx, lk.Catalog) {
 		if err != nil {
 			return nil, err
@@ -162,26 +193,29 @@ func UserTables(ctx context.Context, lk *lake.Lake) ([]lake.TableRef, error) {
 			if err != nil {
 				return nil, fmt.Errorf("list tables of %s: %w", ns[0], err)
 			}
-			if ref, ok := ownedUnderStg(ctx, lk, id); ok {
-				refs = append(refs, ref)
+			if tg, ok := ownedUnderStg(ctx, lk, id); ok {
+				out = append(out, tg)
 			}
 		}
 	}
-	return refs, nil
+	return out, nil
 }
 
 // ownedUnderStg reports whether the table id is the lake's own, under stg/.
-func ownedUnderStg(ctx context.Context, lk *lake.Lake, id table.Identifier) (lake.TableRef, bool) {
+func ownedUnderStg(ctx context.Context, lk *lake.Lake, id table.Identifier) (target, bool) {
 	if len(id) != 2 {
-		return lake.TableRef{}, false
+		return target{}, false
 	}
-	ref := lake.TableRef{DB: id[0], Table: id[1]}
-	tbl, err := lk.Catalog.LoadTable(ctx, ref.Ident())
+	tg := target{ref: lake.TableRef{DB: id[0], Table: id[1]}}
+	tbl, err := lk.Catalog.LoadTable(ctx, tg.ref.Ident())
 	if err != nil || lk.Owns(tbl) != nil {
-		return ref, false
+		return tg, false
+	}
+	if s := tbl.CurrentSnapshot(); s != nil {
+		tg.snapshot = s.SnapshotID
 	}
 	stg := strings.TrimSuffix(lk.Store.URL(lake.PrefixStg), "/") + "/"
-	return ref, strings.HasPrefix(tbl.Location()+"/", stg)
+	return tg, strings.HasPrefix(tbl.Location()+"/", stg)
 }
 
 func namespaces(ctx context.Context, cat catalog.Catalog) func(func(table.Identifier, error) bool) {

@@ -138,7 +138,7 @@ func decide(ctx context.Context, st *lake.Local) (*plan, error) {
 		return nil, nil
 	}
 	p = plan{From: id.Root, To: st.URL(""), FromID: id.ID, ToID: id.ID, Started: time.Now().UTC()}
-	if p.Copy = originalIsThere(st, id); p.Copy {
+	if p.Copy = originalIsThere(ctx, st, id); p.Copy {
 		p.ToID = uuid.NewString()
 	}
 	if err := putJSON(ctx, st, PlanKey, p); err != nil {
@@ -149,14 +149,14 @@ func decide(ctx context.Context, st *lake.Local) (*plan, error) {
 
 // originalIsThere reports whether the folder the lake was made at still
 // holds a lake with the same id (other than st's own folder): st is a copy.
-func originalIsThere(st *lake.Local, id lake.Identity) bool {
+func originalIsThere(ctx context.Context, st *lake.Local, id lake.Identity) bool {
 	dir := strings.TrimPrefix(id.Root, "file://")
 	orig, err := lake.NewLocal(dir)
 	if err != nil {
 		return false
 	}
 	var there lake.Identity
-	if err := lake.GetJSON(context.Background(), orig, lake.IdentityKey, &there); err != nil {
+	if err := lake.GetJSON(ctx, orig, lake.IdentityKey, &there); err != nil {
 		return false
 	}
 	a, errA := os.Stat(dir)

@@ -15,11 +15,11 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/lagoon-dev/lagoon/bench/internal/kit"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -34,8 +34,8 @@ func main() {
 	if *rows > 0 && *files > 0 {
 		scenarios = [][2]int{{*rows, *files}}
 	}
-	bin, err := buildLagoon()
-	check(err)
+	bin, err := kit.BuildLagoon()
+	kit.Check(err)
 	fmt.Printf("machine: %d cores, %s/%s, %s\n\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().Format(time.DateOnly))
 	fmt.Printf("%-22s %10s %8s %12s %9s %10s %12s\n", "scenario", "MB", "seconds", "rows/s", "MB/s", "peak RSS", "duckdb ratio")
 	for _, s := range scenarios {
@@ -48,22 +48,22 @@ func main() {
 
 func runScenario(bin string, rows, files int, keep bool) {
 	dir, err := os.MkdirTemp("", "lagoon-bench-")
-	check(err)
+	kit.Check(err)
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
 	root := filepath.Join(dir, "lake")
-	check(run(bin, "init", "--root", root))
+	kit.Check(kit.Run(bin, "init", "--root", root))
 	src := filepath.Join(root, "load", "bench", "invoices")
 	bytes, err := writeFiles(src, rows, files)
-	check(err)
+	kit.Check(err)
 	copyDir := filepath.Join(dir, "copy")
-	check(os.CopyFS(copyDir, os.DirFS(src)))
+	kit.Check(os.CopyFS(copyDir, os.DirFS(src)))
 
 	start := time.Now()
 	cmd := exec.Command(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn")
 	cmd.Stderr = os.Stderr
-	check(cmd.Run())
+	kit.Check(cmd.Run())
 	took := time.Since(start)
 	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
 	mb := float64(bytes) / 1e6
@@ -79,11 +79,8 @@ func runScenario(bin string, rows, files int, keep bool) {
 // duckdbCopy re-encodes the files with DuckDB (2 threads, zstd), adding a
 // load-time column, and returns how long it took.
 func duckdbCopy(srcDir, out string) (time.Duration, bool) {
-	script, err := filepath.Abs(filepath.Join("testdata", "duckdb", "query.mjs"))
-	if err != nil {
-		return 0, false
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "@duckdb", "node-api")); err != nil {
+	script, ok := kit.DuckDBScript()
+	if !ok {
 		return 0, false
 	}
 	sql := fmt.Sprintf(`COPY (SELECT *, now() AS _etl_loaded_at FROM read_parquet('%s/*.parquet')) TO '%s' (FORMAT parquet, COMPRESSION zstd)`, srcDir, out)
@@ -95,29 +92,4 @@ func duckdbCopy(srcDir, out string) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Since(start), true
-}
-
-func buildLagoon() (string, error) {
-	dir, err := os.MkdirTemp("", "lagoon-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "lagoon")
-	return bin, run("go", "build", "-o", bin, "./cmd/lagoon")
-}
-
-func run(name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	return nil
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/lagoon-dev/lagoon/bench/internal/kit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,37 +24,37 @@ import (
 // re-encoding. The feed is ../shared/bench/gen's NDJSON.
 func runRegistered(bin string, rows int, keep bool) {
 	dir, err := os.MkdirTemp("", "lagoon-bench-reg-")
-	check(err)
+	kit.Check(err)
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
 	feed := filepath.Join(dir, "feed.ndjson")
 	gen, err := filepath.Abs(filepath.Join("..", "shared", "bench", "gen"))
-	check(err)
+	kit.Check(err)
 	cmd := exec.Command("go", "run", ".", "-rows", strconv.Itoa(rows), "-format", "ndjson", "-out", feed)
 	cmd.Dir, cmd.Stderr = gen, os.Stderr
-	check(cmd.Run())
+	kit.Check(cmd.Run())
 	root := filepath.Join(dir, "lake")
-	check(run(bin, "init", "--root", root))
+	kit.Check(kit.Run(bin, "init", "--root", root))
 	in := filepath.Join(root, "prepare", "bench", "feed")
-	check(os.MkdirAll(in, 0o755))
+	kit.Check(os.MkdirAll(in, 0o755))
 	// The table's first file creates it (and is re-encoded, as first files are).
-	check(head(feed, filepath.Join(in, "first.ndjson"), 100))
-	check(run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false"))
-	check(os.Link(feed, filepath.Join(in, "big.ndjson")))
-	check(run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false", "--stages", "prepare"))
+	kit.Check(head(feed, filepath.Join(in, "first.ndjson"), 100))
+	kit.Check(kit.Run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false"))
+	kit.Check(os.Link(feed, filepath.Join(in, "big.ndjson")))
+	kit.Check(kit.Run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false", "--stages", "prepare"))
 	prepared, err := filepath.Glob(filepath.Join(root, "load", "bench", "feed", "*.parquet"))
-	check(err)
+	kit.Check(err)
 	if len(prepared) != 1 {
-		check(fmt.Errorf("want one prepared file, found %v", prepared))
+		kit.Check(fmt.Errorf("want one prepared file, found %v", prepared))
 	}
 	aside := filepath.Join(dir, "prepared.parquet")
-	check(os.Link(prepared[0], aside))
+	kit.Check(os.Link(prepared[0], aside))
 	st, err := os.Stat(aside)
-	check(err)
+	kit.Check(err)
 
 	start := time.Now()
-	check(run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false", "--stages", "load"))
+	kit.Check(kit.Run(bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false", "--stages", "load"))
 	load := time.Since(start)
 	rw := roundTrip(aside, filepath.Join(dir, "rw.parquet"))
 	fmt.Printf("%-22s %10.1f %8.2f %12.0f %9.1f %10s %12s\n", fmt.Sprintf("prepared file, %d rows", rows),
@@ -67,25 +68,25 @@ func runRegistered(bin string, rows int, keep bool) {
 func roundTrip(in, out string) time.Duration {
 	start := time.Now()
 	f, err := os.Open(in)
-	check(err)
+	kit.Check(err)
 	defer f.Close()
 	pf, err := file.NewParquetReader(f)
-	check(err)
+	kit.Check(err)
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
-	check(err)
+	kit.Check(err)
 	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
-	check(err)
+	kit.Check(err)
 	defer rr.Release()
 	o, err := os.Create(out)
-	check(err)
+	kit.Check(err)
 	w, err := pqarrow.NewFileWriter(rr.Schema(), o, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
 		pqarrow.DefaultWriterProps())
-	check(err)
+	kit.Check(err)
 	for rr.Next() {
-		check(w.WriteBuffered(rr.RecordBatch()))
+		kit.Check(w.WriteBuffered(rr.RecordBatch()))
 	}
-	check(rr.Err())
-	check(w.Close())
+	kit.Check(rr.Err())
+	kit.Check(w.Close())
 	return time.Since(start)
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/lagoon-dev/lagoon/bench/internal/kit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,22 +35,22 @@ func main() {
 	rows := flag.Int("rows", 200, "rows per file")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "lagoon-bench-maintain-")
-	check(err)
+	kit.Check(err)
 	defer os.RemoveAll(dir)
-	bin, err := buildLagoon()
-	check(err)
+	bin, err := kit.BuildLagoon()
+	kit.Check(err)
 	root := filepath.Join(dir, "lake")
 	for i := range *files {
-		check(writeParquet(filepath.Join(root, "load", "bench", "t", fmt.Sprintf("f%05d.parquet", i)), i**rows, *rows))
+		kit.Check(writeParquet(filepath.Join(root, "load", "bench", "t", fmt.Sprintf("f%05d.parquet", i)), i**rows, *rows))
 	}
 	start := time.Now()
-	check(run(bin, "run", "--root", root, "--once", "--settle", "0", "--max-batch-files", "1", "--maintain=false", "--log-level", "error"))
+	kit.Check(kit.Run(bin, "run", "--root", root, "--once", "--settle", "0", "--max-batch-files", "1", "--maintain=false", "--log-level", "error"))
 	fmt.Printf("loaded %d commits of %d rows in %.1fs\n", *files, *rows, time.Since(start).Seconds())
 
 	before, nBefore := query(root)
 	start = time.Now()
 	out, err := output(bin, "maintain", "--root", root, "bench.t", "--json", "--snapshot-retention", "0s", "--keep-snapshots", "1")
-	check(err)
+	kit.Check(err)
 	took := time.Since(start)
 	var reps []struct {
 		FilesRewritten int   `json:"files_rewritten"`
@@ -57,7 +58,7 @@ func main() {
 		BytesRewritten int64 `json:"bytes_rewritten"`
 		Snapshots      int   `json:"snapshots_expired"`
 	}
-	check(json.Unmarshal(out, &reps))
+	kit.Check(json.Unmarshal(out, &reps))
 	after, nAfter := query(root)
 	fmt.Printf("%-34s %8s %12s\n", "", "files", "query (s)")
 	fmt.Printf("%-34s %8d %12.3f\n", "before maintenance", nBefore, before.Seconds())
@@ -76,12 +77,12 @@ func main() {
 func query(root string) (time.Duration, int) {
 	ctx := context.Background()
 	l, err := lake.Open(ctx, lake.Config{Root: root})
-	check(err)
+	kit.Check(err)
 	defer l.Close()
 	tbl, err := l.LoadTable(ctx, lake.TableRef{DB: "bench", Table: "t"})
-	check(err)
+	kit.Check(err)
 	files, err := lake.DataFiles(ctx, tbl)
-	check(err)
+	kit.Check(err)
 	quoted := make([]string, len(files))
 	for i, f := range files {
 		quoted[i] = "'" + strings.TrimPrefix(f, "file://") + "'"
@@ -94,7 +95,7 @@ func median(sql string) time.Duration {
 	var ts []time.Duration
 	for range 3 {
 		start := time.Now()
-		check(duckdb(sql))
+		kit.Check(duckdb(sql))
 		ts = append(ts, time.Since(start))
 	}
 	slices.Sort(ts)
@@ -102,9 +103,9 @@ func median(sql string) time.Duration {
 }
 
 func duckdb(sql string) error {
-	script, err := filepath.Abs(filepath.Join("testdata", "duckdb", "query.mjs"))
-	if err != nil {
-		return err
+	script, ok := kit.DuckDBScript()
+	if !ok {
+		return fmt.Errorf("duckdb is not installed: run scripts/install-test-deps")
 	}
 	f, err := os.CreateTemp("", "lagoon-bench-*.sql") // a long file list passes no command line
 	if err != nil {
@@ -153,24 +154,6 @@ func writeParquet(path string, first, n int) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-func buildLagoon() (string, error) {
-	dir, err := os.MkdirTemp("", "lagoon-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "lagoon")
-	return bin, run("go", "build", "-o", bin, "./cmd/lagoon")
-}
-
-func run(name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	return nil
-}
-
 func output(name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(name, args...)
 	out, err := cmd.Output()
@@ -178,11 +161,4 @@ func output(name string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	return out, nil
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
 }

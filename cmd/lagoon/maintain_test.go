@@ -114,36 +114,10 @@ func TestTablesStayFast(t *testing.T) {
 	if !shape.fast() {
 		t.Errorf("table after %d loads: %+v; want ≤ 5 files per partition, ≤ 10 manifests, metadata.json < 64 KiB, ≤ 200 objects in metadata/", n, shape)
 	}
-	if rows, ids := duckIDs(t, l, "acc.events"); rows != n || ids != n {
+	if rows, ids := lakefixture.DuckIDs(t, l, "acc.events"); rows != n || ids != n {
 		t.Errorf("DuckDB reads %d rows (%d ids) from the live files, want %d each once", rows, ids, n)
 	}
 	stop(t, cmd, &stderr)
-}
-
-// duckIDs counts, with DuckDB over a table's live data files (each of
-// which must be inside the lake), its rows and distinct ids.
-func duckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
-	tb.Helper()
-	ref, _ := lake.ParseTableRef(name)
-	tbl, err := l.LoadTable(context.Background(), ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	files, err := lake.DataFiles(context.Background(), tbl)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var quoted []string
-	for _, f := range files {
-		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
-			tb.Errorf("%s: data file %s is outside the lake", name, f)
-		}
-		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
-	}
-	res := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM read_parquet(["+strings.Join(quoted, ",")+"], union_by_name=true)")
-	a, _ := res[0]["n"].(float64)
-	b, _ := res[0]["d"].(float64)
-	return int(a), int(b)
 }
 
 // stop sends the daemon SIGTERM and waits for it to exit cleanly.
@@ -194,7 +168,7 @@ func TestMaintenanceCrashExactlyOnce(t *testing.T) {
 	}
 	assertExactlyOnce(t, root, files*rowsPerFile)
 	l := lakefixture.OpenAt(t, root)
-	if rows, ids := duckIDs(t, l, "crash.events"); rows != files*rowsPerFile || ids != files*rowsPerFile {
+	if rows, ids := lakefixture.DuckIDs(t, l, "crash.events"); rows != files*rowsPerFile || ids != files*rowsPerFile {
 		t.Errorf("DuckDB reads %d rows (%d ids), want %d each once", rows, ids, files*rowsPerFile)
 	}
 	maintained := 0
@@ -251,7 +225,7 @@ func TestMaintainCommand(t *testing.T) {
 	if r := reps[0]; r.Table != "db.t" || r.FilesRewritten != 6 || r.FilesWritten != 1 || r.SnapshotsExpired != 6 {
 		t.Errorf("report %+v; want 6 files into 1 and 6 snapshots expired", r)
 	}
-	if rows, ids := duckIDs(t, lakefixture.OpenAt(t, root), "db.t"); rows != 6 || ids != 6 {
+	if rows, ids := lakefixture.DuckIDs(t, lakefixture.OpenAt(t, root), "db.t"); rows != 6 || ids != 6 {
 		t.Errorf("DuckDB reads %d rows (%d ids), want 6", rows, ids)
 	}
 	if code, _, errOut := lagoon(t, "maintain", "--root", root, "nosuch.table"); code != exitError || !strings.Contains(errOut, "nosuch.table") {

@@ -73,7 +73,7 @@ func TestCopiedLakeIsIndependent(t *testing.T) {
 		if n := len(lakefixture.Rows(t, l, "db.t")); n != want {
 			t.Errorf("%s: %d rows, want %d", dir, n, want)
 		}
-		if got, _ := duckIDs(t, l, "db.t"); got != want {
+		if got, _ := lakefixture.DuckIDs(t, l, "db.t"); got != want {
 			t.Errorf("%s: DuckDB reads %d rows from the table's files, want %d", dir, got, want)
 		}
 		if code, out, _ := lagoon(t, "trail", "verify", "--root", dir); code != exitOK {
@@ -194,7 +194,7 @@ func TestMovedLakeRuns(t *testing.T) {
 	if l.Identity.ID != id {
 		t.Errorf("the moved lake's id is %s, want %s (kept)", l.Identity.ID, id)
 	}
-	if got, _ := duckIDs(t, l, "db.t"); got != 10 {
+	if got, _ := lakefixture.DuckIDs(t, l, "db.t"); got != 10 {
 		t.Errorf("DuckDB reads %d rows, want 10", got)
 	}
 	if _, err := os.Stat(orig); !os.IsNotExist(err) {

@@ -1,12 +1,16 @@
 package lakefixture
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // DuckDB runs sql with DuckDB (npm @duckdb/node-api, installed by
@@ -38,4 +42,34 @@ func DuckDB(tb testing.TB, sql string) []map[string]any {
 		tb.Fatalf("duckdb output %q: %v", out, err)
 	}
 	return rows
+}
+
+// DuckIDs counts, with DuckDB over a table's live data files (each of
+// which must be inside the lake), its rows and distinct values of id: the
+// independent reader's word that every row is there once.
+func DuckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
+	tb.Helper()
+	ref, err := lake.ParseTableRef(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tbl, err := l.LoadTable(context.Background(), ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	files, err := lake.DataFiles(context.Background(), tbl)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	quoted := make([]string, 0, len(files))
+	for _, f := range files {
+		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
+			tb.Errorf("%s: data file %s is outside the lake", name, f)
+		}
+		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
+	}
+	res := DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM read_parquet(["+strings.Join(quoted, ",")+"], union_by_name=true)")
+	n, _ := res[0]["n"].(float64)
+	d, _ := res[0]["d"].(float64)
+	return int(n), int(d)
 }
