@@ -21,6 +21,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/pqcompat"
 )
 
 // LoadedAtColumn is lake.LoadedAtColumn.
@@ -54,6 +55,8 @@ type source struct {
 	// write.
 	origins   []string
 	prepBatch string
+	// repairs are what the file's footer needed for arrow-go to read it.
+	repairs pqcompat.Repairs
 	// prog is the progress of the watched work reading the file now
 	// (nil: none); obj's reads count in it.
 	prog atomic.Pointer[lake.Progress]
@@ -121,7 +124,8 @@ func (s *source) prepared() bool {
 
 func (s *source) check() error {
 	defer s.prog.Load().Arm(s.info.Key)()
-	pf, err := file.NewParquetReader(s.obj)
+	pf, repairs, err := pqcompat.NewReader(s.obj, s.obj.Size(), memoryPool)
+	s.repairs = repairs
 	if err == nil {
 		err = checkFooter(pf.MetaData(), s.obj.Size())
 	}

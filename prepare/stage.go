@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/pqcompat"
 	"github.com/lagoon-dev/lagoon/strike"
 )
 
@@ -298,7 +298,7 @@ func (s *Stage) readParquetFooter(ctx context.Context, key string) string {
 		return "cannot open: " + err.Error()
 	}
 	defer obj.Close()
-	pf, err := file.NewParquetReader(obj)
+	pf, _, err := pqcompat.NewReader(obj, obj.Size(), nil)
 	if err != nil {
 		return "not a readable Parquet file: " + err.Error()
 	}
