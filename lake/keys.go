@@ -29,6 +29,10 @@ const (
 // appended. Tables are partitioned by its day.
 const LoadedAtColumn = "_etl_loaded_at"
 
+// LineageColumn holds, in each row, the key of the file it came from (a
+// source under prepare/, or a Parquet file dropped into load/).
+const LineageColumn = "_etl_source_key"
+
 // ReceivedAtMetadata is the Parquet key-value metadata in which prepare
 // records when its batch's oldest source arrived (RFC 3339).
 const ReceivedAtMetadata = "lagoon.received-at"

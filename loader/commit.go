@@ -512,7 +512,7 @@ func (l *Loader) dropCopies(ctx context.Context, in intent) error {
 func registrable(tbl *table.Table, srcs []*source) bool {
 	mark, fresh := lake.SchemaMark(tbl), lake.FreshMark(tbl.Schema())
 	for _, s := range srcs {
-		if (s.mark != mark && s.mark != fresh) || len(s.key.Partitions) > 0 {
+		if (s.mark != mark && s.mark != fresh) || len(s.consts) > 0 {
 			return false
 		}
 	}

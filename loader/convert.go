@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/pqcompat"
 )
 
 // errType classifies Arrow types that Iceberg v2 cannot hold faithfully.
@@ -42,7 +43,7 @@ func canonicalFields(in []arrow.Field) (out []arrow.Field, dropped []string, err
 			dropped = append(dropped, f.Name)
 			continue
 		}
-		t, err := canonicalType(f.Type)
+		t, err := canonicalField(f)
 		if err != nil {
 			return nil, nil, fmt.Errorf("column %q: %w", f.Name, err)
 		}
@@ -67,6 +68,20 @@ func (n namer) next(name string) string {
 	}
 	n[cand] = true
 	return cand
+}
+
+// canonicalField is canonicalType of f's type, except for a MAP that
+// pqcompat had arrow-go read as a list of key-value structs (its keys
+// were optional): that is a map again.
+func canonicalField(f arrow.Field) (arrow.DataType, error) {
+	if id, ok := f.Metadata.GetValue("PARQUET:field_id"); ok && id == strconv.Itoa(pqcompat.MapFieldID) {
+		if l, ok := f.Type.(*arrow.ListType); ok {
+			if kv, ok := l.Elem().(*arrow.StructType); ok && kv.NumFields() == 2 {
+				return canonicalMap(arrow.MapOfFields(kv.Field(0), kv.Field(1)))
+			}
+		}
+	}
+	return canonicalType(f.Type)
 }
 
 // canonicalType returns the Arrow type lagoon stores for dt: small ints and
@@ -136,26 +151,32 @@ func canonicalList(t arrow.ListLikeType) (arrow.DataType, error) {
 	if m, ok := t.(*arrow.MapType); ok {
 		return canonicalMap(m)
 	}
-	elem := t.ElemField()
-	if elem.Type.ID() == arrow.NULL {
-		return nil, fmt.Errorf("%w: a list whose elements are all null has no element type", errType)
-	}
-	et, err := canonicalType(elem.Type)
+	et, err := canonicalElem(t.ElemField())
 	if err != nil {
 		return nil, err
 	}
 	return arrow.ListOfField(arrow.Field{Name: "element", Type: et, Nullable: true}), nil
 }
 
+// canonicalElem is the type of a list's elements or a map's values: one
+// of the Null type (all null: it holds no value to type) is a string, the
+// nearest type that holds only nulls faithfully.
+func canonicalElem(f arrow.Field) (arrow.DataType, error) {
+	if f.Type.ID() == arrow.NULL {
+		return arrow.BinaryTypes.String, nil
+	}
+	return canonicalField(f)
+}
+
 func canonicalMap(m *arrow.MapType) (arrow.DataType, error) {
-	kt, err := canonicalType(m.KeyType())
+	if m.KeyType().ID() == arrow.NULL {
+		return nil, fmt.Errorf("%w: a map whose keys are all null has no key type (and Iceberg map keys cannot be null)", errType)
+	}
+	kt, err := canonicalField(m.KeyField())
 	if err != nil {
 		return nil, fmt.Errorf("map key: %w", err)
 	}
-	if m.ItemType().ID() == arrow.NULL {
-		return nil, fmt.Errorf("%w: a map whose values are all null has no value type", errType)
-	}
-	it, err := canonicalType(m.ItemType())
+	it, err := canonicalElem(m.ItemField())
 	if err != nil {
 		return nil, fmt.Errorf("map value: %w", err)
 	}
@@ -170,9 +191,14 @@ func canonicalStruct(t *arrow.StructType) (arrow.DataType, error) {
 		return nil, err
 	}
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("%w: a struct whose fields are all null has no fields", errType)
+		// every field is of the Null type: keep them, as strings (see
+		// canonicalElem), for the struct's own nulls
+		for _, f := range t.Fields() {
+			fields = append(fields, arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String})
+		}
+		fields, _, err = canonicalFields(fields)
 	}
-	return arrow.StructOf(fields...), nil
+	return arrow.StructOf(fields...), err
 }
 
 // conform converts arr to the canonical type target (which canonicalType
@@ -210,6 +236,8 @@ func conform(ctx context.Context, arr arrow.Array, target arrow.DataType) (arrow
 		return conformList(ctx, l.Data(), target)
 	case *arrow.Float16Type:
 		return halfToFloat(arr.(*array.Float16)), nil
+	case *arrow.NullType:
+		return array.MakeArrayOfNull(memoryPool, target, arr.Len()), nil
 	}
 	return compute.CastArray(ctx, arr, compute.SafeCastOptions(target))
 }
@@ -223,9 +251,12 @@ func conformStruct(ctx context.Context, data arrow.ArrayData, src, dst *arrow.St
 			c.Release()
 		}
 	}()
+	// canonicalFields left out the fields of the Null type, unless they
+	// are a map's values (canonicalElem)
+	dropNull := src.NumFields() != dst.NumFields()
 	j := 0
 	for i, f := range src.Fields() {
-		if f.Type.ID() == arrow.NULL {
+		if dropNull && f.Type.ID() == arrow.NULL {
 			continue
 		}
 		child := array.MakeFromData(data.Children()[i])
@@ -261,6 +292,9 @@ func conformList(ctx context.Context, data arrow.ArrayData, target arrow.DataTyp
 		return nil, err
 	}
 	defer c.Release()
+	if _, ok := target.(*arrow.MapType); ok && c.(*array.Struct).Field(0).NullN() > 0 {
+		return nil, errors.New("a map key is null: Iceberg map keys cannot be null")
+	}
 	out := array.NewData(target, data.Len(), data.Buffers()[:2], []arrow.ArrayData{c.Data()}, data.NullN(), data.Offset())
 	defer out.Release()
 	return array.MakeFromData(out), nil

@@ -53,7 +53,7 @@ func openAndRead(t *testing.T, st *lake.Local, b []byte) error {
 	}
 	k, _ := lake.ParseKey(key)
 	var s *source
-	fuzzing.Within(t, "openSource", func() { s, err = openSource(ctx, st, info, k, 0, false) })
+	fuzzing.Within(t, "openSource", func() { s, err = openSource(ctx, st, info, k, sourceOptions{}) })
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,10 @@ type Config struct {
 	// rejected (lake.ErrStalled), or, when the store sent nothing, the
 	// batch is retried later (lake.ErrStoreStalled). Zero: never.
 	StallTimeout time.Duration
+	// Lineage adds LineageColumn, the file's key, to the rows of files
+	// that prepare did not write (prepare adds it to its own, see
+	// prepare.StageConfig.Lineage).
+	Lineage bool
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }
@@ -74,6 +78,7 @@ func DefaultConfig() Config {
 		Settle:         2 * time.Second,
 		CommitAttempts: 20,
 		StallTimeout:   time.Minute,
+		Lineage:        true,
 		Now:            time.Now,
 	}
 }
@@ -214,7 +219,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 	}()
 	hash, seen := l.cfg.Dedupe.WantsSHA256(l.cfg.Audit), map[string]string{}
 	for _, w := range batch {
-		s, err := openSource(ctx, l.st, w.info, w.key, l.cfg.StallTimeout, hash)
+		s, err := openSource(ctx, l.st, w.info, w.key, sourceOptions{stall: l.cfg.StallTimeout, hash: hash, lineage: l.cfg.Lineage})
 		if err == nil {
 			var dup bool
 			if dup, err = l.duplicate(ctx, ref, s, seen); dup || err != nil {

@@ -23,6 +23,7 @@ func newLoader(tb testing.TB, l *lake.Lake, tweak ...func(*loader.Config)) *load
 	tb.Helper()
 	cfg := loader.DefaultConfig()
 	cfg.Settle = 0
+	cfg.Lineage = false // TestLineage has it
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ import (
 
 // LoadedAtColumn is lake.LoadedAtColumn.
 const LoadedAtColumn = lake.LoadedAtColumn
+
+// LineageColumn is lake.LineageColumn.
+const LineageColumn = lake.LineageColumn
 
 // readBatchRows is how many rows a record batch read from a file holds.
 const readBatchRows = 64 * 1024
@@ -55,6 +59,10 @@ type source struct {
 	// write.
 	origins   []string
 	prepBatch string
+	// consts are the columns of one value for the whole file: its key's
+	// name=value folders, then its lineage (see addLineage).
+	consts  []lake.PartitionValue
+	lineage bool
 	// repairs are what the file's footer needed for arrow-go to read it.
 	repairs pqcompat.Repairs
 	// prog is the progress of the watched work reading the file now
@@ -78,7 +86,14 @@ func (o watchedObject) Read(b []byte) (int, error) { return o.s.prog.Load().Read
 // openSource opens and checks a waiting file, under a watchdog of stall
 // (see lake.Watch). Problems of the file itself come back as *RejectError
 // or *lake.FileError; other errors are transient.
-func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key, stall time.Duration, hash bool) (*source, error) {
+// sourceOptions tune openSource.
+type sourceOptions struct {
+	stall   time.Duration // the watchdog's (see lake.Watch)
+	hash    bool          // compute the file's SHA-256
+	lineage bool          // add LineageColumn to files prepare did not write
+}
+
+func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key lake.Key, opt sourceOptions) (*source, error) {
 	if info.Size == 0 {
 		return nil, reject(info.Key, "empty file (0 bytes)", nil)
 	}
@@ -89,11 +104,11 @@ func openSource(ctx context.Context, st lake.Store, info lake.ObjectInfo, key la
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", info.Key, err)
 	}
-	s := &source{info: info, key: key}
+	s := &source{info: info, key: key, lineage: opt.lineage}
 	s.obj = watchedObject{Object: obj, s: s}
-	_, err = lake.Watch(ctx, stall, func(ctx context.Context, p *lake.Progress) (struct{}, error) {
+	_, err = lake.Watch(ctx, opt.stall, func(ctx context.Context, p *lake.Progress) (struct{}, error) {
 		s.prog.Store(p)
-		if err := lake.ProtectFile(info.Key, s.check); err != nil || !hash {
+		if err := lake.ProtectFile(info.Key, s.check); err != nil || !opt.hash {
 			return struct{}{}, err
 		}
 		return struct{}{}, s.hash(ctx)
@@ -153,11 +168,26 @@ func (s *source) check() error {
 	if err != nil {
 		return reject(s.info.Key, "unsupported schema", err)
 	}
-	s.schema, err = withPathColumns(s.canon, s.key.Partitions)
+	s.consts = s.key.Partitions
+	s.schema, err = withPathColumns(s.canon, s.consts)
 	if err != nil {
 		return reject(s.info.Key, "unsupported schema", err)
 	}
+	s.addLineage()
 	return nil
+}
+
+// addLineage gives the rows of a file that prepare did not write (prepare
+// decides for its own) the file's key in LineageColumn, unless the file
+// has that column already (one exported from a lake, say).
+func (s *source) addLineage() {
+	if !s.lineage || s.mark != "" || s.prepared() || len(s.schema.FieldIndices(LineageColumn)) > 0 {
+		return
+	}
+	lin := lake.PartitionValue{Name: LineageColumn, Value: s.info.Key}
+	s.consts = append(slices.Clip(s.consts), lin)
+	fields := append(s.schema.Fields(), arrow.Field{Name: LineageColumn, Type: arrow.BinaryTypes.String, Nullable: true})
+	s.schema = arrow.NewSchema(fields, nil)
 }
 
 // readMark notes a file prepare wrote for registering, and reads it
@@ -311,7 +341,7 @@ func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*project
 	}
 	return &projector{
 		src: arrow.StructOf(s.raw.Fields()...), canon: arrow.StructOf(s.canon.Fields()...),
-		loadedAt: loadedAt, parts: s.key.Partitions,
+		loadedAt: loadedAt, parts: s.consts,
 		fileSchema: fileSchema, target: target, withTime: withTime,
 	}, nil
 }

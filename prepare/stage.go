@@ -19,8 +19,8 @@ import (
 	"github.com/lagoon-dev/lagoon/strike"
 )
 
-// LineageColumn holds, in each row, the key of the file it came from.
-const LineageColumn = "_etl_source_key"
+// LineageColumn is lake.LineageColumn.
+const LineageColumn = lake.LineageColumn
 
 // StageConfig tunes the prepare stage. Start from DefaultStageConfig.
 type StageConfig struct {

@@ -101,7 +101,7 @@ have not changed for --settle.`,
 			fs.BoolVar(&f.hook.RawKeys, "webhook-raw-keys", false, "take webhook keys as sent, not URL-decoded (versitygw)")
 			fs.StringVar(&f.sqs.Queue, "queue", "", "SQS queue URL or name, for --events sqs (implies it)")
 			fs.IntVar(&f.sqs.MaxReceives, "max-receives", f.sqs.MaxReceives, "give up on an SQS message delivered more often than this")
-			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to rows of prepared files")
+			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to every row: of prepared files, and of Parquet files dropped into load/")
 			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
 			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
 			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
@@ -216,6 +216,7 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 	book := strike.New(lk.Store, f.strike)
 	f.prep.Strikes, f.ld.Strikes = book, book
 	f.ld.StallTimeout = f.prep.Options.StallTimeout // one flag for both stages
+	f.ld.Lineage = f.prep.Lineage
 	f.ld.Lake = lk.Identity
 	f.prep.NoLoader = f.once && !want["load"]
 	if want["prepare"] {

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,6 +50,16 @@ func DuckDB(tb testing.TB, sql string) []map[string]any {
 // independent reader's word that every row is there once.
 func DuckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 	tb.Helper()
+	res := DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM "+DuckTable(tb, l, name))
+	n, _ := res[0]["n"].(float64)
+	d, _ := res[0]["d"].(float64)
+	return int(n), int(d)
+}
+
+// DuckTable returns the DuckDB table expression that reads a table's live
+// data files (each of which must be inside the lake).
+func DuckTable(tb testing.TB, l *lake.Lake, name string) string {
+	tb.Helper()
 	ref, err := lake.ParseTableRef(name)
 	if err != nil {
 		tb.Fatal(err)
@@ -66,10 +77,51 @@ func DuckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 		if !strings.HasPrefix(f, l.Store.URL("")+"/") {
 			tb.Errorf("%s: data file %s is outside the lake", name, f)
 		}
-		quoted = append(quoted, "'"+strings.TrimPrefix(f, "file://")+"'")
+		quoted = append(quoted, DuckQuote(strings.TrimPrefix(f, "file://")))
 	}
-	res := DuckDB(tb, "SELECT count(*)::INTEGER AS n, count(DISTINCT id)::INTEGER AS d FROM read_parquet(["+strings.Join(quoted, ",")+"], union_by_name=true)")
-	n, _ := res[0]["n"].(float64)
-	d, _ := res[0]["d"].(float64)
-	return int(n), int(d)
+	return "read_parquet([" + strings.Join(quoted, ",") + "], union_by_name=true, hive_partitioning=false)"
+}
+
+// DuckQuote quotes s as a DuckDB string literal.
+func DuckQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// DuckCanonicalRows runs sql and returns its rows as canonical JSON, sorted:
+// object keys (column and struct field names) normalised as lagoon
+// normalises column names, and the UTC offset DuckDB prints after a
+// timestamptz ("+00") left out, so that a foreign file's rows and the rows
+// lagoon stored from it compare cell by cell. (A legacy TIMESTAMP_MICROS
+// column is UTC-adjusted by the Parquet specification, so lagoon stores a
+// timestamptz; DuckDB reads it as a plain timestamp. The instants are the
+// same.)
+func DuckCanonicalRows(tb testing.TB, sql string) []string {
+	tb.Helper()
+	rows := DuckDB(tb, sql)
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		b, err := json.Marshal(normalizeKeys(r))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func normalizeKeys(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[lake.NormalizeColumn(k)] = normalizeKeys(e)
+		}
+		return out
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeKeys(e)
+		}
+	case string:
+		return strings.TrimSuffix(x, "+00")
+	}
+	return v
 }
