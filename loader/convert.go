@@ -77,7 +77,9 @@ func canonicalField(f arrow.Field) (arrow.DataType, error) {
 	if id, ok := f.Metadata.GetValue("PARQUET:field_id"); ok && id == strconv.Itoa(pqcompat.MapFieldID) {
 		if l, ok := f.Type.(*arrow.ListType); ok {
 			if kv, ok := l.Elem().(*arrow.StructType); ok && kv.NumFields() == 2 {
-				return canonicalMap(arrow.MapOfFields(kv.Field(0), kv.Field(1)))
+				key := kv.Field(0)
+				key.Nullable = false // a null key fails the conversion
+				return canonicalMap(arrow.MapOfFields(key, kv.Field(1)))
 			}
 		}
 	}

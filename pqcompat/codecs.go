@@ -65,7 +65,7 @@ func (g emptyGuard) DecodeWithError(dst, src []byte) ([]byte, error) {
 	return compress.Decode(g.Codec, dst, src)
 }
 
-func (s streamingGuard) NewReader(r io.Reader) io.ReadCloser { return s.stream.NewReader(r) }
+func (s streamingGuard) NewReader(r io.Reader) io.ReadCloser  { return s.stream.NewReader(r) }
 func (s streamingGuard) NewWriter(w io.Writer) io.WriteCloser { return s.stream.NewWriter(w) }
 func (s streamingGuard) NewWriterLevel(w io.Writer, level int) (io.WriteCloser, error) {
 	return s.stream.NewWriterLevel(w, level)

@@ -211,6 +211,9 @@ func (w *schemaWalk) node(path []string) {
 	}
 	first := w.next
 	for range children {
+		if w.next >= len(w.elems) {
+			break // a count past the schema's end
+		}
 		w.node(path)
 	}
 	if children > 0 && w.optionalMapKey(e, first) {
