@@ -2,8 +2,10 @@ package loader
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -72,9 +74,14 @@ func (n namer) next(name string) string {
 
 // canonicalField is canonicalType of f's type, except for a MAP that
 // pqcompat had arrow-go read as a list of key-value structs (its keys
-// were optional): that is a map again.
+// were optional): that is a map again; and for a Parquet INTERVAL, bytes
+// to arrow-go: that is intervalType.
 func canonicalField(f arrow.Field) (arrow.DataType, error) {
-	if id, ok := f.Metadata.GetValue("PARQUET:field_id"); ok && id == strconv.Itoa(pqcompat.MapFieldID) {
+	id, _ := f.Metadata.GetValue("PARQUET:field_id")
+	if fb, ok := f.Type.(*arrow.FixedSizeBinaryType); ok && fb.ByteWidth == 12 && id == strconv.Itoa(pqcompat.IntervalFieldID) {
+		return intervalType, nil
+	}
+	if id == strconv.Itoa(pqcompat.MapFieldID) {
 		if l, ok := f.Type.(*arrow.ListType); ok {
 			if kv, ok := l.Elem().(*arrow.StructType); ok && kv.NumFields() == 2 {
 				key := kv.Field(0)
@@ -240,6 +247,10 @@ func conform(ctx context.Context, arr arrow.Array, target arrow.DataType) (arrow
 		return halfToFloat(arr.(*array.Float16)), nil
 	case *arrow.NullType:
 		return array.MakeArrayOfNull(memoryPool, target, arr.Len()), nil
+	case *arrow.FixedSizeBinaryType:
+		if arrow.TypeEqual(target, intervalType) {
+			return intervalToStruct(arr.(*array.FixedSizeBinary))
+		}
 	}
 	return compute.CastArray(ctx, arr, compute.SafeCastOptions(target))
 }
@@ -335,3 +346,38 @@ func halfToFloat(a *array.Float16) arrow.Array {
 }
 
 var memoryPool = memory.DefaultAllocator
+
+// intervalType holds a Parquet INTERVAL, which Iceberg v2 has no type for,
+// exactly: its months, days and milliseconds (as microseconds, the fields
+// DuckDB shows an INTERVAL as).
+var intervalType = arrow.StructOf(
+	arrow.Field{Name: "months", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	arrow.Field{Name: "days", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+	arrow.Field{Name: "micros", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+)
+
+// intervalToStruct decodes INTERVAL values (three little-endian uint32);
+// months or days past int32 are an error, not a wrapped value.
+func intervalToStruct(a *array.FixedSizeBinary) (arrow.Array, error) {
+	b := array.NewStructBuilder(memoryPool, intervalType)
+	defer b.Release()
+	months := b.FieldBuilder(0).(*array.Int32Builder)
+	days := b.FieldBuilder(1).(*array.Int32Builder)
+	micros := b.FieldBuilder(2).(*array.Int64Builder)
+	for i := range a.Len() {
+		if a.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		v := a.Value(i)
+		m, d := binary.LittleEndian.Uint32(v), binary.LittleEndian.Uint32(v[4:])
+		if m > math.MaxInt32 || d > math.MaxInt32 {
+			return nil, fmt.Errorf("interval of %d months, %d days: past what Iceberg's int holds", m, d)
+		}
+		b.Append(true)
+		months.Append(int32(m))
+		days.Append(int32(d))
+		micros.Append(int64(binary.LittleEndian.Uint32(v[8:])) * 1000)
+	}
+	return b.NewArray(), nil
+}

@@ -109,7 +109,7 @@ func (s *source) int96Batches(ctx context.Context, rg int) iter.Seq2[arrow.Recor
 			defer stop()
 		}
 		for remaining := rgr.NumRows(); remaining > 0; {
-			rec, err := s.int96Batch(readers, next, min(remaining, readBatchRows))
+			rec, err := s.int96Batch(readers, next, min(remaining, s.batchRows))
 			if err != nil || !yield(rec, nil) {
 				if err != nil {
 					yield(nil, err)

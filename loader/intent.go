@@ -226,8 +226,11 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 	if err := l.writeVersionHint(ctx, in.ref(), tbl); err != nil {
 		return res, err
 	}
-	l.log.Info("batch loaded", "table", in.ref().String(), "files", res.Files, "rows", rows,
-		"snapshot", tbl.CurrentSnapshot().SnapshotID)
+	var snap int64
+	if cur := tbl.CurrentSnapshot(); cur != nil {
+		snap = cur.SnapshotID
+	}
+	l.log.Info("batch loaded", "table", in.ref().String(), "files", res.Files, "rows", rows, "snapshot", snap)
 	return res, l.dropIntent(ctx, in)
 }
 

@@ -111,6 +111,19 @@ func TestParquetLayouts(t *testing.T) {
 			want:    []string{`{"a":[],"id":2}`, `{"a":[{"x":1},{"x":2}],"id":1}`},
 		},
 		{
+			// parquet-testing's old_list_structure.parquet: LIST<LIST<INT32>>
+			// in two levels, the inner list the outer one's repeated group
+			name: "two-level list of lists",
+			file: pqcraft.File{NumRows: 2, Schema: []pqcraft.Node{
+				leaf("id", pqcraft.Int32, pqcraft.Required),
+				group("a", pqcraft.Optional, group("array", pqcraft.Repeated,
+					leaf("array", pqcraft.Int32, pqcraft.Repeated)).Annotated(pqcraft.List)).Annotated(pqcraft.List),
+			}, Columns: []pqcraft.Column{idColumn(2),
+				{Pages: []pqcraft.Page{{Rep: []int{0, 2, 1, 0}, Def: []int{3, 3, 3, 0}, MaxRep: 2, MaxDef: 3, Values: i32s(1, 2, 3)}}},
+			}},
+			columns: "id:int a:list<list<int>>",
+		},
+		{
 			// a record that starts on one page and ends on the next: legal
 			// in V1 pages, and what parquet-mr wrote before 1.11
 			name: "record straddling pages",

@@ -72,3 +72,22 @@ func TestNullMapKeyIsRejected(t *testing.T) {
 	}
 	assertRejected(t, l, "load/db/t/x.parquet", "Iceberg map keys cannot be null")
 }
+
+// TestRowsShortOfTheFootersAreRejected: a file whose pages hold fewer rows
+// than its row group declares is rejected, never loaded short (a reader
+// that stops early would otherwise lose the rest silently).
+func TestRowsShortOfTheFootersAreRejected(t *testing.T) {
+	f := pqcraft.File{NumRows: 3, Schema: []pqcraft.Node{leaf("id", pqcraft.Int32, pqcraft.Required)},
+		Columns: []pqcraft.Column{idColumn(2)}}
+	body, err := pqcraft.Write(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
+	res := loadAll(t, newLoader(t, l))
+	if len(res.Rejected) != 1 || res.Files != 0 || !strings.Contains(res.Rejected[0].Reason, "2 of 3") {
+		t.Fatalf("result = %+v, want the file rejected for its 2 rows of 3", res)
+	}
+	assertRejected(t, l, "load/db/t/x.parquet", "rows read differ from the file's row count")
+}

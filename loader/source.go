@@ -47,6 +47,9 @@ type source struct {
 	canon  *arrow.Schema // raw made canonical (see canonicalSchema)
 	schema *arrow.Schema // canon plus the path columns, no _etl_loaded_at
 	rows   int64
+	// batchRows is how many rows a batch read from the file holds (see
+	// batchRows).
+	batchRows int64
 	// mark is the table schema a file prepare wrote for registering was
 	// written for (lake.RegisterMetadata); leaves then leave out its own
 	// _etl_loaded_at when the file is read (re-encoded) after all.
@@ -147,7 +150,8 @@ func (s *source) check() error {
 	if err != nil {
 		return reject(s.info.Key, "not a readable Parquet file", err)
 	}
-	s.fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, memoryPool)
+	s.batchRows = batchRows(pf.MetaData())
+	s.fr, err = pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: s.batchRows}, memoryPool)
 	if err != nil {
 		return reject(s.info.Key, "unreadable Parquet schema", err)
 	}
@@ -258,7 +262,14 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 		p := s.prog.Load()
 		disarm := p.Arm(s.info.Key)
 		defer func() { disarm() }()
+		var read int64
 		for rec, err := range s.rawBatches(ctx) {
+			if err == nil {
+				read += rec.NumRows()
+				if err = checkOffsets(rec); err != nil {
+					rec.Release()
+				}
+			}
 			if err != nil {
 				yield(nil, s.readErr(ctx, err))
 				return
@@ -279,6 +290,9 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 			if !ok {
 				return
 			}
+		}
+		if read != s.rows {
+			yield(nil, reject(s.info.Key, "cannot read the file's data", fmt.Errorf("%w: %d of %d", errRowCount, read, s.rows)))
 		}
 	}
 }

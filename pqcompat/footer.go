@@ -22,13 +22,23 @@ const (
 	seFieldID     = 9  // SchemaElement.field_id
 	seLogical     = 10 // SchemaElement.logicalType
 
-	logicalMap  = 2 // LogicalType.MAP
-	logicalList = 3 // LogicalType.LIST
+	logicalString = 1  // LogicalType.STRING
+	logicalMap    = 2  // LogicalType.MAP
+	logicalList   = 3  // LogicalType.LIST
+	logicalEnum   = 4  // LogicalType.ENUM
+	logicalJSON   = 12 // LogicalType.JSON
 
-	convertedMap         = 1  // ConvertedType MAP
-	convertedMapKeyValue = 2  // ConvertedType MAP_KEY_VALUE
-	convertedList        = 3  // ConvertedType LIST
-	convertedLast        = 21 // ConvertedType INTERVAL, the last one defined
+	convertedMap         = 1                 // ConvertedType MAP
+	convertedMapKeyValue = 2                 // ConvertedType MAP_KEY_VALUE
+	convertedList        = 3                 // ConvertedType LIST
+	convertedUTF8        = 0                 // ConvertedType UTF8
+	convertedEnum        = 4                 // ConvertedType ENUM
+	convertedJSON        = 19                // ConvertedType JSON
+	convertedInterval    = 21                // ConvertedType INTERVAL
+	typeFixedLen         = 7                 // Type FIXED_LEN_BYTE_ARRAY
+	seType               = 1                 // SchemaElement.type
+	seTypeLength         = 2                 // SchemaElement.type_length
+	convertedLast        = convertedInterval // the last one defined
 
 	repOptional = 1
 	repRepeated = 2
@@ -60,6 +70,22 @@ type Repairs struct {
 	// and carry the field id MapFieldID, so that a reader can tell them
 	// and turn them back into maps (a null key is then an error).
 	MapsAsLists []string
+	// Text are the dotted paths of ENUM and JSON columns, which the
+	// specification defines as UTF-8 text and arrow-go reads as bytes:
+	// they are annotated STRING instead, and read as strings.
+	Text []string
+	// Intervals are the dotted paths of INTERVAL columns (months, days and
+	// milliseconds, three little-endian uint32 in 12 bytes), which arrow-go
+	// reads as plain bytes. They carry the field id IntervalFieldID, so a
+	// reader can tell them.
+	Intervals []string
+	// NestedLists are the dotted paths of two-level lists of lists
+	// (LIST<LIST<…>> whose outer repeated group, named "array" or
+	// "<name>_tuple", is itself a LIST): by the specification's rules its
+	// element is that inner list, where arrow-go read a struct of it. The
+	// repeated group is renamed "list" (a name no reader shows), which
+	// arrow-go reads as the specification says.
+	NestedLists []string
 }
 
 // MapFieldID is the field id Open gives a MAP it annotated LIST (see
@@ -68,9 +94,13 @@ type Repairs struct {
 // to a reader that ignores foreign field ids.
 const MapFieldID = -0x4c41474f
 
+// IntervalFieldID is the field id Open gives an INTERVAL column (see
+// Repairs.Intervals), as MapFieldID is a map's.
+const IntervalFieldID = MapFieldID + 1
+
 // Changed reports whether any repair was made.
 func (r Repairs) Changed() bool {
-	return len(r.UnknownTypes) > 0 || r.NumRows || len(r.MapsAsLists) > 0
+	return len(r.UnknownTypes) > 0 || r.NumRows || len(r.MapsAsLists) > 0 || len(r.NestedLists) > 0 || len(r.Text) > 0 || len(r.Intervals) > 0
 }
 
 // File is a Parquet file as arrow-go should read it: the original bytes,
@@ -205,6 +235,14 @@ func (w *schemaWalk) node(path []string) {
 		path = append(path, name)
 	}
 	w.dropUnknown(e, path)
+	if asText(e) {
+		w.rep.Text = append(w.rep.Text, strings.Join(path, "."))
+		w.changed = true
+	}
+	if markInterval(e) {
+		w.rep.Intervals = append(w.rep.Intervals, strings.Join(path, "."))
+		w.changed = true
+	}
 	children := 0
 	if v := e.Get(seNumChildren); v != nil && v.Int > 0 {
 		children = int(min(v.Int, int64(len(w.elems))))
@@ -220,6 +258,32 @@ func (w *schemaWalk) node(path []string) {
 		w.rep.MapsAsLists = append(w.rep.MapsAsLists, strings.Join(path, "."))
 		w.changed = true
 	}
+	if children == 1 && w.nestedList(e, name, first) {
+		w.rep.NestedLists = append(w.rep.NestedLists, strings.Join(path, "."))
+		w.changed = true
+	}
+}
+
+// nestedList renames the repeated group of a two-level list of lists (see
+// Repairs.NestedLists).
+func (w *schemaWalk) nestedList(e *Value, name string, first int) bool {
+	rep := &w.elems[first]
+	if !isList(e) || !isList(rep) || repetition(rep) != repRepeated || numChildren(rep) != 1 {
+		return false
+	}
+	if n := rep.Get(seName); n == nil || (string(n.Bin) != "array" && string(n.Bin) != name+"_tuple") {
+		return false
+	}
+	rep.Set(seName, Binary([]byte("list")))
+	return true
+}
+
+func isList(e *Value) bool {
+	if ct := e.Get(seConverted); ct != nil && ct.Int == convertedList {
+		return true
+	}
+	lt := e.Get(seLogical)
+	return lt != nil && lt.Get(logicalList) != nil
 }
 
 // dropUnknown removes a logical or converted type no reader knows.
@@ -237,6 +301,29 @@ func (w *schemaWalk) dropUnknown(e *Value, path []string) {
 		w.rep.UnknownTypes = append(w.rep.UnknownTypes, strings.Join(path, "."))
 		w.changed = true
 	}
+}
+
+// asText annotates an ENUM or JSON column STRING (see Repairs.Text).
+func asText(e *Value) bool {
+	ct, lt := e.Get(seConverted), e.Get(seLogical)
+	text := ct != nil && (ct.Int == convertedEnum || ct.Int == convertedJSON) ||
+		lt != nil && (lt.Get(logicalEnum) != nil || lt.Get(logicalJSON) != nil)
+	if !text {
+		return false
+	}
+	e.Set(seConverted, I32(convertedUTF8))
+	e.Set(seLogical, Struct(Field{ID: logicalString, Value: Struct()}))
+	return true
+}
+
+// markInterval gives an INTERVAL column IntervalFieldID.
+func markInterval(e *Value) bool {
+	ct, t, n := e.Get(seConverted), e.Get(seType), e.Get(seTypeLength)
+	if ct == nil || ct.Int != convertedInterval || t == nil || t.Int != typeFixedLen || n == nil || n.Int != 12 {
+		return false
+	}
+	e.Set(seFieldID, I32(IntervalFieldID))
+	return true
 }
 
 func isKnownLogical(lt *Value) bool {

@@ -1,17 +1,13 @@
 package pqcompat
 
 import (
-	"bufio"
 	"io"
-	"math"
-	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+
+	"github.com/lagoon-dev/lagoon/internal/sysmem"
 )
 
 // minPageLimit is the least page limit: arrow-go's own default.
@@ -25,7 +21,7 @@ const minPageLimit = 256 << 20
 // are usually about a megabyte; one of 2^30 one-character strings, as
 // parquet-testing's large_string_map holds, is a gigabyte) fits.
 func PageLimit() int64 {
-	return max(memoryAvailable()/4, minPageLimit)
+	return max(sysmem.Available()/4, minPageLimit)
 }
 
 // ReaderProperties returns arrow-go reader properties for a file of size
@@ -36,48 +32,6 @@ func ReaderProperties(alloc memory.Allocator, size int64) *parquet.ReaderPropert
 	p.MaxCompressedPageSize = max(size, 1)
 	p.MaxUncompressedPageSize = PageLimit()
 	return p
-}
-
-func memoryAvailable() int64 {
-	if lim := debug.SetMemoryLimit(-1); lim > 0 && lim < math.MaxInt64 {
-		return lim
-	}
-	if lim := cgroupLimit(); lim > 0 {
-		return lim
-	}
-	return machineMemory()
-}
-
-func cgroupLimit() int64 {
-	b, err := os.ReadFile("/sys/fs/cgroup/memory.max")
-	if err != nil {
-		return 0
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0 // "max": no limit
-	}
-	return n
-}
-
-// machineMemory is MemTotal of /proc/meminfo, or 4 GiB where there is
-// none.
-func machineMemory() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 4 << 30
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 2 && fields[0] == "MemTotal:" {
-			if kb, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
-				return kb << 10
-			}
-		}
-	}
-	return 4 << 30
 }
 
 // NewReader opens the Parquet file r of size bytes with arrow-go: its

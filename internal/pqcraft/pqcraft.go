@@ -26,6 +26,7 @@ const (
 	Float     = 4
 	Double    = 5
 	ByteArray = 6
+	FixedLen  = 7 // FIXED_LEN_BYTE_ARRAY, of Node.Length bytes
 	Group     = -1
 )
 
@@ -49,6 +50,7 @@ const (
 type Node struct {
 	Name      string
 	Type      int // a physical type, or Group
+	Length    int // of a FixedLen value
 	Rep       int
 	Converted int             // None, or a ConvertedType
 	Logical   *pqcompat.Value // a LogicalType union, or nil
@@ -265,6 +267,10 @@ func plain(typ int, vals []any) ([]byte, error) {
 		case float64:
 			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(x))
 		case []byte:
+			if typ == FixedLen {
+				out = append(out, x...)
+				continue
+			}
 			out = append(binary.LittleEndian.AppendUint32(out, uint32(len(x))), x...)
 		case string:
 			out = append(binary.LittleEndian.AppendUint32(out, uint32(len(x))), x...)
@@ -308,6 +314,9 @@ func schemaElements(nodes []Node) []pqcompat.Value {
 		e := pqcompat.Struct(fld(3, pqcompat.I32(int32(n.Rep))), fld(4, pqcompat.Binary([]byte(n.Name))))
 		if n.Type != Group {
 			e.Set(1, pqcompat.I32(int32(n.Type)))
+			if n.Type == FixedLen {
+				e.Set(2, pqcompat.I32(int32(n.Length)))
+			}
 		} else {
 			e.Set(5, pqcompat.I32(int32(len(n.Children))))
 		}
