@@ -83,3 +83,32 @@ func TestAnnotatedTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestVariantLoadsAsItsBytes: a VARIANT column (Iceberg v3's type; lagoon's
+// tables are v2) loads as its metadata and value bytes, exactly as written,
+// rather than blocking the table.
+func TestVariantLoadsAsItsBytes(t *testing.T) {
+	v := group("v", pqcraft.Optional, leaf("metadata", pqcraft.ByteArray, pqcraft.Required), leaf("value", pqcraft.ByteArray, pqcraft.Required))
+	v.Logical = logical(16, pqcompat.Field{ID: 1, Value: pqcompat.Value{Type: pqcompat.TypeI8, Int: 1}})
+	meta, val := "\x01\x00\x00", "\x0c\x2a" // an empty dictionary; the int8 42
+	f := pqcraft.File{NumRows: 2, Schema: []pqcraft.Node{leaf("id", pqcraft.Int32, pqcraft.Required), v},
+		Columns: []pqcraft.Column{idColumn(2),
+			{Pages: []pqcraft.Page{{Def: []int{1, 0}, MaxDef: 1, Values: strs(meta)}}},
+			{Pages: []pqcraft.Page{{Def: []int{1, 0}, MaxDef: 1, Values: strs(val)}}}}}
+	body, err := pqcraft.Write(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
+	if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	if got, want := schemaString(t, l), "id:int v:struct<3: metadata: optional binary, 4: value: optional binary>"; got != want {
+		t.Errorf("schema = %s, want %s", got, want)
+	}
+	got := lakefixture.DuckCanonicalRows(t, "SELECT * EXCLUDE (_etl_loaded_at) FROM "+lakefixture.DuckTable(t, l, "db.t"))
+	if want := []string{`{"id":1,"v":{"metadata":"\\x01\\x00\\x00","value":"\\x0C*"}}`, `{"id":2,"v":null}`}; !slices.Equal(got, want) {
+		t.Errorf("rows = %s, want %s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+}

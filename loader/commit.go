@@ -353,6 +353,10 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return l.cat.LoadTable(ctx, ref.Ident())
 	}
+	if errors.Is(err, iceberg.ErrInvalidSchema) {
+		// the file's schema, not the catalog: retrying cannot help
+		return nil, reject(first.info.Key, "unsupported schema", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create table %s: %w", ref, err)
 	}

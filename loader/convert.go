@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/lake"
@@ -135,11 +136,31 @@ func canonicalType(dt arrow.DataType) (arrow.DataType, error) {
 	case *arrow.StructType:
 		return canonicalStruct(t)
 	case arrow.ExtensionType:
-		if _, err := table.ArrowTypeToIceberg(dt, false); err == nil {
-			return dt, nil
-		}
+		return canonicalExtension(t)
 	}
 	return nil, fmt.Errorf("%w for Arrow type %s", errType, dt)
+}
+
+// canonicalExtension keeps an extension type an Iceberg v2 table holds
+// (uuid); one only v3 tables hold (variant, geometry, geography) is its
+// storage (a variant's metadata and value bytes, a geometry's WKB), which
+// holds every value exactly.
+func canonicalExtension(t arrow.ExtensionType) (arrow.DataType, error) {
+	it, err := table.ArrowTypeToIceberg(t, false)
+	if err == nil && v2Type(it) {
+		return t, nil
+	}
+	return canonicalType(t.StorageType())
+}
+
+// v2Type reports whether Iceberg v2 tables hold t.
+func v2Type(t iceberg.Type) bool {
+	switch t.(type) {
+	case iceberg.VariantType, iceberg.GeometryType, iceberg.GeographyType,
+		iceberg.TimestampNsType, iceberg.TimestampTzNsType, iceberg.UnknownType:
+		return false
+	}
+	return true
 }
 
 func canonicalTimestamp(t *arrow.TimestampType) arrow.DataType {
@@ -217,6 +238,9 @@ func conform(ctx context.Context, arr arrow.Array, target arrow.DataType) (arrow
 	if arrow.TypeEqual(arr.DataType(), target) {
 		arr.Retain()
 		return arr, nil
+	}
+	if ext, ok := arr.(array.ExtensionArray); ok {
+		return conform(ctx, ext.Storage(), target) // see canonicalExtension
 	}
 	switch src := arr.DataType().(type) {
 	case *arrow.DictionaryType:

@@ -105,7 +105,8 @@ func TestReadCommands(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &info) != nil {
 		t.Fatalf("show --json: %d %s", code, out)
 	}
-	if len(info.Schema) != 3 || info.Schema[2].Name != "_etl_loaded_at" || info.Partitioning[0].Transform != "day" ||
+	// id, name, the lineage of Parquet dropped into load/, then the load time
+	if len(info.Schema) != 4 || info.Schema[2].Name != "_etl_source_key" || info.Schema[3].Name != "_etl_loaded_at" || info.Partitioning[0].Transform != "day" ||
 		len(info.SnapshotList) != 1 || info.SnapshotList[0].AddedRecords != 25 || info.FormatVersion != 2 {
 		t.Errorf("show = %+v", info)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,6 +91,7 @@ func TestPreparedFileFallsBackWhenTheTableChanged(t *testing.T) {
 	for _, r := range lakefixture.Rows(t, l, "shop.visits") {
 		got = append(got, fmt.Sprintf("%v %v", r["id"], r["extra"]))
 	}
+	slices.Sort(got)
 	if want := "1 <nil>|2 <nil>|3 e"; strings.Join(got, "|") != want {
 		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
 	}
@@ -119,6 +121,7 @@ func TestFreshFileFallsBackWhenAnotherFileCreatedTheTable(t *testing.T) {
 	for _, r := range lakefixture.Rows(t, l, "shop.visits") {
 		got = append(got, fmt.Sprintf("%v %v %v", r["id"], r["n"], r["extra"]))
 	}
+	slices.Sort(got)
 	if want := "1 x <nil>|3 <nil> e"; strings.Join(got, "|") != want {
 		t.Errorf("rows = %q, want %q", strings.Join(got, "|"), want)
 	}

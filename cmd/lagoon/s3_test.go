@@ -67,7 +67,7 @@ func TestS3WithGlue(t *testing.T) {
 	for _, c := range gt.Table.StorageDescriptor.Columns {
 		cols = append(cols, aws.ToString(c.Name)+":"+aws.ToString(c.Type))
 	}
-	if got := strings.Join(cols, " "); got != "id:bigint name:string _etl_loaded_at:timestamp" {
+	if got := strings.Join(cols, " "); got != "id:bigint name:string _etl_source_key:string _etl_loaded_at:timestamp" {
 		t.Errorf("glue columns (what Athena reads) = %s", got)
 	}
 
