@@ -1,8 +1,6 @@
 package loader_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,17 +54,8 @@ func TestAnnotatedTypes(t *testing.T) {
 			}
 			f := pqcraft.File{NumRows: 2, Schema: []pqcraft.Node{leaf("id", pqcraft.Int32, pqcraft.Required), n},
 				Columns: []pqcraft.Column{idColumn(2), {Pages: []pqcraft.Page{{Def: []int{1, 0}, MaxDef: 1, Values: []any{tc.val}}}}}}
-			body, err := pqcraft.Write(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "x.parquet")
-			if err := os.WriteFile(path, body, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			l := lakefixture.Open(t)
-			lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
-			if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+			l, path, res := loadCrafted(t, f)
+			if res.Files != 1 {
 				t.Fatalf("result = %+v", res)
 			}
 			if got, want := schemaString(t, l), "id:int v:"+tc.typ; got != want {
@@ -95,13 +84,8 @@ func TestVariantLoadsAsItsBytes(t *testing.T) {
 		Columns: []pqcraft.Column{idColumn(2),
 			{Pages: []pqcraft.Page{{Def: []int{1, 0}, MaxDef: 1, Values: strs(meta)}}},
 			{Pages: []pqcraft.Page{{Def: []int{1, 0}, MaxDef: 1, Values: strs(val)}}}}}
-	body, err := pqcraft.Write(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := lakefixture.Open(t)
-	lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
-	if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+	l, _, res := loadCrafted(t, f)
+	if res.Files != 1 {
 		t.Fatalf("result = %+v", res)
 	}
 	if got, want := schemaString(t, l), "id:int v:struct<3: metadata: optional binary, 4: value: optional binary>"; got != want {

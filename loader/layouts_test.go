@@ -12,6 +12,7 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/internal/pqcraft"
+	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/pqcompat"
 )
 
@@ -277,17 +278,7 @@ func TestParquetLayouts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			body, err := pqcraft.Write(tc.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "x.parquet")
-			if err := os.WriteFile(path, body, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			l := lakefixture.Open(t)
-			lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
-			res := loadAll(t, newLoader(t, l))
+			l, path, res := loadCrafted(t, tc.file)
 			if res.Files != 1 || res.Rows != tc.file.NumRows {
 				t.Fatalf("result = %+v, want %d rows", res, tc.file.NumRows)
 			}
@@ -307,6 +298,23 @@ func TestParquetLayouts(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// loadCrafted writes f, keeps a copy at the returned path (for DuckDB),
+// drops it into a new lake as load/db/t/x.parquet and loads it.
+func loadCrafted(tb testing.TB, f pqcraft.File) (*lake.Lake, string, lake.Result) {
+	tb.Helper()
+	body, err := pqcraft.Write(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "x.parquet")
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	l := lakefixture.Open(tb)
+	lakefixture.Drop(tb, l, "load/db/t/x.parquet", body)
+	return l, path, loadAll(tb, newLoader(tb, l))
+}
 
 // withLogical gives n a LogicalType union member of an id no reader knows.
 func withLogical(n pqcraft.Node, id int16) pqcraft.Node {

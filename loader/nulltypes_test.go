@@ -60,13 +60,7 @@ func TestNullMapKeyIsRejected(t *testing.T) {
 		{Pages: []pqcraft.Page{{Rep: []int{0, 1}, Def: []int{3, 2}, MaxRep: 1, MaxDef: 3, Values: i32s(1)}}},
 		{Pages: []pqcraft.Page{{Rep: []int{0, 1}, Def: []int{3, 3}, MaxRep: 1, MaxDef: 3, Values: i32s(10, 20)}}},
 	}}
-	body, err := pqcraft.Write(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := lakefixture.Open(t)
-	lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
-	res := loadAll(t, newLoader(t, l))
+	l, _, res := loadCrafted(t, f)
 	if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "map key is null") {
 		t.Fatalf("result = %+v, want the file rejected for its null key", res)
 	}
@@ -79,13 +73,7 @@ func TestNullMapKeyIsRejected(t *testing.T) {
 func TestRowsShortOfTheFootersAreRejected(t *testing.T) {
 	f := pqcraft.File{NumRows: 3, Schema: []pqcraft.Node{leaf("id", pqcraft.Int32, pqcraft.Required)},
 		Columns: []pqcraft.Column{idColumn(2)}}
-	body, err := pqcraft.Write(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := lakefixture.Open(t)
-	lakefixture.Drop(t, l, "load/db/t/x.parquet", body)
-	res := loadAll(t, newLoader(t, l))
+	l, _, res := loadCrafted(t, f)
 	if len(res.Rejected) != 1 || res.Files != 0 || !strings.Contains(res.Rejected[0].Reason, "2 of 3") {
 		t.Fatalf("result = %+v, want the file rejected for its 2 rows of 3", res)
 	}

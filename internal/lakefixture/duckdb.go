@@ -97,17 +97,11 @@ func DuckQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // integers.
 func DuckCanonicalRows(tb testing.TB, sql string) []string {
 	tb.Helper()
-	rows := DuckDB(tb, sql)
-	out := make([]string, 0, len(rows))
-	for _, r := range rows {
-		b, err := json.Marshal(normalizeKeys(r))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, string(b))
+	var out []string
+	for _, r := range DuckDB(tb, sql) {
+		out = append(out, mustJSON(tb, r))
 	}
-	slices.Sort(out)
-	return out
+	return Canonical(tb, out...)
 }
 
 // Canonical returns rows (JSON objects, as DuckDB prints them) in the
@@ -120,14 +114,19 @@ func Canonical(tb testing.TB, rows ...string) []string {
 		if err := json.Unmarshal([]byte(r), &v); err != nil {
 			tb.Fatalf("row %s: %v", r, err)
 		}
-		b, err := json.Marshal(normalizeKeys(v))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, string(b))
+		out = append(out, mustJSON(tb, normalizeKeys(v)))
 	}
 	slices.Sort(out)
 	return out
+}
+
+func mustJSON(tb testing.TB, v any) string {
+	tb.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(b)
 }
 
 func normalizeKeys(v any) any {
