@@ -32,7 +32,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), maintainCmd()}
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), maintainCmd(), contractCmd()}
 }
 
 // globals are the flags every command takes, and the output streams.
