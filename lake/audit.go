@@ -16,6 +16,9 @@ const (
 	AuditRejected      = "rejected"
 	AuditTableCreated  = "table_created"
 	AuditSchemaChanged = "schema_changed"
+	// AuditContractChanged: a table follows a new contract (Detail: its
+	// SHA-256).
+	AuditContractChanged = "contract_changed"
 	// AuditSkippedDuplicate: a file whose content its table took in
 	// already (see Dedupe), deleted without loading.
 	AuditSkippedDuplicate = "skipped_duplicate"

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/lagoon-dev/lagoon/journal"
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -108,7 +109,11 @@ func (l *Loader) abandon(ctx context.Context, in intent) error {
 // by this attempt or an earlier one whose answer was lost.
 func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*source, batch string, loadedAt time.Time) (done bool, rows int64, err error) {
 	tried := false // tx.Commit was called
-	tbl, err := l.tableFor(ctx, ref, srcs[0])
+	c, err := l.loadContract(ctx, ref)
+	if err != nil {
+		return false, 0, err
+	}
+	tbl, err := l.tableFor(ctx, ref, srcs[0], c)
 	if err != nil {
 		return false, 0, err
 	}
@@ -127,6 +132,10 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	}
 	if err := evolve(tx, srcs); err != nil {
 		return false, 0, err
+	}
+	newContract, err := applyContract(tx, tbl, c)
+	if err != nil {
+		return false, 0, fmt.Errorf("table %s: apply %s: %w", ref, contract.Key(ref), err)
 	}
 	staged, err := tx.StagedTable()
 	if err != nil {
@@ -161,6 +170,11 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	}
 	if err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
+	}
+	if newContract {
+		if err := l.recordContract(ctx, ref, c); err != nil {
+			return true, rdr.rows.Load(), err
+		}
 	}
 	return true, rdr.rows.Load(), nil
 }
@@ -322,7 +336,7 @@ func countRows(srcs []*source) int64 {
 }
 
 // tableFor loads the table, creating it from first's schema when missing.
-func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source) (*table.Table, error) {
+func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source, c *contract.Contract) (*table.Table, error) {
 	tbl, err := l.cat.LoadTable(ctx, ref.Ident())
 	if err == nil {
 		return tbl, l.cfg.Lake.Owns(tbl, l.st)
@@ -342,14 +356,14 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	if err := lake.EnsureNamespace(ctx, l.cat, ref.DB); err != nil {
 		return nil, err
 	}
-	spec, err := lake.DayPartition(sc, LoadedAtColumn)
+	spec, order, props, err := l.createOptions(first, sc, c)
 	if err != nil {
 		return nil, err
 	}
 	tbl, err = l.cat.CreateTable(ctx, ref.Ident(), sc,
-		catalog.WithPartitionSpec(&spec),
+		catalog.WithPartitionSpec(&spec), catalog.WithSortOrder(order),
 		catalog.WithLocation(strings.TrimSuffix(l.st.URL(ref.Dir(lake.PrefixStg)), "/")),
-		catalog.WithProperties(l.cfg.Lake.TableProperties()))
+		catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		return l.cat.LoadTable(ctx, ref.Ident())
 	}
@@ -363,6 +377,9 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source)
 	l.log.Info("table created", "table", ref.String(), "columns", len(sc.Fields()), "from", first.info.Key)
 	if err := l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditTableCreated, Table: ref.String(),
 		Key: first.info.Key, Detail: tbl.Schema().String()}); err != nil {
+		return nil, err
+	}
+	if err := l.recordContract(ctx, ref, c); err != nil {
 		return nil, err
 	}
 	return tbl, l.writeVersionHint(ctx, ref, tbl)
@@ -514,6 +531,9 @@ func (l *Loader) dropCopies(ctx context.Context, in intent) error {
 // FreshMark of a file written before the table existed): such files hold
 // the table's field ids and _etl_loaded_at, and are added as they are.
 func registrable(tbl *table.Table, srcs []*source) bool {
+	if !defaultPartitioned(tbl) {
+		return false // a file may span partitions: it is written again, split
+	}
 	mark, fresh := lake.SchemaMark(tbl), lake.FreshMark(tbl.Schema())
 	for _, s := range srcs {
 		if (s.mark != mark && s.mark != fresh) || len(s.consts) > 0 {

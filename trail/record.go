@@ -39,11 +39,14 @@ const (
 	KindSkippedDuplicate Kind = 8
 	// KindMaintained: a table's maintenance changed it (what: Detail).
 	KindMaintained Kind = 9
+	// KindContractChanged: a table follows a new contract (Detail: its
+	// SHA-256; Key: the contract's key).
+	KindContractChanged Kind = 10
 )
 
 var kindNames = map[Kind]string{KindReceived: "received", KindPrepared: "prepared", KindLoaded: "loaded",
 	KindDeleted: "deleted", KindRejected: "rejected", KindTableCreated: "table_created", KindSchemaChanged: "schema_changed",
-	KindSkippedDuplicate: "skipped_duplicate", KindMaintained: "maintained"}
+	KindSkippedDuplicate: "skipped_duplicate", KindMaintained: "maintained", KindContractChanged: "contract_changed"}
 
 // String returns the kind's name ("loaded").
 func (k Kind) String() string {

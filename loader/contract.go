@@ -1,0 +1,154 @@
+package loader
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/lagoon-dev/lagoon/contract"
+	"github.com/lagoon-dev/lagoon/lake"
+)
+
+// ContractProperty is the table property holding the SHA-256 of the
+// contract the table was last committed under.
+const ContractProperty = "lagoon.contract-sha256"
+
+// loadContract reads the table's contract (nil: none). A broken one is an
+// error of the table, not of its files: they wait until it is fixed.
+func (l *Loader) loadContract(ctx context.Context, ref lake.TableRef) (*contract.Contract, error) {
+	c, err := contract.Load(ctx, l.st, ref)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: %w", ref, err)
+	}
+	return c, nil
+}
+
+// defaultSpec is lagoon's partitioning: by the day of _etl_loaded_at.
+func defaultSpec(sc *iceberg.Schema) (iceberg.PartitionSpec, error) {
+	return lake.DayPartition(sc, LoadedAtColumn)
+}
+
+// createOptions are the spec, sort order and properties a new table of
+// schema sc takes under contract c. A contract that names a column the
+// first file lacks rejects that file.
+func (l *Loader) createOptions(first *source, sc *iceberg.Schema, c *contract.Contract) (iceberg.PartitionSpec, table.SortOrder, iceberg.Properties, error) {
+	def, err := defaultSpec(sc)
+	if err != nil {
+		return iceberg.PartitionSpec{}, table.SortOrder{}, nil, err
+	}
+	spec, err := c.Spec(sc, def)
+	if err == nil {
+		var order table.SortOrder
+		if order, err = c.Order(sc); err == nil {
+			return spec, order, contractProps(l.cfg.Lake.TableProperties(), c), nil
+		}
+	}
+	return iceberg.PartitionSpec{}, table.SortOrder{}, nil, reject(first.info.Key, "does not fit the table's contract", err)
+}
+
+func contractProps(props iceberg.Properties, c *contract.Contract) iceberg.Properties {
+	if c == nil {
+		return props
+	}
+	out := iceberg.Properties{ContractProperty: c.SHA256}
+	for k, v := range props {
+		out[k] = v
+	}
+	return out
+}
+
+// applyContract brings an existing table, in transaction tx (its schema
+// evolved for the batch already), to its contract: the partition spec
+// evolves to the contract's (old files keep theirs), the sort order is
+// replaced, and the contract's hash is set. It reports whether the
+// contract is new to the table (for the trail).
+func applyContract(tx *table.Transaction, tbl *table.Table, c *contract.Contract) (bool, error) {
+	if c == nil || tbl.Properties()[ContractProperty] == c.SHA256 {
+		return false, nil
+	}
+	staged, err := tx.StagedTable()
+	if err != nil {
+		return false, err
+	}
+	if err := evolveSpec(tx, staged.Table, c); err != nil {
+		return false, err
+	}
+	order, err := c.Order(staged.Schema())
+	if err != nil {
+		return false, err
+	}
+	if !order.Equals(staged.SortOrder()) {
+		if err := tx.ReplaceSortOrder(order); err != nil {
+			return false, fmt.Errorf("sort order: %w", err)
+		}
+	}
+	return true, tx.SetProperties(iceberg.Properties{ContractProperty: c.SHA256})
+}
+
+// evolveSpec changes the table's partition spec to the contract's (the
+// default when it names none): fields it lacks are added, others removed.
+func evolveSpec(tx *table.Transaction, tbl *table.Table, c *contract.Contract) error {
+	def, err := defaultSpec(tbl.Schema())
+	if err != nil {
+		return err
+	}
+	want, err := c.Spec(tbl.Schema(), def)
+	if err != nil {
+		return err
+	}
+	have := tbl.Spec()
+	if have.CompatibleWith(&want) {
+		return nil
+	}
+	up := tx.UpdateSpec(true)
+	wanted := map[string]bool{}
+	for _, f := range want.Fields() {
+		wanted[f.Name] = true
+	}
+	for _, f := range have.Fields() {
+		if !wanted[f.Name] {
+			up.RemoveField(f.Name)
+		}
+	}
+	for _, f := range want.Fields() {
+		if !hasField(have, f.Name) {
+			col, _ := tbl.Schema().FindColumnName(f.SourceIDs[0])
+			up.AddField(col, f.Transform, f.Name)
+		}
+	}
+	if err := up.Commit(); err != nil {
+		return fmt.Errorf("partition spec: %w", err)
+	}
+	return nil
+}
+
+func hasField(spec iceberg.PartitionSpec, name string) bool {
+	for _, f := range spec.Fields() {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultPartitioned reports whether tbl is partitioned as lagoon
+// partitions by default (what registering prepared files needs: each file
+// holds one load time, so one partition).
+func defaultPartitioned(tbl *table.Table) bool {
+	def, err := defaultSpec(tbl.Schema())
+	spec := tbl.Spec()
+	return err == nil && spec.CompatibleWith(&def)
+}
+
+// recordContract puts the contract a table now follows in the trail
+// (kind contract_changed, with its SHA-256).
+func (l *Loader) recordContract(ctx context.Context, ref lake.TableRef, c *contract.Contract) error {
+	if c == nil {
+		return nil
+	}
+	l.log.Info("table contract applied", "table", ref.String(), "contract", contract.Key(ref), "sha256", c.SHA256)
+	return l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditContractChanged, Table: ref.String(),
+		Key: contract.Key(ref), Detail: c.SHA256})
+}

@@ -1,0 +1,156 @@
+package loader_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lagoon-dev/lagoon/contract"
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
+)
+
+var ordersRef = lake.TableRef{DB: "db", Table: "t"}
+
+func putContract(tb testing.TB, l *lake.Lake, yaml string) {
+	tb.Helper()
+	lakefixture.Drop(tb, l, contract.Key(ordersRef), []byte(yaml))
+}
+
+// orders are rows of an invoice-like feed.
+func orders(tb testing.TB, rows string) []byte {
+	tb.Helper()
+	sc := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int64, "updated_at", arrow.FixedWidthTypes.Timestamp_us, "amount", arrow.BinaryTypes.String)
+	return lakefixture.Parquet(tb, sc, rows)
+}
+
+// duckCount counts db.t's rows with DuckDB over its live data files.
+func duckCount(tb testing.TB, l *lake.Lake) int {
+	tb.Helper()
+	res := lakefixture.DuckDB(tb, "SELECT count(*)::INTEGER AS n FROM "+lakefixture.DuckTable(tb, l, "db.t"))
+	n, _ := res[0]["n"].(float64)
+	return int(n)
+}
+
+func specOf(tb testing.TB, l *lake.Lake) string {
+	tb.Helper()
+	tbl, err := l.LoadTable(context.Background(), ordersRef)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	spec := tbl.Spec()
+	for _, f := range spec.Fields() {
+		col, _ := tbl.Schema().FindColumnName(f.SourceIDs[0])
+		out = append(out, f.Name+"="+f.Transform.String()+"("+col+")")
+	}
+	return strings.Join(out, " ")
+}
+
+// TestContractPartitionsANewTable: a table created under a contract takes
+// its partition spec, sort order and hash; its rows land in the contract's
+// partitions, read back whole by DuckDB.
+func TestContractPartitionsANewTable(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "partition:\n  - day(updated_at)\n  - bucket[4](entity_id)\nsort_order: [\"updated_at desc\"]\n")
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", orders(t, `[{"entity_id":1,"updated_at":1793527200000000,"amount":"1.5"},
+		{"entity_id":2,"updated_at":1793613600000000,"amount":"2.5"}]`))
+	if res := loadAll(t, newLoader(t, l)); res.Files != 1 || res.Rows != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	if got, want := specOf(t, l), "updated_at_day=day(updated_at) entity_id_bucket_4=bucket[4](entity_id)"; got != want {
+		t.Errorf("spec = %s, want %s", got, want)
+	}
+	tbl, err := l.LoadTable(context.Background(), ordersRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := tbl.SortOrder()
+	if got := order.String(); !strings.Contains(got, "desc") {
+		t.Errorf("sort order = %s", got)
+	}
+	if tbl.Properties()[loader.ContractProperty] == "" {
+		t.Errorf("no %s property", loader.ContractProperty)
+	}
+	if n := duckCount(t, l); n != 2 {
+		t.Errorf("DuckDB reads %d rows, want 2", n)
+	}
+}
+
+// TestContractEvolvesAnExistingTable: a contract put beside a table made
+// before it evolves the table's spec at the next load (partition
+// evolution: the old files keep theirs), and every row reads back.
+func TestContractEvolvesAnExistingTable(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", orders(t, `[{"entity_id":1,"updated_at":1793527200000000,"amount":"1"}]`))
+	loadAll(t, newLoader(t, l))
+	if got := specOf(t, l); got != "_etl_loaded_at_day=day(_etl_loaded_at)" {
+		t.Fatalf("spec before = %s", got)
+	}
+	putContract(t, l, "partition: [month(updated_at)]\n")
+	lakefixture.Drop(t, l, "load/db/t/b.parquet", orders(t, `[{"entity_id":2,"updated_at":1796119200000000,"amount":"2"}]`))
+	if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	if got := specOf(t, l); got != "updated_at_month=month(updated_at)" {
+		t.Errorf("spec after = %s", got)
+	}
+	if rows := lakefixture.Rows(t, l, "db.t"); len(rows) != 2 {
+		t.Errorf("%d rows, want 2", len(rows))
+	}
+	if n := duckCount(t, l); n != 2 {
+		t.Errorf("DuckDB reads %d rows, want 2", n)
+	}
+}
+
+// TestBrokenContractStopsItsTableOnly: a contract that does not parse
+// stops its table's loading with an error naming the contract; the files
+// wait, and another table loads.
+func TestBrokenContractStopsItsTableOnly(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "mode: append\n")
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", orders(t, `[{"entity_id":1,"updated_at":1793527200000000,"amount":"1"}]`))
+	lakefixture.Drop(t, l, "load/db/u/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
+	ld := newLoader(t, l)
+	ctx := context.Background()
+	plan, err := ld.Scan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, dirs := range plan.Tables {
+		_, err := ld.LoadTable(ctx, ref, dirs)
+		switch ref.Table {
+		case "t":
+			if err == nil || !strings.Contains(err.Error(), contract.Key(ordersRef)) || !strings.Contains(err.Error(), `mode: "append"`) {
+				t.Errorf("db.t: err = %v, want the contract's error", err)
+			}
+		case "u":
+			if err != nil {
+				t.Errorf("db.u: %v", err)
+			}
+		}
+	}
+	if !lakefixture.Exists(l, "load/db/t/a.parquet") {
+		t.Error("db.t's file is gone: it must wait for the contract's fix")
+	}
+	if rows := lakefixture.Rows(t, l, "db.u"); len(rows) != 3 {
+		t.Errorf("db.u holds %d rows, want 3", len(rows))
+	}
+}
+
+// TestContractColumnMissingRejectsTheFirstFile: a contract that partitions
+// by a column the table's first file lacks rejects that file with the
+// reason, and makes no table.
+func TestContractColumnMissingRejectsTheFirstFile(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "partition: [day(event_time)]\n")
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", orders(t, `[{"entity_id":1,"updated_at":1793527200000000,"amount":"1"}]`))
+	res := loadAll(t, newLoader(t, l))
+	if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "the table has no column event_time") {
+		t.Fatalf("result = %+v", res)
+	}
+	assertRejected(t, l, "load/db/t/a.parquet", "does not fit the table's contract")
+}
