@@ -16,8 +16,8 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
-	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/contract"
+	"github.com/lagoon-dev/lagoon/journal"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
