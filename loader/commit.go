@@ -123,7 +123,7 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if ec := committedElsewhere(tbl.Metadata(), srcs); ec != nil {
 		return false, 0, ec
 	}
-	if registrable(tbl, srcs) {
+	if !c.UpsertMode() && registrable(tbl, srcs) {
 		return l.register(ctx, ref, tbl, srcs, batch)
 	}
 	tx, err := pinned(tbl)
@@ -153,7 +153,13 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		}
 	}()
 	props := commitProps(batch, srcs)
-	if err := appendRecords(ctx, tx, staged, rdr, props, &written); err != nil {
+	rows = -1 // all rows read, unless an upsert kept some out
+	if c.UpsertMode() {
+		rows, err = l.upsertRecords(ctx, ref, tx, staged, rdr, c, props, &written)
+	} else {
+		err = appendRecords(ctx, tx, staged, rdr, props, &written)
+	}
+	if err != nil {
 		if rdr.err != nil {
 			return false, 0, rdr.err
 		}
@@ -165,18 +171,22 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	beforeCommit(ref)
 	tried = true
 	_, err = tx.Commit(ctx)
-	if lake.IsCommitConflict(err) {
+	if lake.IsCommitConflict(err) && !c.UpsertMode() {
+		// an upsert looked the stored rows up: it is done again, whole
 		err = l.recommit(ctx, ref, tbl, srcs, props, &written, err)
 	}
+	if rows < 0 {
+		rows = rdr.rows.Load()
+	}
 	if err != nil {
-		return l.afterFailedCommit(ctx, ref, batch, err, rdr.rows.Load())
+		return l.afterFailedCommit(ctx, ref, batch, err, rows)
 	}
 	if newContract {
 		if err := l.recordContract(ctx, ref, c); err != nil {
-			return true, rdr.rows.Load(), err
+			return true, rows, err
 		}
 	}
-	return true, rdr.rows.Load(), nil
+	return true, rows, nil
 }
 
 // attempt is what an attempt wrote: its data files, and their paths, to

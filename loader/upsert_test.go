@@ -1,0 +1,205 @@
+package loader_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/maintain"
+)
+
+// at is a microsecond timestamp: 2026-11-01 10:00 UTC plus h hours.
+func at(h int) int64 { return (1793527200 + int64(h)*3600) * 1_000_000 }
+
+func orderRow(id, h int, amount string) string {
+	return fmt.Sprintf(`{"entity_id":%d,"updated_at":%d,"amount":%q}`, id, at(h), amount)
+}
+
+func orderRows(rows ...string) string { return "[" + strings.Join(rows, ",") + "]" }
+
+// TestUpsertKeepsTheNewestRowPerKey: under a contract with keys and
+// order_by, files that overlap leave one row per key, the newest: a newer
+// row replaces the stored one, an older (late) one is kept out, the same
+// file again changes nothing, and within a batch the newest row of a key
+// wins. lagoon reads the table so, and so does DuckDB applying the
+// equality delete files itself (by sequence number and partition).
+func TestUpsertKeepsTheNewestRowPerKey(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "keys: [entity_id]\norder_by: updated_at\n")
+	first := orders(t, orderRows(orderRow(1, 10, "1.00"), orderRow(2, 10, "2.00"), orderRow(3, 10, "3.00")))
+	steps := [][]byte{
+		first,
+		orders(t, orderRows(orderRow(2, 20, "2.20"), orderRow(3, 5, "3.05 late"), orderRow(4, 10, "4.10"), orderRow(4, 11, "4.11"))),
+		first, // re-sent under another name
+		orders(t, orderRows(orderRow(1, 9, "1.09 late"))),
+	}
+	for i, body := range steps {
+		lakefixture.Drop(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), body)
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 || len(res.Rejected) != 0 {
+			t.Fatalf("step %d: result = %+v", i, res)
+		}
+	}
+	want := []string{"1 1.00", "2 2.20", "3 3.00", "4 4.11"}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "db.t") {
+		got = append(got, fmt.Sprintf("%v %v", r["entity_id"], r["amount"]))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("lagoon reads %q, want %q", got, want)
+	}
+	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
+		t.Errorf("DuckDB (applying the delete files) reads %q, want %q", got, want)
+	}
+}
+
+// duckApplyingDeletes reads db.t's live rows (entity_id amount) with
+// DuckDB, applying its equality delete files by Iceberg's rule: a delete
+// row removes the rows of equal keys in data files of the same partition
+// and a lower sequence number.
+func duckApplyingDeletes(tb testing.TB, l *lake.Lake) []string {
+	tb.Helper()
+	ctx := context.Background()
+	tbl, err := l.LoadTable(ctx, ordersRef)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fs, err := tbl.FS(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	manifests, err := tbl.CurrentSnapshot().Manifests(fs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var data, dels []string
+	for _, m := range manifests {
+		entries, err := m.FetchEntries(fs, true)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, e := range entries {
+			df := e.DataFile()
+			row := fmt.Sprintf("(%s, %d, %s)", lakefixture.DuckQuote(strings.TrimPrefix(df.FilePath(), "file://")),
+				e.SequenceNum(), lakefixture.DuckQuote(fmt.Sprint(df.Partition())))
+			if df.ContentType() == iceberg.EntryContentEqDeletes {
+				dels = append(dels, row)
+			} else {
+				data = append(data, row)
+			}
+		}
+	}
+	files := func(rows []string) string {
+		var paths []string
+		for _, r := range rows {
+			paths = append(paths, r[1:strings.Index(r, "',")+1])
+		}
+		return "[" + strings.Join(paths, ",") + "]"
+	}
+	if len(dels) == 0 {
+		tb.Error("no equality delete file: nothing was replaced")
+	}
+	sql := "WITH ds(f, seq, part) AS (VALUES " + strings.Join(data, ",") + ")"
+	del := "FALSE"
+	if len(dels) > 0 {
+		sql += ", es(f, seq, part) AS (VALUES " + strings.Join(dels, ",") + ")" +
+			", e AS (SELECT entity_id, filename FROM read_parquet(" + files(dels) + ", filename=true))"
+		del = "EXISTS (SELECT 1 FROM e JOIN es ON e.filename = es.f WHERE e.entity_id IS NOT DISTINCT FROM d.entity_id AND es.seq > ds.seq AND es.part = ds.part)"
+	}
+	sql += ", d AS (SELECT entity_id, amount, filename FROM read_parquet(" + files(data) + ", filename=true, union_by_name=true))" +
+		" SELECT d.entity_id::VARCHAR || ' ' || d.amount AS r FROM d JOIN ds ON d.filename = ds.f WHERE NOT " + del + " ORDER BY r"
+	var out []string
+	for _, r := range lakefixture.DuckDB(tb, sql) {
+		out = append(out, fmt.Sprint(r["r"]))
+	}
+	return out
+}
+
+// TestUpsertWithoutOrderByTakesTheLastArrival: with keys and no order_by,
+// each arrival replaces the stored row of its key.
+func TestUpsertWithoutOrderByTakesTheLastArrival(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "keys: [entity_id, amount]\n") // composite key
+	for i, body := range [][]byte{
+		orders(t, orderRows(orderRow(1, 10, "a"), orderRow(1, 10, "b"))),
+		orders(t, orderRows(orderRow(1, 5, "a"), orderRow(2, 1, "a"))),
+	} {
+		lakefixture.Drop(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), body)
+		loadAll(t, newLoader(t, l))
+	}
+	want := []string{"1 a 2026-11-01T15:00:00Z", "1 b 2026-11-01T20:00:00Z", "2 a 2026-11-01T11:00:00Z"}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "db.t") {
+		got = append(got, fmt.Sprintf("%v %v %v", r["entity_id"], r["amount"], r["updated_at"]))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+}
+
+// TestUpsertAcrossPartitions: a row whose update moves it to another
+// partition (the contract partitions by day(updated_at)) leaves no copy in
+// the old one: the delete is written in the stored row's partition.
+func TestUpsertAcrossPartitions(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "keys: [entity_id]\norder_by: updated_at\npartition: [day(updated_at)]\n")
+	for i, body := range [][]byte{
+		orders(t, orderRows(orderRow(1, 0, "day 1"), orderRow(2, 0, "day 1"))),
+		orders(t, orderRows(orderRow(1, 30, "day 2"))),
+	} {
+		lakefixture.Drop(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), body)
+		loadAll(t, newLoader(t, l))
+	}
+	want := []string{"1 day 2", "2 day 1"}
+	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
+		t.Errorf("DuckDB reads %q, want %q", got, want)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 2 {
+		t.Errorf("lagoon reads %d rows, want 2", n)
+	}
+}
+
+
+// TestCompactionAppliesUpsertDeletes: compacting an upserted table (table
+// maintenance) keeps exactly the current rows: no replaced row comes back.
+func TestCompactionAppliesUpsertDeletes(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "keys: [entity_id]\norder_by: updated_at\n")
+	for i := range 6 {
+		rows := orderRows(orderRow(1, i, fmt.Sprint("v", i)), orderRow(i+2, 0, "x"))
+		lakefixture.Drop(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), orders(t, rows))
+		loadAll(t, newLoader(t, l))
+	}
+	want := []string{"1 v5", "2 x", "3 x", "4 x", "5 x", "6 x", "7 x"}
+	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
+		t.Fatalf("before compaction DuckDB reads %q, want %q", got, want)
+	}
+	cfg := maintain.DefaultConfig()
+	cfg.MinInputFiles = 2
+	m := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: cfg, Log: quietLog()}
+	rep, err := m.Table(context.Background(), ordersRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.FilesRewritten == 0 {
+		t.Fatalf("report %+v: nothing compacted", rep)
+	}
+	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
+		t.Errorf("after compaction DuckDB reads %q, want %q", got, want)
+	}
+	var got []string
+	for _, r := range lakefixture.Rows(t, l, "db.t") {
+		got = append(got, fmt.Sprintf("%v %v", r["entity_id"], r["amount"]))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("after compaction lagoon reads %q, want %q", got, want)
+	}
+}
