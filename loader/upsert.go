@@ -27,11 +27,11 @@ import (
 // by a newer one: an older or equal arrival is kept out (a replayed file
 // changes nothing). Data and deletes land in one snapshot (a row delta).
 type upsert struct {
-	c       *contract.Contract
-	schema  *iceberg.Schema
-	keys    []int // field ids
-	recs    []arrow.RecordBatch
-	late    int64
+	c      *contract.Contract
+	schema *iceberg.Schema
+	keys   []int // field ids
+	recs   []arrow.RecordBatch
+	late   int64
 }
 
 func newUpsert(c *contract.Contract, sc *iceberg.Schema) (*upsert, error) {

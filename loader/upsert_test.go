@@ -166,7 +166,6 @@ func TestUpsertAcrossPartitions(t *testing.T) {
 	}
 }
 
-
 // TestCompactionAppliesUpsertDeletes: compacting an upserted table (table
 // maintenance) keeps exactly the current rows: no replaced row comes back.
 func TestCompactionAppliesUpsertDeletes(t *testing.T) {
