@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/iceberg-go"
-
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/maintain"
@@ -59,66 +57,11 @@ func TestUpsertKeepsTheNewestRowPerKey(t *testing.T) {
 	}
 }
 
-// duckApplyingDeletes reads db.t's live rows (entity_id amount) with
-// DuckDB, applying its equality delete files by Iceberg's rule: a delete
-// row removes the rows of equal keys in data files of the same partition
-// and a lower sequence number.
+// duckApplyingDeletes reads db.t's rows ("entity_id amount") with DuckDB
+// applying the delete files (lakefixture.DuckApplyingDeletes).
 func duckApplyingDeletes(tb testing.TB, l *lake.Lake) []string {
 	tb.Helper()
-	ctx := context.Background()
-	tbl, err := l.LoadTable(ctx, ordersRef)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	fs, err := tbl.FS(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	manifests, err := tbl.CurrentSnapshot().Manifests(fs)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var data, dels []string
-	for _, m := range manifests {
-		entries, err := m.FetchEntries(fs, true)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, e := range entries {
-			df := e.DataFile()
-			row := fmt.Sprintf("(%s, %d, %s)", lakefixture.DuckQuote(strings.TrimPrefix(df.FilePath(), "file://")),
-				e.SequenceNum(), lakefixture.DuckQuote(fmt.Sprint(df.Partition())))
-			if df.ContentType() == iceberg.EntryContentEqDeletes {
-				dels = append(dels, row)
-			} else {
-				data = append(data, row)
-			}
-		}
-	}
-	files := func(rows []string) string {
-		var paths []string
-		for _, r := range rows {
-			paths = append(paths, r[1:strings.Index(r, "',")+1])
-		}
-		return "[" + strings.Join(paths, ",") + "]"
-	}
-	if len(dels) == 0 {
-		tb.Error("no equality delete file: nothing was replaced")
-	}
-	sql := "WITH ds(f, seq, part) AS (VALUES " + strings.Join(data, ",") + ")"
-	del := "FALSE"
-	if len(dels) > 0 {
-		sql += ", es(f, seq, part) AS (VALUES " + strings.Join(dels, ",") + ")" +
-			", e AS (SELECT entity_id, filename FROM read_parquet(" + files(dels) + ", filename=true))"
-		del = "EXISTS (SELECT 1 FROM e JOIN es ON e.filename = es.f WHERE e.entity_id IS NOT DISTINCT FROM d.entity_id AND es.seq > ds.seq AND es.part = ds.part)"
-	}
-	sql += ", d AS (SELECT entity_id, amount, filename FROM read_parquet(" + files(data) + ", filename=true, union_by_name=true))" +
-		" SELECT d.entity_id::VARCHAR || ' ' || d.amount AS r FROM d JOIN ds ON d.filename = ds.f WHERE NOT " + del + " ORDER BY r"
-	var out []string
-	for _, r := range lakefixture.DuckDB(tb, sql) {
-		out = append(out, fmt.Sprint(r["r"]))
-	}
-	return out
+	return lakefixture.DuckApplyingDeletes(tb, l, "db.t", []string{"entity_id"}, "d.entity_id::VARCHAR || ' ' || d.amount")
 }
 
 // TestUpsertWithoutOrderByTakesTheLastArrival: with keys and no order_by,
