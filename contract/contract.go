@@ -100,7 +100,7 @@ func Parse(b []byte) (*Contract, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v%s", ErrInvalid, err, hint(b))
 	}
 	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w: more than one YAML document", ErrInvalid)
@@ -111,6 +111,15 @@ func Parse(b []byte) (*Contract, error) {
 	sum := sha256.Sum256(b)
 	c.SHA256 = hex.EncodeToString(sum[:])
 	return &c, nil
+}
+
+// hint explains the YAML mistake a bucket or truncate transform in a flow
+// list makes: brackets and commas end its items.
+func hint(b []byte) string {
+	if bytes.Contains(b, []byte("bucket")) || bytes.Contains(b, []byte("truncate")) {
+		return ` (inside [...] YAML ends an item at a bracket or a comma: quote the transform, "bucket[16](id)", or list it as a block, "- bucket[16](id)")`
+	}
+	return ""
 }
 
 // UpsertMode reports whether the table is upserted by keys.

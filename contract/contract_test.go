@@ -57,6 +57,13 @@ func TestParseTransforms(t *testing.T) {
 	if _, ok := c.Partition[1].Transform.(iceberg.BucketTransform); !ok {
 		t.Errorf("bucket transform = %T", c.Partition[1].Transform)
 	}
+	sql, err := contract.Parse([]byte("partition:\n  - bucket(16, user_id)\n  - truncate(4, region)\n"))
+	if err != nil || sql.Partition[0].String() != "bucket[16](user_id)" || sql.Partition[1].String() != "truncate[4](region)" {
+		t.Errorf("Spark SQL form: %v, %v", sql, err)
+	}
+	if _, ok := c.Partition[1].Transform.(iceberg.BucketTransform); !ok {
+		t.Errorf("bucket transform = %T", c.Partition[1].Transform)
+	}
 	if s := c.SortOrder[0]; !s.Descending || s.NullsFirst || s.Column != "event_time" {
 		t.Errorf("sort field = %+v", s)
 	}
@@ -78,6 +85,8 @@ func TestParseRefuses(t *testing.T) {
 		{"columns:\n  amount: decimal(40,2)", "precision 40"},
 		{"columns: {t: timestamp_ns}", "v3 only"},
 		{"partition: [week(ts)]", "week"},
+		{"partition: [bucket[16](id)]", `quote the transform`},
+		{"partition: [bucket(16, id)]", `list it as a block`},
 		{"partition: [day(ts]", "want column or transform(column)"},
 		{"partition: [void(ts)]", "partitions nothing"},
 		{"sort_order: [ts sideways]", "asc|desc"},

@@ -22,10 +22,19 @@ type Field struct {
 
 // fieldSyntax is transform(column) or column; the transform may carry a
 // parameter in brackets (bucket[16], truncate[4]).
-var fieldSyntax = regexp.MustCompile(`^\s*(?:([a-z]+(?:\[\d+\])?)\s*\(\s*([^()\s]+)\s*\)|([^()\s]+))\s*$`)
+var fieldSyntax = regexp.MustCompile(`^\s*(?:([a-z]+(?:\[\d+\])?)\s*\(\s*([^()\s,]+)\s*\)|([^()\s,]+))\s*$`)
 
-// ParseField reads "day(updated_at)", "bucket[16](id)" or "region".
+// sqlSyntax is Spark SQL's form of a transform with a parameter,
+// bucket(16, id) and truncate(4, region): it needs no quotes in a YAML
+// list, where brackets do.
+var sqlSyntax = regexp.MustCompile(`^\s*(bucket|truncate)\s*\(\s*(\d+)\s*,\s*([^()\s,]+)\s*\)\s*$`)
+
+// ParseField reads "day(updated_at)", "bucket[16](id)", "bucket(16, id)"
+// or "region".
 func ParseField(s string) (Field, error) {
+	if m := sqlSyntax.FindStringSubmatch(s); m != nil {
+		s = m[1] + "[" + m[2] + "](" + m[3] + ")"
+	}
 	m := fieldSyntax.FindStringSubmatch(s)
 	if m == nil {
 		return Field{}, fmt.Errorf("%q: want column or transform(column)", s)

@@ -83,7 +83,12 @@ func checkContract(file string) contractReport {
 		r.Error = err.Error()
 		return r
 	}
-	r.Valid, r.SHA256 = true, c.SHA256
+	return reportContract(file, c)
+}
+
+// reportContract is what contract check and show say of a valid contract.
+func reportContract(file string, c *contract.Contract) contractReport {
+	r := contractReport{File: file, Valid: true, SHA256: c.SHA256}
 	r.Keys, r.OrderBy, r.Mode, r.Columns, r.Schema = c.Keys, c.OrderBy, string(c.ModeOrDefault()), c.Columns, c.Schema
 	for _, p := range c.Partition {
 		r.Partition = append(r.Partition, p.String())

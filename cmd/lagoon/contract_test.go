@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 )
 
 // TestContractCheck: valid contracts print what they say and exit 0; an
@@ -55,5 +57,28 @@ func TestTermSafe(t *testing.T) {
 		if got := termSafe(in); got != want {
 			t.Errorf("termSafe(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestContractInShowAndTrail: the contract a table follows is in
+// `lagoon show` and, with its hash, in the trail (contract_changed); the
+// table's spec is the contract's.
+func TestContractInShowAndTrail(t *testing.T) {
+	root := t.TempDir()
+	lakefixture.DropFile(t, filepath.Join(root, "assets/lagoon/tables/shop/orders.yaml"), []byte("keys: [id]\npartition:\n  - bucket(4, id)\n"))
+	lakefixture.DropFile(t, filepath.Join(root, "load/shop/orders/a.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	runOnce(t, root, exitOK)
+	code, out, _ := lagoon(t, "show", "shop.orders", "--root", root, "--json")
+	var info showInfo
+	if code != exitOK || json.Unmarshal([]byte(out), &info) != nil || info.Contract == nil || !info.Contract.Valid ||
+		info.Contract.Keys[0] != "id" || len(info.Partitioning) != 1 || info.Partitioning[0].Transform != "bucket[4]" {
+		t.Fatalf("show --json: %d %s", code, out)
+	}
+	if _, out, _ := lagoon(t, "show", "shop.orders", "--root", root); !strings.Contains(out, "Contract:  assets/lagoon/tables/shop/orders.yaml: valid (keys id; partition bucket[4](id)") {
+		t.Errorf("show: %s", out)
+	}
+	_, out, _ = lagoon(t, "trail", "list", "--root", root, "--json")
+	if !strings.Contains(out, `"contract_changed"`) || !strings.Contains(out, info.Contract.SHA256) {
+		t.Errorf("trail has no contract_changed record with the contract's hash: %s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
 )
@@ -42,6 +44,9 @@ type showInfo struct {
 	Schema        []columnInfo    `json:"schema"`
 	Partitioning  []partitionInfo `json:"partition_spec"`
 	SnapshotList  []snapshotInfo  `json:"snapshot_log"`
+	// Contract is the table's contract (assets/lagoon/tables/<db>/<table>.yaml),
+	// as contract check reports it; absent when it has none.
+	Contract *contractReport `json:"contract,omitempty"`
 }
 
 func showCmd() *command {
@@ -97,7 +102,24 @@ func showTable(ctx context.Context, g *globals, name string) (showInfo, error) {
 	for _, s := range md.Snapshots() {
 		info.SnapshotList = append(info.SnapshotList, snapshotOf(s.SnapshotID, s.TimestampMs, s.Summary))
 	}
-	return info, nil
+	info.Contract, err = tableContract(ctx, lk.Store, ref)
+	return info, err
+}
+
+// tableContract reports the table's contract: nil when it has none, an
+// invalid report (with the reason) when it is broken.
+func tableContract(ctx context.Context, st contract.Getter, ref lake.TableRef) (*contractReport, error) {
+	c, err := contract.Load(ctx, st, ref)
+	switch {
+	case errors.Is(err, contract.ErrInvalid):
+		return &contractReport{File: contract.Key(ref), Error: err.Error()}, nil
+	case err != nil:
+		return nil, err
+	case c == nil:
+		return nil, nil
+	}
+	r := reportContract(contract.Key(ref), c)
+	return &r, nil
 }
 
 func snapshotOf(id, ms int64, sum *table.Summary) snapshotInfo {
@@ -133,4 +155,9 @@ func printShow(g *globals, info showInfo) {
 			groupDigits(s.AddedRecords), groupDigits(s.TotalRecords)})
 	}
 	printTable(w, []string{"SNAPSHOT", "TIME", "OPERATION", "ADDED ROWS", "TOTAL ROWS"}, rows)
+	if info.Contract != nil {
+		fmt.Fprintln(w)
+		fmt.Fprint(w, "Contract:  ")
+		printContractReport(g, *info.Contract)
+	}
 }
