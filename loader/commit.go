@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"path"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -130,9 +131,10 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if err != nil {
 		return false, 0, err
 	}
-	if err := evolve(tx, srcs); err != nil {
+	if err := evolve(tx, srcs, c.ModeOrDefault()); err != nil {
 		return false, 0, err
 	}
+	l.noteDiscarded(ref, srcs)
 	newContract, err := applyContract(tx, tbl, c)
 	if err != nil {
 		return false, 0, fmt.Errorf("table %s: apply %s: %w", ref, contract.Key(ref), err)
@@ -173,7 +175,7 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	_, err = tx.Commit(ctx)
 	if lake.IsCommitConflict(err) && !c.UpsertMode() {
 		// an upsert looked the stored rows up: it is done again, whole
-		err = l.recommit(ctx, ref, tbl, srcs, props, &written, err)
+		err = l.recommit(ctx, ref, tbl, srcs, c, props, &written, err)
 	}
 	if rows < 0 {
 		rows = rdr.rows.Load()
@@ -208,7 +210,7 @@ const recommitAttempts = 5
 // and no schema): the batch is not read and written again for it. It
 // returns the conflict (err, or the latest) when anything else landed (an append, a
 // schema change: the batch tries again from the start, fenced).
-func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Table, srcs []*source, props iceberg.Properties, w *attempt, err error) error {
+func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Table, srcs []*source, c *contract.Contract, props iceberg.Properties, w *attempt, err error) error {
 	for range recommitAttempts {
 		fresh, lerr := l.cat.LoadTable(ctx, ref.Ident())
 		if lerr != nil || !onlyReplaced(base.Metadata(), fresh.Metadata()) {
@@ -221,8 +223,11 @@ func (l *Loader) recommit(ctx context.Context, ref lake.TableRef, base *table.Ta
 		if perr != nil {
 			return perr
 		}
-		if eerr := evolve(tx, srcs); eerr != nil { // as the first attempt did: the files were written so
+		if eerr := evolve(tx, srcs, c.ModeOrDefault()); eerr != nil { // as the first attempt did: the files were written so
 			return eerr
+		}
+		if _, aerr := applyContract(tx, fresh, c); aerr != nil {
+			return aerr
 		}
 		if aerr := tx.AddDataFiles(ctx, w.files, props, table.WithoutDuplicateCheck(), table.WithoutAutoNameMapping()); aerr != nil {
 			return fmt.Errorf("recommit: %w", aerr)
@@ -398,17 +403,68 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source,
 // evolve merges each file's schema into the table's within tx: new columns
 // are added, legal widenings applied. A file whose types conflict is
 // returned as a *RejectError and the transaction is left as it was.
-func evolve(tx *table.Transaction, srcs []*source) error {
+func evolve(tx *table.Transaction, srcs []*source, mode contract.Mode) error {
 	for _, s := range srcs {
 		sc, err := s.icebergSchema()
 		if err != nil {
 			return reject(s.info.Key, "unsupported schema", err)
 		}
-		if err := tx.UpdateSchema(true, false).UnionByNameWith(sc).Commit(); err != nil {
-			return reject(s.info.Key, "schema does not fit the table", err)
+		if err := evolveFor(tx, s, sc, mode); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// evolveFor merges one file's schema into the table's, as the contract's
+// mode says: evolve adds and widens; freeze rejects a file that would
+// change the table; discard_columns leaves out the file's columns the
+// table lacks (s.discarded names them) and merges the rest.
+func evolveFor(tx *table.Transaction, s *source, sc *iceberg.Schema, mode contract.Mode) error {
+	staged, err := tx.StagedTable()
+	if err != nil {
+		return err
+	}
+	if mode == contract.DiscardColumns {
+		sc, s.discarded = withoutNewColumns(sc, staged.Schema())
+	}
+	up := tx.UpdateSchema(true, false).UnionByNameWith(sc)
+	if mode != contract.Freeze {
+		if err := up.Commit(); err != nil {
+			return reject(s.info.Key, "schema does not fit the table", err)
+		}
+		return nil
+	}
+	after, err := up.Apply()
+	if err == nil && !sameFields(after, staged.Schema()) {
+		err = fmt.Errorf("it would change the table's schema from %s to %s", staged.Schema(), after)
+	}
+	if err != nil {
+		return reject(s.info.Key, "the table's contract freezes its schema (mode freeze)", err)
+	}
+	return nil
+}
+
+func sameFields(a, b *iceberg.Schema) bool {
+	return slices.EqualFunc(a.Fields(), b.Fields(), func(x, y iceberg.NestedField) bool { return x.Equals(y) })
+}
+
+// withoutNewColumns is sc without its top-level columns table lacks, and
+// their names.
+func withoutNewColumns(sc, table *iceberg.Schema) (*iceberg.Schema, []string) {
+	var keep []iceberg.NestedField
+	var dropped []string
+	for _, f := range sc.Fields() {
+		if _, ok := table.FindFieldByName(f.Name); ok || f.Name == LoadedAtColumn {
+			keep = append(keep, f)
+			continue
+		}
+		dropped = append(dropped, f.Name)
+	}
+	if len(dropped) == 0 {
+		return sc, nil
+	}
+	return iceberg.NewSchema(sc.ID, keep...), dropped
 }
 
 // batchReader streams the batch's files as one RecordReader in the table's

@@ -154,3 +154,66 @@ func TestContractColumnMissingRejectsTheFirstFile(t *testing.T) {
 	}
 	assertRejected(t, l, "load/db/t/a.parquet", "does not fit the table's contract")
 }
+
+// TestContractModes: freeze rejects a file that would change the table's
+// schema (a new column, a wider type) and loads one that fits;
+// discard_columns loads a file without its new columns; discard_rows
+// (not built for Parquet yet) stops the table with that reason rather
+// than loading under another mode.
+func TestContractModes(t *testing.T) {
+	narrow := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int32)
+	wide := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int64, "extra", arrow.BinaryTypes.String)
+	first := func(tb testing.TB, l *lake.Lake) {
+		tb.Helper()
+		lakefixture.Drop(tb, l, "load/db/t/a.parquet", lakefixture.Parquet(tb, narrow, `[{"entity_id":1}]`))
+		loadAll(tb, newLoader(tb, l))
+	}
+	t.Run("freeze", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		first(t, l)
+		putContract(t, l, "mode: freeze\n")
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, wide, `[{"entity_id":2,"extra":"x"}]`))
+		lakefixture.Drop(t, l, "load/db/t/c.parquet", lakefixture.Parquet(t, narrow, `[{"entity_id":3}]`))
+		res := loadAll(t, newLoader(t, l))
+		if res.Files != 1 || len(res.Rejected) != 1 {
+			t.Fatalf("result = %+v, want c loaded and b rejected", res)
+		}
+		assertRejected(t, l, "load/db/t/b.parquet", "the table's contract freezes its schema (mode freeze)")
+		if got := schemaString(t, l); got != "entity_id:int" {
+			t.Errorf("schema = %s, want it unchanged", got)
+		}
+	})
+	t.Run("discard_columns", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		first(t, l)
+		putContract(t, l, "mode: discard_columns\n")
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int32, "extra", arrow.BinaryTypes.String), `[{"entity_id":2,"extra":"x"}]`))
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 || res.Rows != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+		if got := schemaString(t, l); got != "entity_id:int" {
+			t.Errorf("schema = %s, want the new column left out", got)
+		}
+		if n := len(lakefixture.Rows(t, l, "db.t")); n != 2 {
+			t.Errorf("%d rows, want 2", n)
+		}
+	})
+	t.Run("discard_rows", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		first(t, l)
+		putContract(t, l, "mode: discard_rows\n")
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, narrow, `[{"entity_id":2}]`))
+		ld := newLoader(t, l)
+		plan, err := ld.Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ld.LoadTable(context.Background(), ordersRef, plan.Tables[ordersRef])
+		if err == nil || !strings.Contains(err.Error(), "discard_rows is not supported") {
+			t.Errorf("err = %v", err)
+		}
+		if !lakefixture.Exists(l, "load/db/t/b.parquet") {
+			t.Error("the file is gone")
+		}
+	})
+}

@@ -66,6 +66,9 @@ type source struct {
 	// name=value folders, then its lineage (see addLineage).
 	consts  []lake.PartitionValue
 	lineage bool
+	// discarded are the file's columns its table's contract left out
+	// (mode discard_columns).
+	discarded []string
 	// repairs are what the file's footer needed for arrow-go to read it.
 	repairs pqcompat.Repairs
 	// prog is the progress of the watched work reading the file now
@@ -345,19 +348,54 @@ type projector struct {
 	fileSchema *iceberg.Schema // the canonical+consts schema with the table's ids
 	target     *iceberg.Schema
 	withTime   *arrow.Schema
+	kept       columnSelection // withTime less the columns the contract discards
 }
 
 func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*projector, error) {
 	withTime := lake.WithLoadedAt(s.schema)
-	fileSchema, err := table.ArrowSchemaToIceberg(withTime, false, target.NameMapping())
+	kept := keptColumns(withTime, s.discarded)
+	fileSchema, err := table.ArrowSchemaToIceberg(kept.schema, false, target.NameMapping())
 	if err != nil {
 		return nil, fmt.Errorf("map %s onto the table schema: %w", s.info.Key, err)
 	}
 	return &projector{
 		src: arrow.StructOf(s.raw.Fields()...), canon: arrow.StructOf(s.canon.Fields()...),
 		loadedAt: loadedAt, parts: s.consts,
-		fileSchema: fileSchema, target: target, withTime: withTime,
+		fileSchema: fileSchema, target: target, withTime: withTime, kept: kept,
 	}, nil
+}
+
+// columnSelection is a schema's columns less some, and their positions.
+type columnSelection struct {
+	schema *arrow.Schema
+	idx    []int // nil: all
+}
+
+// keptColumns is sc without the columns named in drop.
+func keptColumns(sc *arrow.Schema, drop []string) columnSelection {
+	if len(drop) == 0 {
+		return columnSelection{schema: sc}
+	}
+	var fields []arrow.Field
+	var idx []int
+	for i, f := range sc.Fields() {
+		if !slices.Contains(drop, f.Name) {
+			fields, idx = append(fields, f), append(idx, i)
+		}
+	}
+	return columnSelection{schema: arrow.NewSchema(fields, nil), idx: idx}
+}
+
+// apply cuts arrs, of the whole schema, to the kept columns.
+func (c columnSelection) apply(arrs []arrow.Array) []arrow.Array {
+	if c.idx == nil {
+		return arrs
+	}
+	out := make([]arrow.Array, len(c.idx))
+	for i, j := range c.idx {
+		out[i] = arrs[j]
+	}
+	return out
 }
 
 func (p *projector) apply(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
@@ -376,7 +414,7 @@ func (p *projector) apply(ctx context.Context, rec arrow.RecordBatch) (arrow.Rec
 	consts := p.constants(int(rec.NumRows()))
 	defer releaseAll(consts)
 	arrs = append(arrs, consts...)
-	full := array.NewRecordBatch(p.withTime, arrs, rec.NumRows())
+	full := array.NewRecordBatch(p.kept.schema, p.kept.apply(arrs), rec.NumRows())
 	defer full.Release()
 	return table.ToRequestedSchema(ctx, p.target, p.fileSchema, full, table.SchemaOptions{
 		IncludeFieldIDs: true, FormatVersion: 2,
