@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/pqcompat"
 	"github.com/lagoon-dev/lagoon/strike"
@@ -341,8 +343,55 @@ type tableView struct {
 	reg *Register
 }
 
-// tableSchema loads the table's view, if the table exists.
+// tableSchema loads the table's view, if the table exists, with the
+// explicit types of its contract for columns it does not have yet.
 func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (tableView, error) {
+	tv, err := s.tableView(ctx, ref)
+	if err != nil {
+		return tv, err
+	}
+	c, err := contract.Load(ctx, s.st, ref)
+	if err != nil {
+		return tableView{}, fmt.Errorf("table %s: %w", ref, err)
+	}
+	tv.sc, err = withContractTypes(tv.sc, c)
+	if err != nil {
+		return tableView{}, fmt.Errorf("table %s: %s: %w", ref, contract.Key(ref), err)
+	}
+	return tv, nil
+}
+
+// withContractTypes adds to sc (nil: no table yet) the contract's
+// explicit column types of the columns sc lacks: values are parsed to
+// them exactly, as to a table's types.
+func withContractTypes(sc *arrow.Schema, c *contract.Contract) (*arrow.Schema, error) {
+	if c == nil || len(c.Columns) == 0 {
+		return sc, nil
+	}
+	var fields []arrow.Field
+	if sc != nil {
+		fields = sc.Fields()
+	}
+	names := slices.Sorted(maps.Keys(c.Columns))
+	for _, name := range names {
+		if sc != nil && len(sc.FieldIndices(name)) > 0 {
+			continue // the table's type stands
+		}
+		it, err := contract.ParseType(c.Columns[name])
+		if err != nil {
+			return nil, err
+		}
+		at, err := table.TypeToArrowType(it, false, false)
+		if err != nil {
+			return nil, fmt.Errorf("columns: %s: %w", name, err)
+		}
+		fields = append(fields, arrow.Field{Name: name, Type: at, Nullable: true})
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// tableView loads the table's view, if the table exists.
+func (s *Stage) tableView(ctx context.Context, ref lake.TableRef) (tableView, error) {
 	if s.cat == nil {
 		return tableView{}, nil
 	}
