@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go/table"
@@ -33,4 +34,41 @@ func DataFiles(ctx context.Context, tbl *table.Table) ([]string, error) {
 		out = append(out, t.File.FilePath())
 	}
 	return out, nil
+}
+
+// LiveRecordsProperty is the snapshot summary property in which an
+// upsert commit records the rows its readers see: the records less those
+// its equality deletes (and earlier ones) remove.
+const LiveRecordsProperty = "lagoon.live-records"
+
+// LiveRecords is the rows the readers of snapshot s see. A table without
+// delete files has its records; an upserted one, the count its last
+// upsert recorded (maintenance, which changes no row, records none: its
+// parents are looked at). Where no count was recorded (deletes of another
+// writer) it is the records less the delete rows, a bound.
+func LiveRecords(meta table.Metadata, s *table.Snapshot) int64 {
+	for cur := s; cur != nil && cur.Summary != nil; {
+		p := cur.Summary.Properties
+		if v, ok := p[LiveRecordsProperty]; ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+		if summaryNum(p, "total-delete-files") == 0 {
+			return summaryNum(p, "total-records")
+		}
+		if cur.Summary.Operation != table.OpReplace || cur.ParentSnapshotID == nil {
+			break
+		}
+		cur = meta.SnapshotByID(*cur.ParentSnapshotID)
+	}
+	if s == nil || s.Summary == nil {
+		return 0
+	}
+	p := s.Summary.Properties
+	return max(0, summaryNum(p, "total-records")-summaryNum(p, "total-equality-deletes")-summaryNum(p, "total-position-deletes"))
+}
+
+func summaryNum(p map[string]string, key string) int64 {
+	n, _ := strconv.ParseInt(p[key], 10, 64)
+	return n
 }

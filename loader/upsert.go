@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -368,6 +370,8 @@ func (u *upsert) write(ctx context.Context, tx *table.Transaction, staged *table
 		}
 	}
 	written.files = files
+	props = maps.Clone(props)
+	props[lake.LiveRecordsProperty] = strconv.FormatInt(lake.LiveRecords(staged.Metadata(), staged.CurrentSnapshot())+rows-int64(len(replace)), 10)
 	if len(files) == 0 && len(dels) == 0 {
 		// every row was late: nothing to commit (loading the files again,
 		// should they come back, changes nothing either)

@@ -59,7 +59,7 @@ func history(tbl *table.Table, name, zone string, since mark) []TableRow {
 	meta := tbl.Metadata()
 	var out []TableRow
 	for s := meta.CurrentSnapshot(); s != nil && s.SnapshotID != since.id && s.TimestampMs >= since.ms && len(out) < maxHistory; {
-		out = append(out, snapshotRow(s, name, zone))
+		out = append(out, snapshotRow(meta, s, name, zone))
 		if s.ParentSnapshotID == nil {
 			break
 		}
@@ -69,7 +69,7 @@ func history(tbl *table.Table, name, zone string, since mark) []TableRow {
 	return out
 }
 
-func snapshotRow(s *table.Snapshot, name, zone string) TableRow {
+func snapshotRow(meta table.Metadata, s *table.Snapshot, name, zone string) TableRow {
 	r := TableRow{Table: name, Zone: zone, SnapshotID: s.SnapshotID, ParentID: s.ParentSnapshotID,
 		CommittedAt: time.UnixMilli(s.TimestampMs).UTC()}
 	if s.Summary == nil {
@@ -78,7 +78,7 @@ func snapshotRow(s *table.Snapshot, name, zone string) TableRow {
 	p := s.Summary.Properties
 	num := func(k string) int64 { n, _ := strconv.ParseInt(p[k], 10, 64); return n }
 	r.Operation = string(s.Summary.Operation)
-	r.RecordCount, r.DataFiles, r.DeleteFiles = num("total-records"), num("total-data-files"), num("total-delete-files")
+	r.RecordCount, r.DataFiles, r.DeleteFiles = lake.LiveRecords(meta, s), num("total-data-files"), num("total-delete-files")
 	r.Bytes, r.RowsAdded, r.FilesAdded = num("total-files-size"), num("added-records"), num("added-data-files")
 	if r.Maintenance = p[lake.MaintenanceProperty]; r.Maintenance == "" && s.Summary.Operation == table.OpReplace {
 		r.Maintenance = "rewrite"

@@ -91,7 +91,7 @@ func describe(ref lake.TableRef, tbl *table.Table) tableInfo {
 	ti := tableInfo{Table: ref.String(), Snapshots: len(md.Snapshots()), Location: tbl.Location(),
 		LastUpdated: time.UnixMilli(md.LastUpdatedMillis()).UTC()}
 	if s := tbl.CurrentSnapshot(); s != nil && s.Summary != nil {
-		ti.Records = summaryInt(s.Summary.Properties, "total-records")
+		ti.Records = lake.LiveRecords(md, s)
 		ti.DataFiles = summaryInt(s.Summary.Properties, "total-data-files")
 		ti.Bytes = summaryInt(s.Summary.Properties, "total-files-size")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,11 @@ columns:
 	want := []string{"1/r1 100.5000 11-02", "1/r2 5.0000 11-01", "2/r1 8.0001 12-03"}
 	if !slices.Equal(got, want) {
 		t.Errorf("DuckDB reads %q, want %q", got, want)
+	}
+	var tables []tableInfo
+	if code, out, _ := lagoon(t, "tables", "--root", root, "--json"); code != exitOK || json.Unmarshal([]byte(out), &tables) != nil ||
+		len(tables) != 1 || tables[0].Records != 3 {
+		t.Errorf("tables --json (the rows readers see: 3): %s", out)
 	}
 	tbl, err := l.LoadTable(context.Background(), lake.TableRef{DB: "billing", Table: "invoices"})
 	if err != nil {
