@@ -172,6 +172,9 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	rejects := &rejectsFile{ctx: ctx, st: s.st, key: in.rejectsTemp()}
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
+	if tv.c != nil {
+		opt.PII, opt.PIIKey = tv.c.PII, s.cfg.PIIKey
+	}
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano),
 		lake.OriginsMetadata: originIDs(batch), lake.PrepareBatchMetadata: in.Batch}
 	opt.HashSources = s.cfg.Dedupe.WantsSHA256(s.cfg.Audit)

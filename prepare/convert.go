@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -55,6 +56,12 @@ type Options struct {
 	FileBytes    int64
 	// MaxRecordBytes bounds one record (a line, a CSV row, a JSON element).
 	MaxRecordBytes int
+	// PII are the columns of personal data and what to do with them
+	// (contract.Contract.PII), applied before any byte is written: to the
+	// outputs, and the rejects (whose raw text is then withheld). PIIKey is
+	// the HMAC key of contract.Hash.
+	PII    map[string]contract.PIIAction
+	PIIKey []byte
 	// Rejects receives each bad record (nil: dropped after counting).
 	Rejects func(BadRecord) error
 	// ResetRejects, when set, is called when the conversion restarts:

@@ -52,7 +52,10 @@ type StageConfig struct {
 	// Strikes counts the failures of files that fail on their own account
 	// (nil: a book of the stage's store with strike.DefaultConfig).
 	Strikes *strike.Book
-	Now     func() time.Time
+	// PIIKey is the HMAC key a contract's hashed columns take (nil: a
+	// contract that hashes stops its table, ErrNoPIIKey).
+	PIIKey []byte
+	Now    func() time.Time
 }
 
 // DefaultStageConfig: 2 s settle, batches of up to 1,000 files or 256 MiB,
@@ -341,6 +344,7 @@ func (s *Stage) batches(files []waiting) [][]waiting {
 type tableView struct {
 	sc  *arrow.Schema
 	reg *Register
+	c   *contract.Contract // the table's contract (nil: none)
 }
 
 // tableSchema loads the table's view, if the table exists, with the
@@ -358,6 +362,7 @@ func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (tableView, 
 	if err != nil {
 		return tableView{}, fmt.Errorf("table %s: %s: %w", ref, contract.Key(ref), err)
 	}
+	tv.c = c
 	return tv, nil
 }
 

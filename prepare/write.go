@@ -28,6 +28,7 @@ type converter struct {
 	rows   int64
 	dec    *decoder
 	final  bool
+	pii    *piiPlan // the contract's personal-data actions (nil: none)
 }
 
 // convertAll is one pass over every source. In the final pass (the type
@@ -36,11 +37,19 @@ type converter struct {
 func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options, final bool) (Result, error) {
 	c := &converter{t: t, opt: opt, sink: sink, dec: newDecoder(), final: final}
 	c.sc, c.consts = outputSchema(t, srcs)
+	if err := checkPII(c.sc, opt.PII); err != nil {
+		return Result{}, err
+	}
+	var err error
+	if c.pii, err = newPIIPlan(c.sc, opt.PII, opt.PIIKey); err != nil {
+		return Result{}, err
+	}
 	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
 	defer c.rb.Release()
-	reg := registrable(c.sc, opt.Register)
-	c.w = startWriter(c.sc, reg, opt, sink)
-	res := Result{Schema: c.sc, Registrable: reg != nil}
+	out := c.pii.schema(c.sc)
+	reg := registrable(out, opt.Register)
+	c.w = startWriter(out, reg, opt, sink)
+	res := Result{Schema: out, Registrable: reg != nil}
 	for _, src := range srcs {
 		var sr SourceResult
 		err := lake.ProtectFile(src.Key, func() (err error) {
@@ -157,7 +166,7 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 	c.rows += n
 	rec := c.rb.NewRecordBatch()
 	reserveLike(c.rb.Fields(), rec.Columns())
-	return n, int64(len(skip)), c.w.write(rec)
+	return n, int64(len(skip)), c.w.write(c.pii.apply(rec, c.opt.Mem))
 }
 
 // tryBatch appends the batch's records but those in skip; on error it
@@ -222,7 +231,11 @@ func (c *converter) reject(src Source, r Record, reason string) error {
 	if c.opt.Rejects == nil {
 		return nil
 	}
-	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: string(cut(r.Raw))})
+	raw := string(cut(r.Raw))
+	if len(c.opt.PII) > 0 {
+		raw = WithheldRaw
+	}
+	return c.opt.Rejects(BadRecord{Key: src.Key, Line: r.Line, Record: r.Num, Reason: reason, Raw: raw})
 }
 
 // hashingReader hashes what is read through it; Close reads the rest (a

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -39,6 +40,7 @@ type runFlags struct {
 	lease  time.Duration
 	trail  bool
 	keyPEM string
+	piiKey string // the file holding the PII HMAC key
 	side   bool
 	sideC  daemon.SideConfig
 	stages string
@@ -113,6 +115,7 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
 			fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
 			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
+			fs.StringVar(&f.piiKey, "pii-key-file", "", "file holding the secret key (at least 16 bytes) of the HMAC-SHA-256 that contracts' pii: hash columns take ($LAGOON_PII_KEY holds the key itself)")
 			fs.StringVar(&f.stages, "stages", "prepare,load", "the pipeline stages this worker runs: prepare, load, or both")
 			fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
 			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync (and of the maintenance's look at tables)")
@@ -152,6 +155,9 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	defer release()
 	f.prep.Settle = f.ld.Settle
+	if f.prep.PIIKey, err = piiKey(f.piiKey); err != nil {
+		return g.fail("run", err)
+	}
 	var side []daemon.SideTask
 	if f.side {
 		sink := logs.NewSink(lk.Store)
@@ -384,4 +390,24 @@ func summaryLine(s daemon.Summary, took time.Duration) string {
 		line += fmt.Sprintf("; skipped %s already loaded (same content)", plural(n, "duplicate"))
 	}
 	return line
+}
+
+// minPIIKey is the shortest key a hash of personal data takes.
+const minPIIKey = 16
+
+// piiKey reads the PII HMAC key: from file (--pii-key-file), else
+// $LAGOON_PII_KEY; nil when neither is set. The key is never logged.
+func piiKey(file string) ([]byte, error) {
+	key := []byte(os.Getenv("LAGOON_PII_KEY"))
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("pii key: %w", err)
+		}
+		key = bytes.TrimSpace(b)
+	}
+	if len(key) > 0 && len(key) < minPIIKey {
+		return nil, fmt.Errorf("pii key: %d bytes, want at least %d", len(key), minPIIKey)
+	}
+	return key, nil
 }
