@@ -173,7 +173,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	opt := s.cfg.Options
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
 	if tv.c != nil {
-		opt.PII, opt.PIIKey = tv.c.PII, s.cfg.PIIKey
+		opt.PII, opt.PIIKey, opt.Validator = tv.c.PII, s.cfg.PIIKey, tv.v
 	}
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano),
 		lake.OriginsMetadata: originIDs(batch), lake.PrepareBatchMetadata: in.Batch}

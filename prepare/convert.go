@@ -62,6 +62,10 @@ type Options struct {
 	// the HMAC key of contract.Hash.
 	PII    map[string]contract.PIIAction
 	PIIKey []byte
+	// Validator, when set, checks every record against the table's JSON
+	// Schema: one that fails is a bad record with the failing JSON pointer
+	// and keyword.
+	Validator *Validator
 	// Rejects receives each bad record (nil: dropped after counting).
 	Rejects func(BadRecord) error
 	// ResetRejects, when set, is called when the conversion restarts:
@@ -286,6 +290,9 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 			return fileErr{err}
 		}
 		opt.progress.Add(1)
+		if rec.Err == nil && opt.Validator != nil {
+			rec.Err = opt.Validator.Check(rec.Raw) // a bad record, in every pass: it types nothing
+		}
 		if hook := testRecordHook.Load(); hook != nil {
 			(*hook)(src.Key)
 		}

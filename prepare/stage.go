@@ -345,6 +345,7 @@ type tableView struct {
 	sc  *arrow.Schema
 	reg *Register
 	c   *contract.Contract // the table's contract (nil: none)
+	v   *Validator         // its JSON Schema (nil: none)
 }
 
 // tableSchema loads the table's view, if the table exists, with the
@@ -363,7 +364,34 @@ func (s *Stage) tableSchema(ctx context.Context, ref lake.TableRef) (tableView, 
 		return tableView{}, fmt.Errorf("table %s: %s: %w", ref, contract.Key(ref), err)
 	}
 	tv.c = c
+	if c != nil && c.Schema != "" {
+		// fails closed: a schema that is missing or does not compile
+		// stops the table; nothing loads unvalidated
+		if tv.v, err = s.loadSchema(ctx, c); err != nil {
+			return tableView{}, fmt.Errorf("table %s: %s: %w", ref, contract.Key(ref), err)
+		}
+		tv.v.Private = map[string]bool{}
+		for col := range c.PII {
+			tv.v.Private[col] = true
+		}
+	}
 	return tv, nil
+}
+
+func (s *Stage) loadSchema(ctx context.Context, c *contract.Contract) (*Validator, error) {
+	obj, err := s.st.Open(ctx, c.SchemaKey())
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	defer obj.Close()
+	doc, err := io.ReadAll(io.LimitReader(obj, contract.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	if len(doc) > contract.MaxBytes {
+		return nil, fmt.Errorf("schema %s: over %d bytes", c.SchemaKey(), contract.MaxBytes)
+	}
+	return CompileSchema(c.SchemaKey(), doc)
 }
 
 // withContractTypes adds to sc (nil: no table yet) the contract's
