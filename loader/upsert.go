@@ -184,7 +184,11 @@ func (u *upsert) lookup(ctx context.Context, tbl *table.Table, want map[string]r
 	if tbl.CurrentSnapshot() == nil {
 		return s, nil
 	}
-	_, recs, err := tbl.Scan(table.WithSelectedFields(u.lookupColumns(tbl)...)).ToArrowRecords(ctx)
+	opts := []table.ScanOption{table.WithSelectedFields(u.lookupColumns(tbl)...)}
+	if f := u.keyRange(want); f != nil {
+		opts = append(opts, table.WithRowFilter(f))
+	}
+	_, recs, err := tbl.Scan(opts...).ToArrowRecords(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("look up stored keys: %w", err)
 	}
@@ -201,6 +205,48 @@ func (u *upsert) lookup(ctx context.Context, tbl *table.Table, want map[string]r
 		}
 	}
 	return s, nil
+}
+
+// keyRange is a filter to the range of the batch's first key column
+// (nil: none to be had): the scan then reads only the files whose column
+// statistics overlap it — feeds' keys tend to cluster by file.
+func (u *upsert) keyRange(want map[string]rowRef) iceberg.BooleanExpression {
+	var lo, hi rowRef
+	for _, r := range want {
+		col := r.rec.Column(r.rec.Schema().FieldIndices(u.c.Keys[0])[0])
+		if col.IsNull(r.row) {
+			return nil // a null key: equality matches nulls, a range does not
+		}
+		if lo.rec == nil || u.cmpKey(r, lo) < 0 {
+			lo = r
+		}
+		if hi.rec == nil || u.cmpKey(r, hi) > 0 {
+			hi = r
+		}
+	}
+	if lo.rec == nil {
+		return nil
+	}
+	ref := iceberg.Reference(u.c.Keys[0])
+	switch a := lo.rec.Column(lo.rec.Schema().FieldIndices(u.c.Keys[0])[0]).(type) {
+	case *array.Int64:
+		b := hi.rec.Column(hi.rec.Schema().FieldIndices(u.c.Keys[0])[0]).(*array.Int64)
+		return iceberg.NewAnd(iceberg.GreaterThanEqual(ref, a.Value(lo.row)), iceberg.LessThanEqual(ref, b.Value(hi.row)))
+	case *array.Int32:
+		b := hi.rec.Column(hi.rec.Schema().FieldIndices(u.c.Keys[0])[0]).(*array.Int32)
+		return iceberg.NewAnd(iceberg.GreaterThanEqual(ref, a.Value(lo.row)), iceberg.LessThanEqual(ref, b.Value(hi.row)))
+	case *array.String:
+		b := hi.rec.Column(hi.rec.Schema().FieldIndices(u.c.Keys[0])[0]).(*array.String)
+		return iceberg.NewAnd(iceberg.GreaterThanEqual(ref, a.Value(lo.row)), iceberg.LessThanEqual(ref, b.Value(hi.row)))
+	}
+	return nil
+}
+
+// cmpKey compares two rows by the first key column.
+func (u *upsert) cmpKey(a, b rowRef) int {
+	x := a.rec.Column(a.rec.Schema().FieldIndices(u.c.Keys[0])[0])
+	y := b.rec.Column(b.rec.Schema().FieldIndices(u.c.Keys[0])[0])
+	return compareValues(x, a.row, y, b.row)
 }
 
 // lookupColumns are the delete columns and order_by.
