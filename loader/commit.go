@@ -426,10 +426,10 @@ func evolveFor(tx *table.Transaction, s *source, sc *iceberg.Schema, mode contra
 		return err
 	}
 	if mode == contract.DiscardColumns {
-		sc, s.discarded = withoutNewColumns(sc, staged.Schema())
+		sc, s.discarded = discardColumns(tx, sc, staged.Schema())
 	}
 	up := tx.UpdateSchema(true, false).UnionByNameWith(sc)
-	if mode != contract.Freeze {
+	if mode != contract.Freeze && mode != contract.DiscardRows {
 		if err := up.Commit(); err != nil {
 			return reject(s.info.Key, "schema does not fit the table", err)
 		}
@@ -439,33 +439,42 @@ func evolveFor(tx *table.Transaction, s *source, sc *iceberg.Schema, mode contra
 	if err == nil && !sameFields(after, staged.Schema()) {
 		err = fmt.Errorf("it would change the table's schema from %s to %s", staged.Schema(), after)
 	}
+	if err != nil && mode == contract.DiscardRows {
+		// prepare discards the rows; a Parquet file is taken or left whole
+		return reject(s.info.Key, "the table's contract discards rows of new columns (mode discard_rows), and a Parquet file in load/ is not split", err)
+	}
 	if err != nil {
 		return reject(s.info.Key, "the table's contract freezes its schema (mode freeze)", err)
 	}
 	return nil
 }
 
-func sameFields(a, b *iceberg.Schema) bool {
-	return slices.EqualFunc(a.Fields(), b.Fields(), func(x, y iceberg.NestedField) bool { return x.Equals(y) })
-}
-
-// withoutNewColumns is sc without its top-level columns table lacks, and
-// their names.
-func withoutNewColumns(sc, table *iceberg.Schema) (*iceberg.Schema, []string) {
+// discardColumns is sc without the columns the table lacks or holds with
+// a type sc's cannot merge into (each tried alone), and their names.
+func discardColumns(tx *table.Transaction, sc, tbl *iceberg.Schema) (*iceberg.Schema, []string) {
 	var keep []iceberg.NestedField
 	var dropped []string
 	for _, f := range sc.Fields() {
-		if _, ok := table.FindFieldByName(f.Name); ok || f.Name == LoadedAtColumn {
-			keep = append(keep, f)
+		if _, ok := tbl.FindFieldByName(f.Name); !ok && f.Name != LoadedAtColumn {
+			dropped = append(dropped, f.Name)
 			continue
 		}
-		dropped = append(dropped, f.Name)
+		if _, err := tx.UpdateSchema(true, false).UnionByNameWith(iceberg.NewSchema(0, f)).Apply(); err != nil {
+			dropped = append(dropped, f.Name)
+			continue
+		}
+		keep = append(keep, f)
 	}
 	if len(dropped) == 0 {
 		return sc, nil
 	}
 	return iceberg.NewSchema(sc.ID, keep...), dropped
 }
+
+func sameFields(a, b *iceberg.Schema) bool {
+	return slices.EqualFunc(a.Fields(), b.Fields(), func(x, y iceberg.NestedField) bool { return x.Equals(y) })
+}
+
 
 // batchReader streams the batch's files as one RecordReader in the table's
 // schema. A file's decode error stops it and is kept in err.

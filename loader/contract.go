@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -24,23 +23,15 @@ func (l *Loader) loadContract(ctx context.Context, ref lake.TableRef) (*contract
 	if err != nil {
 		return nil, fmt.Errorf("table %s: %w", ref, err)
 	}
-	if c.ModeOrDefault() == contract.DiscardRows {
-		return nil, fmt.Errorf("table %s: %s: %w", ref, contract.Key(ref), errDiscardRows)
-	}
 	return c, nil
 }
-
-// errDiscardRows: mode discard_rows is not built for Parquet in load/ yet;
-// a table that asks for it stops with this error rather than loading under
-// another mode.
-var errDiscardRows = errors.New("mode discard_rows is not supported for Parquet files in load/ yet: use freeze or discard_columns")
 
 // noteDiscarded logs the columns the contract left out of each file (the
 // log table keeps warnings).
 func (l *Loader) noteDiscarded(ref lake.TableRef, srcs []*source) {
 	for _, s := range srcs {
 		if len(s.discarded) > 0 {
-			l.log.Warn("columns discarded: the table's contract discards new columns (mode discard_columns)",
+			l.log.Warn("columns discarded: the table's contract discards new and conflicting columns (mode discard_columns)",
 				"table", ref.String(), "key", s.info.Key, "columns", strings.Join(s.discarded, ","))
 		}
 	}

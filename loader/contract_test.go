@@ -157,9 +157,9 @@ func TestContractColumnMissingRejectsTheFirstFile(t *testing.T) {
 
 // TestContractModes: freeze rejects a file that would change the table's
 // schema (a new column, a wider type) and loads one that fits;
-// discard_columns loads a file without its new columns; discard_rows
-// (not built for Parquet yet) stops the table with that reason rather
-// than loading under another mode.
+// discard_columns loads a file without its new or conflicting columns;
+// discard_rows takes a Parquet file whole or rejects it (prepare discards
+// rows).
 func TestContractModes(t *testing.T) {
 	narrow := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int32)
 	wide := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int64, "extra", arrow.BinaryTypes.String)
@@ -198,22 +198,29 @@ func TestContractModes(t *testing.T) {
 			t.Errorf("%d rows, want 2", n)
 		}
 	})
+	t.Run("discard_columns conflict", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		first(t, l)
+		putContract(t, l, "mode: discard_columns\n")
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, lakefixture.Schema("entity_id", arrow.BinaryTypes.String), `[{"entity_id":"x"}]`))
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 || res.Rows != 1 {
+			t.Fatalf("result = %+v, want the file loaded without its conflicting column", res)
+		}
+		rows := lakefixture.Rows(t, l, "db.t")
+		if len(rows) != 2 || schemaString(t, l) != "entity_id:int" {
+			t.Errorf("rows %v, schema %s", rows, schemaString(t, l))
+		}
+	})
 	t.Run("discard_rows", func(t *testing.T) {
 		l := lakefixture.Open(t)
 		first(t, l)
 		putContract(t, l, "mode: discard_rows\n")
-		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, narrow, `[{"entity_id":2}]`))
-		ld := newLoader(t, l)
-		plan, err := ld.Scan(context.Background())
-		if err != nil {
-			t.Fatal(err)
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, wide, `[{"entity_id":2,"extra":"x"}]`))
+		lakefixture.Drop(t, l, "load/db/t/c.parquet", lakefixture.Parquet(t, narrow, `[{"entity_id":3}]`))
+		res := loadAll(t, newLoader(t, l))
+		if res.Files != 1 || len(res.Rejected) != 1 {
+			t.Fatalf("result = %+v, want c loaded and b rejected whole", res)
 		}
-		_, err = ld.LoadTable(context.Background(), ordersRef, plan.Tables[ordersRef])
-		if err == nil || !strings.Contains(err.Error(), "discard_rows is not supported") {
-			t.Errorf("err = %v", err)
-		}
-		if !lakefixture.Exists(l, "load/db/t/b.parquet") {
-			t.Error("the file is gone")
-		}
+		assertRejected(t, l, "load/db/t/b.parquet", "a Parquet file in load/ is not split")
 	})
 }

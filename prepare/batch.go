@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lagoon-dev/lagoon/journal"
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -174,6 +175,7 @@ func (s *Stage) convertBatch(ctx context.Context, in *intent, batch []waiting, t
 	opt.Table, opt.Rejects, opt.ResetRejects, opt.Register = tv.sc, rejects.write, rejects.reset, tv.reg
 	if tv.c != nil {
 		opt.PII, opt.PIIKey, opt.Validator = tv.c.PII, s.cfg.PIIKey, tv.v
+		opt.DiscardRows = tv.c.ModeOrDefault() == contract.DiscardRows && tv.reg != nil && !tv.reg.New
 	}
 	opt.Metadata = map[string]string{lake.ReceivedAtMetadata: receivedAt(batch).UTC().Format(time.RFC3339Nano),
 		lake.OriginsMetadata: originIDs(batch), lake.PrepareBatchMetadata: in.Batch}

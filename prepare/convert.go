@@ -62,6 +62,9 @@ type Options struct {
 	// the HMAC key of contract.Hash.
 	PII    map[string]contract.PIIAction
 	PIIKey []byte
+	// DiscardRows makes a record with a value in a column Table lacks a
+	// bad record (a contract's mode discard_rows; no effect without Table).
+	DiscardRows bool
 	// Validator, when set, checks every record against the table's JSON
 	// Schema: one that fails is a bad record with the failing JSON pointer
 	// and keyword.
@@ -292,6 +295,11 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		opt.progress.Add(1)
 		if rec.Err == nil && opt.Validator != nil {
 			rec.Err = opt.Validator.Check(rec.Raw) // a bad record, in every pass: it types nothing
+		}
+		if rec.Err == nil && opt.DiscardRows && opt.Table != nil {
+			if col := newColumn(rec, opt.Table); col != "" {
+				rec.Err = discardRowError(col)
+			}
 		}
 		if hook := testRecordHook.Load(); hook != nil {
 			(*hook)(src.Key)

@@ -57,3 +57,34 @@ func TestJSONSchemaValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardRowsMode: under mode discard_rows a prepared record with a
+// value in a column the table lacks is a bad record with the reason; the
+// others load and the table's schema stays.
+func TestDiscardRowsMode(t *testing.T) {
+	root := t.TempDir()
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/crm/people/a.ndjson"), []byte(`{"id":1,"name":"a"}`+"\n"))
+	runOnce(t, root, exitOK)
+	lakefixture.DropFile(t, filepath.Join(root, "assets/lagoon/tables/crm/people.yaml"), []byte("mode: discard_rows\n"))
+	lakefixture.DropFile(t, filepath.Join(root, "prepare/crm/people/b.ndjson"), []byte(`{"id":2,"name":"b"}
+{"id":3,"name":"c","extra":"x"}
+{"id":4,"extra":null}
+`))
+	runOnce(t, root, exitRejected)
+	l := lakefixture.OpenAt(t, root)
+	var ids []string
+	for _, r := range lakefixture.Rows(t, l, "crm.people") {
+		ids = append(ids, fmt.Sprint(r["id"]))
+		if _, ok := r["extra"]; ok {
+			t.Errorf("the table grew a column: %v", r)
+		}
+	}
+	slices.Sort(ids)
+	if strings.Join(ids, ",") != "1,2,4" {
+		t.Errorf("ids = %v, want 1,2,4", ids)
+	}
+	rejects := lakefixture.DuckDB(t, "SELECT reason FROM read_json_auto("+lakefixture.DuckQuote(filepath.Join(root, "log/rejects/crm/people/*"))+")")
+	if len(rejects) != 1 || !strings.Contains(fmt.Sprint(rejects[0]["reason"]), `column "extra" is not the table's`) {
+		t.Errorf("rejects = %v", rejects)
+	}
+}
