@@ -475,7 +475,6 @@ func sameFields(a, b *iceberg.Schema) bool {
 	return slices.EqualFunc(a.Fields(), b.Fields(), func(x, y iceberg.NestedField) bool { return x.Equals(y) })
 }
 
-
 // batchReader streams the batch's files as one RecordReader in the table's
 // schema. A file's decode error stops it and is kept in err.
 type batchReader struct {
