@@ -123,14 +123,7 @@ func TestCompactionAppliesUpsertDeletes(t *testing.T) {
 	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
 		t.Fatalf("before compaction DuckDB reads %q, want %q", got, want)
 	}
-	cfg := maintain.DefaultConfig()
-	cfg.MinInputFiles = 2
-	m := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: cfg, Log: quietLog()}
-	rep, err := m.Table(context.Background(), ordersRef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.FilesRewritten == 0 {
+	if rep := compact(t, l); rep.FilesRewritten == 0 {
 		t.Fatalf("report %+v: nothing compacted", rep)
 	}
 	if got := duckApplyingDeletes(t, l); !slices.Equal(got, want) {
@@ -144,6 +137,19 @@ func TestCompactionAppliesUpsertDeletes(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("after compaction lagoon reads %q, want %q", got, want)
 	}
+}
+
+// compact runs table maintenance on db.t, compacting from 2 files up.
+func compact(tb testing.TB, l *lake.Lake) maintain.Report {
+	tb.Helper()
+	cfg := maintain.DefaultConfig()
+	cfg.MinInputFiles = 2
+	m := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: cfg, Log: quietLog()}
+	rep, err := m.Table(context.Background(), ordersRef)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rep
 }
 
 // TestSummaryCountsCurrentRows: after upserts, and after compacting them,
@@ -168,12 +174,7 @@ func TestSummaryCountsCurrentRows(t *testing.T) {
 	if got := live(); got != 7 {
 		t.Errorf("before compaction: %d live records, want 7", got)
 	}
-	cfg := maintain.DefaultConfig()
-	cfg.MinInputFiles = 2
-	m := maintain.Maintainer{Store: l.Store, Catalog: l.Catalog, Lake: l.Identity, Config: cfg, Log: quietLog()}
-	if _, err := m.Table(context.Background(), ordersRef); err != nil {
-		t.Fatal(err)
-	}
+	compact(t, l)
 	if got := live(); got != 7 {
 		t.Errorf("after compaction: %d live records, want 7", got)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,12 +27,7 @@ func TestContractOnS3WithGlue(t *testing.T) {
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
 	lakefixture.Bucket(t, c, "lake-bucket")
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake-bucket"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := lakefixture.Putter(t, c, "lake-bucket")
 	put("data/assets/lagoon/tables/shop/invoices.yaml", []byte("keys: [id]\norder_by: version\npartition: [day(updated_at)]\n"))
 	sc := lakefixture.Schema("id", arrow.PrimitiveTypes.Int64, "version", arrow.PrimitiveTypes.Int64, "updated_at", arrow.FixedWidthTypes.Timestamp_us)
 	root := "s3://lake-bucket/data"

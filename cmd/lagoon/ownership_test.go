@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -115,12 +114,7 @@ func TestTwoLakesInOneGlueAccount(t *testing.T) {
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
 	lakefixture.Bucket(t, c, "lake")
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := lakefixture.Putter(t, c, "lake")
 	put("p1/load/shop/orders/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 4)))
 	if code, out, errOut := lagoon(t, "run", "--root", "s3://lake/p1", "--s3-path-style", "--once", "--settle", "0"); code != exitOK {
 		t.Fatalf("lake p1: %d %s %s", code, out, errOut)

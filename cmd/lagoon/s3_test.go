@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
@@ -32,12 +30,7 @@ func TestS3WithGlue(t *testing.T) {
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
 	lakefixture.Bucket(t, c, "lake-bucket")
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("lake-bucket"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := lakefixture.Putter(t, c, "lake-bucket")
 	put("data/prepare/shop/visits/day=2026-11-22/v.ndjson", []byte("{\"id\":1,\"page\":\"/\"}\n{\"id\":2,\"page\":\"/a\"}\n{\"id\":\n"))
 	put("data/load/shop/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 300)))
 	put("data/load/shop/orders/bad.parquet", []byte("not parquet"))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os/exec"
 	"strings"
@@ -54,12 +53,7 @@ func TestSQSEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("events-bucket"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := lakefixture.Putter(t, c, "events-bucket")
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "lagoon running") })
 	l, err := lake.Open(ctx, lake.Config{Root: root, S3PathStyle: true})
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -58,12 +57,7 @@ func TestMinIOWebhook(t *testing.T) {
 	defer cmd.Process.Kill()
 	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "webhook listening") })
 
-	put := func(key string, body []byte) {
-		t.Helper()
-		if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("hooked"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := lakefixture.Putter(t, c, "hooked")
 	put("lake/load/web/hits/h 1.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 9)))
 	put("lake/prepare/web/visits/v.ndjson", []byte("{\"id\":1}\n{\"id\":2}\n"))
 	put("not-the-lake/x.csv", []byte("a\n1\n"))

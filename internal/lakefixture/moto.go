@@ -1,6 +1,7 @@
 package lakefixture
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -88,5 +89,16 @@ func Bucket(tb testing.TB, c *s3.Client, name string) {
 	tb.Helper()
 	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// Putter returns a function that puts an object into bucket (failing tb on
+// error).
+func Putter(tb testing.TB, c *s3.Client, bucket string) func(key string, body []byte) {
+	return func(key string, body []byte) {
+		tb.Helper()
+		if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			tb.Fatalf("put %s/%s: %v", bucket, key, err)
+		}
 	}
 }
