@@ -363,6 +363,9 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source,
 	if err != nil {
 		return nil, reject(first.info.Key, "unsupported schema", err)
 	}
+	if sc, err = withContractTypes(sc, c); err != nil {
+		return nil, reject(first.info.Key, "does not fit the table's contract", err)
+	}
 	// The table takes the first file's schema: make sure that file can be
 	// read through before creating it, so a bad file leaves no empty table.
 	if err := first.decodeAll(ctx, sc); err != nil {

@@ -84,6 +84,12 @@ func applyContract(tx *table.Transaction, tbl *table.Table, c *contract.Contract
 	if err != nil {
 		return false, err
 	}
+	if err := evolveTypes(tx, staged.Schema(), c); err != nil {
+		return false, err
+	}
+	if staged, err = tx.StagedTable(); err != nil {
+		return false, err
+	}
 	if err := evolveSpec(tx, staged.Table, c); err != nil {
 		return false, err
 	}
@@ -163,4 +169,76 @@ func (l *Loader) recordContract(ctx context.Context, ref lake.TableRef, c *contr
 	l.log.Info("table contract applied", "table", ref.String(), "contract", contract.Key(ref), "sha256", c.SHA256)
 	return l.cfg.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditContractChanged, Table: ref.String(),
 		Key: contract.Key(ref), Detail: c.SHA256})
+}
+
+// withContractTypes gives the top-level columns of a new table's schema sc
+// the contract's explicit types. A column's values must convert to its
+// type exactly: the same type, or a widening (int to long, float to
+// double, a decimal's precision); anything else is an error naming it.
+func withContractTypes(sc *iceberg.Schema, c *contract.Contract) (*iceberg.Schema, error) {
+	if c == nil || len(c.Columns) == 0 {
+		return sc, nil
+	}
+	fields := sc.Fields()
+	changed := false
+	for i, f := range fields {
+		want, ok := c.Columns[f.Name]
+		if !ok {
+			continue
+		}
+		t, err := contractType(f.Name, f.Type, want)
+		if err != nil {
+			return nil, err
+		}
+		if !t.Equals(f.Type) {
+			fields[i].Type, changed = t, true
+		}
+	}
+	if !changed {
+		return sc, nil
+	}
+	return iceberg.NewSchema(sc.ID, fields...), nil
+}
+
+// contractType is the contract's type for a column now of type have, if
+// have's values convert to it exactly.
+func contractType(name string, have iceberg.Type, want string) (iceberg.Type, error) {
+	t, err := contract.ParseType(want)
+	if err != nil {
+		return nil, err
+	}
+	if have.Equals(t) {
+		return t, nil
+	}
+	_, binToString := have.(iceberg.BinaryType)
+	if _, err := iceberg.PromoteType(have, t); err != nil || binToString {
+		return nil, fmt.Errorf("columns: %s is %s, and the contract's %s is not a type its values convert to exactly", name, have, t)
+	}
+	return t, nil
+}
+
+// evolveTypes widens the table's columns to the contract's explicit types
+// (a contract changed after the table was made); a type the values do not
+// convert to exactly is an error of the table.
+func evolveTypes(tx *table.Transaction, sc *iceberg.Schema, c *contract.Contract) error {
+	up := tx.UpdateSchema(true, false)
+	changed := false
+	for name, want := range c.Columns {
+		f, ok := sc.FindFieldByName(name)
+		if !ok {
+			continue
+		}
+		t, err := contractType(name, f.Type, want)
+		if err != nil {
+			return err
+		}
+		if !t.Equals(f.Type) {
+			up.UpdateColumn([]string{name}, table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: t, Valid: true}})
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return up.Commit()
 }

@@ -217,3 +217,47 @@ func TestContractModes(t *testing.T) {
 		}
 	})
 }
+
+// TestContractColumnTypes: a Parquet file's column takes the contract's
+// type when its values convert to it exactly (int to long); a column that
+// does not (double to decimal) rejects the file; a contract that widens a
+// column of an existing table widens it at the next load.
+func TestContractColumnTypes(t *testing.T) {
+	ints := lakefixture.Schema("entity_id", arrow.PrimitiveTypes.Int32, "amount", arrow.PrimitiveTypes.Float64)
+	t.Run("new table", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		putContract(t, l, "columns:\n  entity_id: long\n")
+		lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.Parquet(t, ints, `[{"entity_id":1,"amount":1.5}]`))
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+		if got := schemaString(t, l); got != "entity_id:long amount:double" {
+			t.Errorf("schema = %s", got)
+		}
+	})
+	t.Run("inexact", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		putContract(t, l, "columns:\n  amount: decimal(18,4)\n")
+		lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.Parquet(t, ints, `[{"entity_id":1,"amount":1.5}]`))
+		res := loadAll(t, newLoader(t, l))
+		if len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, "amount is double, and the contract's decimal(18, 4) is not a type its values convert to exactly") {
+			t.Fatalf("result = %+v", res)
+		}
+	})
+	t.Run("widened later", func(t *testing.T) {
+		l := lakefixture.Open(t)
+		lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.Parquet(t, ints, `[{"entity_id":1,"amount":1.5}]`))
+		loadAll(t, newLoader(t, l))
+		putContract(t, l, "columns:\n  entity_id: long\n")
+		lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, ints, `[{"entity_id":2,"amount":2.5}]`))
+		if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+			t.Fatalf("result = %+v", res)
+		}
+		if got := schemaString(t, l); got != "entity_id:long amount:double" {
+			t.Errorf("schema = %s", got)
+		}
+		if n := len(lakefixture.Rows(t, l, "db.t")); n != 2 {
+			t.Errorf("%d rows", n)
+		}
+	})
+}
