@@ -114,6 +114,11 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if err != nil {
 		return false, 0, err
 	}
+	for _, s := range srcs {
+		if err := s.applyPII(c, l.cfg.PIIKey); err != nil {
+			return false, 0, fmt.Errorf("table %s: %w", ref, err)
+		}
+	}
 	tbl, err := l.tableFor(ctx, ref, srcs[0], c)
 	if err != nil {
 		return false, 0, err

@@ -261,3 +261,36 @@ func TestContractColumnTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestPIIInParquetFromLoad: a Parquet file dropped into load/ has its
+// contract's personal-data columns hashed, masked or dropped before its
+// rows reach the table (and without a key the table stops).
+func TestPIIInParquetFromLoad(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "pii:\n  email: hash\n  phone: mask\n  ssn: drop\n")
+	sc := lakefixture.Schema("id", arrow.PrimitiveTypes.Int64, "email", arrow.BinaryTypes.String, "phone", arrow.PrimitiveTypes.Int64, "ssn", arrow.BinaryTypes.String)
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.Parquet(t, sc, `[{"id":1,"email":"alice@example.com","phone":5551234567,"ssn":"078-05-1120"},{"id":2,"email":null,"phone":null,"ssn":null}]`))
+	ld := newLoader(t, l)
+	plan, err := ld.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ld.LoadTable(context.Background(), ordersRef, plan.Tables[ordersRef]); err == nil || !strings.Contains(err.Error(), "no key is set") {
+		t.Fatalf("without a key: %v", err)
+	}
+	key := []byte("0123456789abcdef")
+	if res := loadAll(t, newLoader(t, l, func(c *loader.Config) { c.PIIKey = key })); res.Files != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	if got := schemaString(t, l); got != "id:long email:string phone:string" {
+		t.Errorf("schema = %s", got)
+	}
+	rows := lakefixture.Rows(t, l, "db.t")
+	if rows[0]["email"] != contract.Hash.Transform(key, "alice@example.com") || rows[0]["phone"] != "******4567" || rows[1]["email"] != nil {
+		t.Errorf("rows = %v", rows)
+	}
+	res := lakefixture.DuckDB(t, "SELECT count(*)::INTEGER AS n FROM "+lakefixture.DuckTable(t, l, "db.t")+" t WHERE t::VARCHAR LIKE '%alice%' OR t::VARCHAR LIKE '%078-05%' OR t::VARCHAR LIKE '%5551234%'")
+	if n, _ := res[0]["n"].(float64); n != 0 {
+		t.Errorf("DuckDB finds clear values in %v rows", n)
+	}
+}

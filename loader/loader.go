@@ -65,6 +65,9 @@ type Config struct {
 	// that prepare did not write (prepare adds it to its own, see
 	// prepare.StageConfig.Lineage).
 	Lineage bool
+	// PIIKey is the HMAC key of a contract's hashed personal-data columns
+	// (nil: a contract that hashes stops its table).
+	PIIKey []byte
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }

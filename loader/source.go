@@ -21,6 +21,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/lagoon-dev/lagoon/contract"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/pqcompat"
 )
@@ -69,6 +70,12 @@ type source struct {
 	// discarded are the file's columns its table's contract left out
 	// (mode discard_columns).
 	discarded []string
+	// base is schema before applyPII; pii, piiKey and piiDrop are the
+	// contract's personal-data actions on the file (see applyPII).
+	base    *arrow.Schema
+	pii     map[string]contract.PIIAction
+	piiKey  []byte
+	piiDrop []string
 	// repairs are what the file's footer needed for arrow-go to read it.
 	repairs pqcompat.Repairs
 	// prog is the progress of the watched work reading the file now
@@ -246,7 +253,7 @@ func (s *source) close() { s.obj.Close() }
 // icebergSchema is the file's schema as Iceberg sees it, _etl_loaded_at
 // included, with fresh ids (for union with the table's).
 func (s *source) icebergSchema() (*iceberg.Schema, error) {
-	return lake.NewTableSchema(s.schema)
+	return lake.NewTableSchema(s.tableSchema())
 }
 
 // records yields the file's rows as batches of the target table schema:
@@ -349,11 +356,12 @@ type projector struct {
 	target     *iceberg.Schema
 	withTime   *arrow.Schema
 	kept       columnSelection // withTime less the columns the contract discards
+	file       *source         // for its personal-data actions
 }
 
 func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*projector, error) {
 	withTime := lake.WithLoadedAt(s.schema)
-	kept := keptColumns(withTime, s.discarded)
+	kept := keptColumns(withTime, append(slices.Clip(s.discarded), s.piiDrop...))
 	fileSchema, err := table.ArrowSchemaToIceberg(kept.schema, false, target.NameMapping())
 	if err != nil {
 		return nil, fmt.Errorf("map %s onto the table schema: %w", s.info.Key, err)
@@ -361,7 +369,7 @@ func (s *source) projector(target *iceberg.Schema, loadedAt time.Time) (*project
 	return &projector{
 		src: arrow.StructOf(s.raw.Fields()...), canon: arrow.StructOf(s.canon.Fields()...),
 		loadedAt: loadedAt, parts: s.consts,
-		fileSchema: fileSchema, target: target, withTime: withTime, kept: kept,
+		fileSchema: fileSchema, target: target, withTime: withTime, kept: kept, file: s,
 	}, nil
 }
 
@@ -414,6 +422,7 @@ func (p *projector) apply(ctx context.Context, rec arrow.RecordBatch) (arrow.Rec
 	consts := p.constants(int(rec.NumRows()))
 	defer releaseAll(consts)
 	arrs = append(arrs, consts...)
+	defer releaseAll(p.file.transformPII(p.withTime, arrs))
 	full := array.NewRecordBatch(p.kept.schema, p.kept.apply(arrs), rec.NumRows())
 	defer full.Release()
 	return table.ToRequestedSchema(ctx, p.target, p.fileSchema, full, table.SchemaOptions{

@@ -1,12 +1,8 @@
 package prepare
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -99,31 +95,9 @@ func (p *piiPlan) transform(col arrow.Array, a contract.PIIAction, mem memory.Al
 			b.AppendNull()
 			continue
 		}
-		v := col.ValueStr(i)
-		if a == contract.Hash {
-			b.Append(p.hash(v))
-		} else {
-			b.Append(mask(v))
-		}
+		b.Append(a.Transform(p.key, col.ValueStr(i)))
 	}
 	return b.NewArray()
-}
-
-// hash is the value's HMAC-SHA-256 under the key, in hex: equal values
-// stay equal (the column still joins), and without the key a value cannot
-// be tried against it.
-func (p *piiPlan) hash(v string) string {
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-// mask keeps a value's last four characters (fewer of a short one) and
-// stars the rest.
-func mask(v string) string {
-	r := []rune(v)
-	keep := min(4, len(r)/2)
-	return strings.Repeat("*", len(r)-keep) + string(r[len(r)-keep:])
 }
 
 // checkPII refuses actions on columns of types lagoon cannot treat as text.

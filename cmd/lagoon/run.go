@@ -158,6 +158,7 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	if f.prep.PIIKey, err = piiKey(f.piiKey); err != nil {
 		return g.fail("run", err)
 	}
+	f.ld.PIIKey = f.prep.PIIKey
 	var side []daemon.SideTask
 	if f.side {
 		sink := logs.NewSink(lk.Store)
