@@ -183,8 +183,8 @@ func withContractTypes(sc *iceberg.Schema, c *contract.Contract) (*iceberg.Schem
 	changed := false
 	for i, f := range fields {
 		want, ok := c.Columns[f.Name]
-		if !ok {
-			continue
+		if !ok || c.PII[f.Name] != "" {
+			continue // a hashed or masked column is a string
 		}
 		t, err := contractType(f.Name, f.Type, want)
 		if err != nil {
@@ -225,7 +225,7 @@ func evolveTypes(tx *table.Transaction, sc *iceberg.Schema, c *contract.Contract
 	changed := false
 	for name, want := range c.Columns {
 		f, ok := sc.FindFieldByName(name)
-		if !ok {
+		if !ok || c.PII[name] != "" {
 			continue
 		}
 		t, err := contractType(name, f.Type, want)

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -154,7 +155,7 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 			return 0, 0, fmt.Errorf("%w: %s line %d: %v", errWiden, src.Key, batch[i].Line, ce)
 		}
 		skip[i] = true
-		if err := c.reject(src, batch[i], ce.Error()); err != nil {
+		if err := c.reject(src, batch[i], c.reason(ce)); err != nil {
 			return 0, 0, err
 		}
 		c.resetBuilders()
@@ -225,6 +226,16 @@ func (c *converter) resetBuilders() {
 	for _, b := range c.rb.Fields() {
 		b.NewArray().Release()
 	}
+}
+
+// reason is a conversion error as the rejects file says it: the value of
+// a personal-data column is withheld.
+func (c *converter) reason(ce *convError) string {
+	col, _, _ := strings.Cut(strings.TrimPrefix(ce.path, "$."), ".")
+	if _, private := c.opt.PII[lake.NormalizeColumn(col)]; private && !ce.syntax {
+		return ce.path + ": a value of a personal-data column does not convert (withheld)"
+	}
+	return ce.Error()
 }
 
 func (c *converter) reject(src Source, r Record, reason string) error {

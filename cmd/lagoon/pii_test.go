@@ -23,10 +23,11 @@ import (
 func TestPIINeverLandsInTheClear(t *testing.T) {
 	const key = "0123456789abcdef-test-key"
 	root := t.TempDir()
-	lakefixture.DropFile(t, filepath.Join(root, "assets/lagoon/tables/crm/people.yaml"), []byte("columns:\n  id: long\npii:\n  email: hash\n  phone: mask\n  ssn: drop\n"))
+	lakefixture.DropFile(t, filepath.Join(root, "assets/lagoon/tables/crm/people.yaml"), []byte("columns:\n  id: long\n  salary: long\npii:\n  email: hash\n  phone: mask\n  ssn: drop\n  salary: mask\n"))
 	src := `{"id":1,"email":"alice@example.com","phone":"555-123-4567","ssn":"078-05-1120"}
 {"id":2,"email":"alice@example.com","phone":"555-765-4321","ssn":"219-09-9999"}
 {"id":"three","email":"bob@example.org","phone":"555-000-1111","ssn":"457-55-5462"}
+{"id":4,"email":"carol@example.net","salary":"secret-99999"}
 `
 	drop := func() {
 		lakefixture.DropFile(t, filepath.Join(root, "prepare/crm/people/p.ndjson"), []byte(src))
@@ -37,7 +38,7 @@ func TestPIINeverLandsInTheClear(t *testing.T) {
 		t.Fatalf("without a key: exit %d, %s", code, errOut)
 	}
 	t.Setenv("LAGOON_PII_KEY", key)
-	runOnce(t, root, exitRejected) // "three" is no integer: a bad record
+	runOnce(t, root, exitRejected) // "three" is no integer, "secret-99999" no salary: bad records
 	l := lakefixture.OpenAt(t, root)
 	rows := lakefixture.Rows(t, l, "crm.people")
 	m := hmac.New(sha256.New, []byte(key))
@@ -49,7 +50,7 @@ func TestPIINeverLandsInTheClear(t *testing.T) {
 	if _, ok := rows[0]["ssn"]; ok {
 		t.Errorf("ssn is there: %v", rows[0])
 	}
-	for _, clear := range []string{"alice@example.com", "bob@example.org", "555-123-4567", "555-000-1111", "078-05-1120", "457-55-5462"} {
+	for _, clear := range []string{"alice@example.com", "bob@example.org", "555-123-4567", "555-000-1111", "078-05-1120", "457-55-5462", "carol@example.net", "secret-99999"} {
 		assertNowhere(t, root, clear)
 	}
 }
