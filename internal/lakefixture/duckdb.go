@@ -29,7 +29,15 @@ func DuckDB(tb testing.TB, sql string) []map[string]any {
 	if err != nil {
 		tb.Skip("node is not installed")
 	}
-	cmd := exec.Command(node, "query.mjs", sql)
+	arg := sql
+	if len(sql) > 64<<10 { // past what an argument list takes: a file
+		f := filepath.Join(tb.TempDir(), "query.sql")
+		if err := os.WriteFile(f, []byte(sql), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		arg = "@" + f
+	}
+	cmd := exec.Command(node, "query.mjs", arg)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
