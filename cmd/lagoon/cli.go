@@ -102,7 +102,7 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 	if c.flags != nil {
 		c.flags(fs, g)
 	}
-	fs.Usage = func() { c.usage(fs) }
+	fs.Usage = func() {} // printed once, below: to stdout when asked for, to stderr after a mistake
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stdout)
@@ -110,6 +110,7 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 		return exitOK
 	}
 	if err != nil {
+		c.usage(fs)
 		return exitUsage
 	}
 	if g.root == "" && !c.noRoot {

@@ -82,3 +82,16 @@ func TestContractInShowAndTrail(t *testing.T) {
 		t.Errorf("trail has no contract_changed record with the contract's hash: %s", out)
 	}
 }
+
+// TestHelpPrintsOnce: --help prints a command's usage once, to stdout; a
+// wrong flag prints the error and the usage to stderr, exit 2.
+func TestHelpPrintsOnce(t *testing.T) {
+	code, out, errOut := lagoon(t, "run", "--help")
+	if code != exitOK || strings.Count(out, "Usage: lagoon run") != 1 || errOut != "" {
+		t.Errorf("run --help: exit %d, %d usages on stdout, stderr %q", code, strings.Count(out, "Usage: lagoon run"), errOut)
+	}
+	code, out, errOut = lagoon(t, "run", "--bogus")
+	if code != exitUsage || out != "" || strings.Count(errOut, "Usage: lagoon run") != 1 || !strings.Contains(errOut, "-bogus") {
+		t.Errorf("run --bogus: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
