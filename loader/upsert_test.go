@@ -10,6 +10,7 @@ import (
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/maintain"
+	"github.com/lagoon-dev/lagoon/stats"
 )
 
 // at is a microsecond timestamp: 2026-11-01 10:00 UTC plus h hours.
@@ -177,5 +178,37 @@ func TestSummaryCountsCurrentRows(t *testing.T) {
 	compact(t, l)
 	if got := live(); got != 7 {
 		t.Errorf("after compaction: %d live records, want 7", got)
+	}
+}
+
+// TestColumnStatsCountCurrentRows: the column statistics of an upserted
+// table count the rows readers see (the manifests' counts include the
+// rows the deletes removed).
+func TestColumnStatsCountCurrentRows(t *testing.T) {
+	l := lakefixture.Open(t)
+	putContract(t, l, "keys: [entity_id]\norder_by: updated_at\n")
+	for i, rows := range []string{
+		orderRows(orderRow(1, 0, "a"), orderRow(2, 0, "b")),
+		orderRows(orderRow(1, 1, "c"), `{"entity_id":3,"updated_at":1793527200000000,"amount":null}`),
+	} {
+		lakefixture.Drop(t, l, fmt.Sprintf("load/db/t/f%d.parquet", i), orders(t, rows))
+		loadAll(t, newLoader(t, l))
+	}
+	tbl, err := l.LoadTable(context.Background(), ordersRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := stats.Columns(context.Background(), tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range cols {
+		if c.ValueCount != nil && c.NullCount != nil {
+			got[c.Column] = fmt.Sprintf("%d/%d", *c.ValueCount, *c.NullCount)
+		}
+	}
+	if got["entity_id"] != "3/0" || got["amount"] != "3/1" {
+		t.Errorf("values/nulls = %v, want entity_id 3/0 and amount 3/1", got)
 	}
 }

@@ -101,7 +101,9 @@ type columnAgg struct {
 
 // Columns returns per-column statistics of tbl's current snapshot, read
 // from its manifests: counts summed, bounds the least and greatest over
-// the live data files.
+// the live data files. Where deletes remove rows (upserts), the counts are
+// those of the rows readers see, counted by reading them (top-level
+// columns; nested ones' are left out), and the bounds stay bounds.
 func Columns(ctx context.Context, tbl *table.Table) ([]ColumnRow, error) {
 	snap := tbl.CurrentSnapshot()
 	if snap == nil {
@@ -127,6 +129,11 @@ func Columns(ctx context.Context, tbl *table.Table) ([]ColumnRow, error) {
 		}
 		for _, e := range entries {
 			addFile(aggs, sc, e.DataFile())
+		}
+	}
+	if hasDeletes(snap) {
+		if err := liveCounts(ctx, tbl, aggs); err != nil {
+			return nil, err
 		}
 	}
 	return columnRows(sc, aggs), nil
