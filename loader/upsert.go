@@ -436,7 +436,7 @@ func (l *Loader) upsertRecords(ctx context.Context, ref lake.TableRef, tx *table
 	defer u.release()
 	rows, err := u.write(ctx, tx, staged, rdr, props, written)
 	if err == nil && u.late > 0 {
-		l.log.Info("rows kept out: a stored row of their key is as new or newer", "table", ref.String(), "rows", u.late)
+		l.log.Warn("late rows kept out: a stored row of their key is as new or newer", "table", ref.String(), "rows", u.late)
 	}
 	return rows, err
 }

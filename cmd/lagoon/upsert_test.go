@@ -53,6 +53,9 @@ columns:
 	if !slices.Equal(got, want) {
 		t.Errorf("DuckDB reads %q, want %q", got, want)
 	}
+	if _, out, _ := lagoon(t, "log", "--root", root, "--json"); !strings.Contains(out, "late rows kept out") {
+		t.Errorf("the log table does not count the late rows: %s", out)
+	}
 	var tables []tableInfo
 	if code, out, _ := lagoon(t, "tables", "--root", root, "--json"); code != exitOK || json.Unmarshal([]byte(out), &tables) != nil ||
 		len(tables) != 1 || tables[0].Records != 3 {
