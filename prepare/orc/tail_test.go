@@ -1,0 +1,82 @@
+package orc_test
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/fuzzing"
+	"github.com/lagoon-dev/lagoon/prepare/orc"
+)
+
+const corpus = "../../testdata/orc"
+
+func expectedRows(tb testing.TB, name string) int {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<24)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n
+}
+
+// TestOpenCorpus: every file of the ORC project's examples opens, with the
+// row count its expected rows have.
+func TestOpenCorpus(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(corpus, "*.orc"))
+	if len(paths) == 0 {
+		t.Fatal("no ORC corpus")
+	}
+	for _, p := range paths {
+		name := filepath.Base(p)
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		of, err := orc.Open(f, st.Size())
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if want := expectedRows(t, name); want >= 0 && of.Footer.Rows != uint64(want) {
+			t.Errorf("%s: %d rows, want %d", name, of.Footer.Rows, want)
+		}
+		if len(of.Footer.Types) == 0 {
+			t.Errorf("%s: no types", name) // a root may be a struct or, as testTimestamp's, one primitive column
+		}
+	}
+}
+
+// FuzzOpen: any bytes open or fail with ErrCorrupt or ErrUnsupported,
+// within budget.
+func FuzzOpen(f *testing.F) {
+	fuzzing.SeedFiles(f, filepath.Join(corpus, "*.orc"), filepath.Join(corpus, "corrupt", "*"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > fuzzing.MaxInput {
+			return
+		}
+		fuzzing.Within(t, "Open", func() {
+			_, err := orc.Open(strings.NewReader(string(b)), int64(len(b)))
+			if err != nil && !errors.Is(err, orc.ErrCorrupt) && !errors.Is(err, orc.ErrUnsupported) {
+				t.Fatalf("error is neither ErrCorrupt nor ErrUnsupported: %v", err)
+			}
+		})
+	})
+}
