@@ -80,3 +80,24 @@ func FuzzOpen(f *testing.F) {
 		})
 	})
 }
+
+// TestStripeFootersOfCorpus: every stripe footer of the corpus parses and
+// places its streams within its stripe, a column encoding per column.
+func TestStripeFootersOfCorpus(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(corpus, "*.orc"))
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		of, err := orc.Open(f, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := orc.CheckStripes(of); err != nil || n != len(of.Footer.Stripes) {
+			t.Errorf("%s: %d stripes read: %v", filepath.Base(p), n, err)
+		}
+		f.Close()
+	}
+}
