@@ -101,3 +101,35 @@ func TestStripeFootersOfCorpus(t *testing.T) {
 		f.Close()
 	}
 }
+
+// TestIntColumnsOfTest1: the byte, short, int and long columns of the ORC
+// project's test1 file read as its expected rows say.
+func TestIntColumnsOfTest1(t *testing.T) {
+	f, err := os.Open(filepath.Join(corpus, "TestOrcFile.test1.orc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int64{"byte1": {1, 100}, "short1": {1024, 2048}, "int1": {65536, 65536}, "long1": {9223372036854775807, 9223372036854775807}}
+	root := of.Footer.Types[0]
+	for j, name := range root.FieldNames {
+		w, ok := want[name]
+		if !ok {
+			continue
+		}
+		vals, err := of.IntColumn(0, int(root.Subtypes[j]))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, v := range vals {
+			if v == nil || *v != w[i] {
+				t.Errorf("%s row %d = %v, want %d", name, i, v, w[i])
+			}
+		}
+	}
+}
