@@ -2,7 +2,9 @@ package orc_test
 
 import (
 	"bufio"
+	"fmt"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -131,5 +133,86 @@ func TestIntColumnsOfTest1(t *testing.T) {
 				t.Errorf("%s row %d = %v, want %d", name, i, v, w[i])
 			}
 		}
+	}
+}
+
+// TestColumnsOfTest1: test1's boolean, float, double, string and binary
+// columns read as its expected rows say.
+func TestColumnsOfTest1(t *testing.T) {
+	f, err := os.Open(filepath.Join(corpus, "TestOrcFile.test1.orc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"boolean1": "[false true]", "float1": "[1 2]", "double1": "[-15 -5]",
+		"string1": "[hi bye]", "bytes1": "[[0 1 2 3 4] []]"}
+	root := of.Footer.Types[0]
+	for j, name := range root.FieldNames {
+		w, ok := want[name]
+		if !ok {
+			continue
+		}
+		vals, err := of.Column(0, int(root.Subtypes[j]))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := fmt.Sprint(vals); got != w {
+			t.Errorf("%s = %s, want %s", name, got, w)
+		}
+	}
+}
+
+// TestDictionaryStrings: the ORC project's dictionary-encoded string file
+// reads, every value as its expected rows say.
+func TestDictionaryStrings(t *testing.T) {
+	const name = "TestStringDictionary.testRowIndex.orc"
+	f, err := os.Open(filepath.Join(corpus, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := of.Footer.Types[0]
+	var got []string
+	for s := range of.Footer.Stripes {
+		vals, err := of.Column(s, int(root.Subtypes[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			got = append(got, fmt.Sprint(v))
+		}
+	}
+	ef, err := os.Open(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	zr, err := gzip.NewReader(ef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	i := 0
+	for ; sc.Scan(); i++ {
+		var row map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(got) || fmt.Sprint(row[root.FieldNames[0]]) != got[i] {
+			t.Fatalf("row %d = %v, want %v", i, got[min(i, len(got)-1)], row)
+		}
+	}
+	if i != len(got) {
+		t.Errorf("%d values, want %d", len(got), i)
 	}
 }
