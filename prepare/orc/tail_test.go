@@ -2,10 +2,10 @@ package orc_test
 
 import (
 	"bufio"
-	"fmt"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
