@@ -216,3 +216,55 @@ func TestDictionaryStrings(t *testing.T) {
 		t.Errorf("%d values, want %d", len(got), i)
 	}
 }
+
+// TestDecimalColumn: decimal.orc's 6,000 decimals read digit for digit as
+// its expected rows print them.
+func TestDecimalColumn(t *testing.T) {
+	const name = "decimal.orc"
+	f, err := os.Open(filepath.Join(corpus, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := of.Footer.Types[0]
+	var got []string
+	for s := range of.Footer.Stripes {
+		vals, err := of.DecimalColumn(s, int(root.Subtypes[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			if v == nil {
+				got = append(got, "null")
+			} else {
+				got = append(got, *v)
+			}
+		}
+	}
+	ef, err := os.Open(filepath.Join(corpus, "expected", "decimal.jsn.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	zr, err := gzip.NewReader(ef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	i := 0
+	for ; sc.Scan(); i++ {
+		line := sc.Text() // {"_col0": -1000.50000}: the number's text as printed
+		want := strings.TrimSuffix(strings.TrimPrefix(line, `{"_col0": `), "}")
+		if i >= len(got) || got[i] != want {
+			t.Fatalf("row %d = %v, want %s", i, got[min(i, len(got)-1)], want)
+		}
+	}
+	if i != len(got) {
+		t.Errorf("%d values, want %d", len(got), i)
+	}
+}
