@@ -73,8 +73,9 @@ func (u *upsert) winners(rdr *batchReader) (map[string]rowRef, []string, error) 
 		rec := rdr.RecordBatch()
 		rec.Retain()
 		u.recs = append(u.recs, rec)
+		cols := u.keyColumns(rec)
 		for i := range int(rec.NumRows()) {
-			k := u.key(rec, i)
+			k := key(cols, i)
 			old, seen := best[k]
 			if !seen {
 				order = append(order, k)
@@ -87,17 +88,25 @@ func (u *upsert) winners(rdr *batchReader) (map[string]rowRef, []string, error) 
 	return best, order, rdr.Err()
 }
 
-// key renders a row's key values as one string (JSON of each value:
+// key renders row i's key values (cols: the key columns) as one string (JSON of each value:
 // distinct values stay distinct, nulls equal nulls, as Iceberg's equality
 // deletes treat them).
-func (u *upsert) key(rec arrow.RecordBatch, i int) string {
-	parts := make([]string, len(u.c.Keys))
-	for j, name := range u.c.Keys {
-		col := rec.Column(rec.Schema().FieldIndices(name)[0])
+func key(cols []arrow.Array, i int) string {
+	parts := make([]string, len(cols))
+	for j, col := range cols {
 		b, _ := json.Marshal(col.GetOneForMarshal(i))
 		parts[j] = string(b)
 	}
 	return strings.Join(parts, "\x00")
+}
+
+// keyColumns are rec's key columns, looked up once a record, not a row.
+func (u *upsert) keyColumns(rec arrow.RecordBatch) []arrow.Array {
+	cols := make([]arrow.Array, len(u.c.Keys))
+	for j, name := range u.c.Keys {
+		cols[j] = rec.Column(rec.Schema().FieldIndices(name)[0])
+	}
+	return cols
 }
 
 // compare orders two rows by order_by (0 when there is none: the later
@@ -198,8 +207,9 @@ func (u *upsert) lookup(ctx context.Context, tbl *table.Table, want map[string]r
 			return nil, fmt.Errorf("look up stored keys: %w", err)
 		}
 		s.recs = append(s.recs, rec)
+		cols := u.keyColumns(rec)
 		for i := range int(rec.NumRows()) {
-			if k := u.key(rec, i); want[k].rec != nil {
+			if k := key(cols, i); want[k].rec != nil {
 				s.rows[k] = append(s.rows[k], rowRef{rec, i})
 			}
 		}

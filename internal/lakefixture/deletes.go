@@ -48,14 +48,7 @@ func DuckApplyingDeletes(tb testing.TB, l *lake.Lake, name string, keys []string
 func liveFiles(tb testing.TB, l *lake.Lake, name string) (data, dels []string) {
 	tb.Helper()
 	ctx := context.Background()
-	ref, err := lake.ParseTableRef(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tbl, err := l.LoadTable(ctx, ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	tbl := Table(tb, l, name)
 	fs, err := tbl.FS(ctx)
 	if err != nil {
 		tb.Fatal(err)

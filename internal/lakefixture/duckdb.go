@@ -69,14 +69,7 @@ func DuckIDs(tb testing.TB, l *lake.Lake, name string) (rows, ids int) {
 // data files (each of which must be inside the lake).
 func DuckTable(tb testing.TB, l *lake.Lake, name string) string {
 	tb.Helper()
-	ref, err := lake.ParseTableRef(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tbl, err := l.LoadTable(context.Background(), ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	tbl := Table(tb, l, name)
 	files, err := lake.DataFiles(context.Background(), tbl)
 	if err != nil {
 		tb.Fatal(err)

@@ -161,19 +161,26 @@ func Exists(l *lake.Lake, key string) bool {
 	return err == nil
 }
 
+// Table loads table name ("db.table") of l.
+func Table(tb testing.TB, l *lake.Lake, name string) *table.Table {
+	tb.Helper()
+	ref, err := lake.ParseTableRef(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tbl, err := l.LoadTable(context.Background(), ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tbl
+}
+
 // Rows reads a table's rows as JSON objects (column name → value), sorted
 // by their JSON text, without _etl_loaded_at.
 func Rows(tb testing.TB, l *lake.Lake, name string) []map[string]any {
 	tb.Helper()
 	ctx := context.Background()
-	ref, err := lake.ParseTableRef(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tbl, err := l.LoadTable(ctx, ref)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	tbl := Table(tb, l, name)
 	data, err := lake.ReadTable(ctx, tbl, -1)
 	if err != nil {
 		tb.Fatal(err)

@@ -17,24 +17,57 @@ import (
 
 const corpus = "../../testdata/orc"
 
-func expectedRows(tb testing.TB, name string) int {
+// openCorpus opens corpus file name; it is closed with the test.
+func openCorpus(tb testing.TB, name string) *orc.File {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(corpus, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	return of
+}
+
+// expectedLines are the rows the ORC project's reader prints for corpus
+// file name, one JSON line each.
+func expectedLines(tb testing.TB, name string) []string {
 	tb.Helper()
 	f, err := os.Open(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
 	if err != nil {
-		return -1
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	zr, err := gzip.NewReader(f)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	var out []string
 	sc := bufio.NewScanner(zr)
 	sc.Buffer(nil, 1<<24)
-	n := 0
 	for sc.Scan() {
-		n++
+		out = append(out, sc.Text())
 	}
-	return n
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// expectedRows counts name's expected rows (-1: none are kept).
+func expectedRows(tb testing.TB, name string) int {
+	tb.Helper()
+	if _, err := os.Stat(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz")); err != nil {
+		return -1
+	}
+	return len(expectedLines(tb, name))
 }
 
 // TestOpenCorpus: every file of the ORC project's examples opens, with the
@@ -107,16 +140,7 @@ func TestStripeFootersOfCorpus(t *testing.T) {
 // TestIntColumnsOfTest1: the byte, short, int and long columns of the ORC
 // project's test1 file read as its expected rows say.
 func TestIntColumnsOfTest1(t *testing.T) {
-	f, err := os.Open(filepath.Join(corpus, "TestOrcFile.test1.orc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	of := openCorpus(t, "TestOrcFile.test1.orc")
 	want := map[string][]int64{"byte1": {1, 100}, "short1": {1024, 2048}, "int1": {65536, 65536}, "long1": {9223372036854775807, 9223372036854775807}}
 	root := of.Footer.Types[0]
 	for j, name := range root.FieldNames {
@@ -139,16 +163,7 @@ func TestIntColumnsOfTest1(t *testing.T) {
 // TestColumnsOfTest1: test1's boolean, float, double, string and binary
 // columns read as its expected rows say.
 func TestColumnsOfTest1(t *testing.T) {
-	f, err := os.Open(filepath.Join(corpus, "TestOrcFile.test1.orc"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	of := openCorpus(t, "TestOrcFile.test1.orc")
 	want := map[string]string{"boolean1": "[false true]", "float1": "[1 2]", "double1": "[-15 -5]",
 		"string1": "[hi bye]", "bytes1": "[[0 1 2 3 4] []]"}
 	root := of.Footer.Types[0]
@@ -171,16 +186,7 @@ func TestColumnsOfTest1(t *testing.T) {
 // reads, every value as its expected rows say.
 func TestDictionaryStrings(t *testing.T) {
 	const name = "TestStringDictionary.testRowIndex.orc"
-	f, err := os.Open(filepath.Join(corpus, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	of := openCorpus(t, name)
 	root := of.Footer.Types[0]
 	var got []string
 	for s := range of.Footer.Stripes {
@@ -192,20 +198,11 @@ func TestDictionaryStrings(t *testing.T) {
 			got = append(got, fmt.Sprint(v))
 		}
 	}
-	ef, err := os.Open(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ef.Close()
-	zr, err := gzip.NewReader(ef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
+	lines := expectedLines(t, name)
 	i := 0
-	for ; sc.Scan(); i++ {
+	for ; i < len(lines); i++ {
 		var row map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+		if err := json.Unmarshal([]byte(lines[i]), &row); err != nil {
 			t.Fatal(err)
 		}
 		if i >= len(got) || fmt.Sprint(row[root.FieldNames[0]]) != got[i] {
@@ -221,16 +218,7 @@ func TestDictionaryStrings(t *testing.T) {
 // its expected rows print them.
 func TestDecimalColumn(t *testing.T) {
 	const name = "decimal.orc"
-	f, err := os.Open(filepath.Join(corpus, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
+	of := openCorpus(t, name)
 	root := of.Footer.Types[0]
 	var got []string
 	for s := range of.Footer.Stripes {
@@ -246,19 +234,10 @@ func TestDecimalColumn(t *testing.T) {
 			}
 		}
 	}
-	ef, err := os.Open(filepath.Join(corpus, "expected", "decimal.jsn.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ef.Close()
-	zr, err := gzip.NewReader(ef)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(zr)
+	lines := expectedLines(t, name)
 	i := 0
-	for ; sc.Scan(); i++ {
-		line := sc.Text() // {"_col0": -1000.50000}: the number's text as printed
+	for ; i < len(lines); i++ {
+		line := lines[i] // {"_col0": -1000.50000}: the number's text as printed
 		want := strings.TrimSuffix(strings.TrimPrefix(line, `{"_col0": `), "}")
 		if i >= len(got) || got[i] != want {
 			t.Fatalf("row %d = %v, want %s", i, got[min(i, len(got)-1)], want)
