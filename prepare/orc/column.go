@@ -44,17 +44,26 @@ func (sd *stripeData) streamBytes(col int, k StreamKind, limit int64) ([]byte, e
 }
 
 // present reads column col's PRESENT stream: which of its n values are
-// not null (all, when it has none).
+// not null (nil when it has none: all are).
 func (sd *stripeData) present(col, n int) ([]bool, error) {
-	b, err := sd.streamBytes(col, Present, int64(n/8+1))
+	b, err := sd.streamBytes(col, Present, byteRLESize((n+7)/8))
 	if err != nil || b == nil {
-		all := make([]bool, n)
-		for i := range all {
-			all[i] = true
-		}
-		return all, err
+		return nil, err
 	}
 	return decodeBooleans(b, n)
+}
+
+// bytes reads column col's DATA stream of n bytes in byte RLE.
+func (sd *stripeData) bytes(col, n int) ([]byte, error) {
+	b, err := sd.streamBytes(col, Data, byteRLESize(n))
+	if err != nil {
+		return nil, err
+	}
+	out, err := decodeByteRLE(b, n)
+	if err == nil && len(out) != n {
+		err = fmt.Errorf("%w: %d bytes for %d values", ErrCorrupt, len(out), n)
+	}
+	return out, err
 }
 
 // ints reads an integer stream of column col (RLE v1 or v2, by the
@@ -72,56 +81,11 @@ func (sd *stripeData) ints(col int, k StreamKind, signed bool, count int) ([]int
 		vals, err = decodeRLEv1(b, signed, count)
 	}
 	if err == nil && len(vals) != count {
-		err = fmt.Errorf("%w: column %d: %d values for %d", ErrCorrupt, col, len(vals), count)
+		err = fmt.Errorf("%w: %s stream: %d values for %d", ErrCorrupt, k, len(vals), count)
 	}
 	return vals, err
 }
 
-// IntColumn reads an integer column (byte, short, int, long, date) of
-// stripe i: its values, nil for nulls. A first reader, for tests, until
-// the batch reader lands.
-func (f *File) IntColumn(i, col int) ([]*int64, error) {
-	sd, err := f.openStripe(i)
-	if err != nil {
-		return nil, err
-	}
-	n := int(sd.s.Rows)
-	pres, err := sd.present(col, n)
-	if err != nil {
-		return nil, err
-	}
-	nonNull := 0
-	for _, p := range pres {
-		if p {
-			nonNull++
-		}
-	}
-	var vals []int64
-	if f.Footer.Types[col].Kind == Byte {
-		var bs []byte
-		b, err := sd.streamBytes(col, Data, int64(n)+16)
-		if err == nil {
-			bs, err = decodeByteRLE(b, nonNull)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range bs {
-			vals = append(vals, int64(int8(c)))
-		}
-	} else if vals, err = sd.ints(col, Data, true, nonNull); err != nil {
-		return nil, err
-	}
-	if len(vals) != nonNull {
-		return nil, fmt.Errorf("%w: column %d: %d values for %d", ErrCorrupt, col, len(vals), nonNull)
-	}
-	out := make([]*int64, n)
-	j := 0
-	for k, p := range pres {
-		if p {
-			out[k] = &vals[j]
-			j++
-		}
-	}
-	return out, nil
-}
+// byteRLESize is the most bytes n bytes take in byte RLE: a header byte
+// per 128 literals.
+func byteRLESize(n int) int64 { return int64(n) + int64(n)/128 + 16 }

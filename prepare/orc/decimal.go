@@ -3,29 +3,104 @@ package orc
 import (
 	"fmt"
 	"math/big"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
 // maxDecimalBytes bounds one decimal's varint: 38 digits need 127 bits.
 const maxDecimalBytes = 20
 
-// decimals reads n decimal values of column col: unbounded signed varints
-// (DATA) and their scales (SECONDARY), as unscaled integers and scales.
-func (sd *stripeData) decimals(col, n int) ([]*big.Int, []int64, error) {
-	data, err := sd.streamBytes(col, Data, int64(n)*maxDecimalBytes+16)
+// decimals reads m decimals at the column's scale (see decimalShape). A
+// value with more digits than the column holds, before or after the
+// point, is an error: it is never rounded.
+func (cr *columnReader) decimals(col, m int) (arrow.Array, error) {
+	t := cr.sd.f.Footer.Types[col]
+	p, s, err := decimalShape(t)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	scales, err := sd.ints(col, Secondary, true, n)
+	var vals []*big.Int
+	if cr.sd.f.decimal64(t) {
+		vals, err = cr.sd.decimal64s(col, m)
+	} else {
+		vals, err = cr.sd.decimals(col, m, int64(s))
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := make([]*big.Int, n)
+	b := array.NewDecimal128Builder(cr.mem, &arrow.Decimal128Type{Precision: p, Scale: s})
+	defer b.Release()
+	b.Reserve(m)
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(p)), nil)
+	for _, v := range vals {
+		if new(big.Int).Abs(v).Cmp(limit) >= 0 {
+			return nil, fmt.Errorf("%w: %s has more than the %d digits of decimal(%d, %d)", ErrUnsupported, formatDecimal(v, int(s)), p, p, s)
+		}
+		b.UnsafeAppend(decimal128.FromBigInt(v))
+	}
+	return b.NewArray(), nil
+}
+
+// decimal64 reports whether decimals of type t are stored as 64-bit
+// integers at the type's scale: files of version UNSTABLE-PRE-2.0 (1.9999)
+// do so for precisions up to 18.
+func (f *File) decimal64(t Type) bool {
+	v := f.PostScript.Version
+	return len(v) == 2 && v[0] == 1 && v[1] == 9999 && t.Precision > 0 && t.Precision <= 18
+}
+
+func (sd *stripeData) decimal64s(col, m int) ([]*big.Int, error) {
+	ints, err := sd.ints(col, Data, true, m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*big.Int, m)
+	for i, v := range ints {
+		out[i] = big.NewInt(v)
+	}
+	return out, nil
+}
+
+// decimals reads m decimal values of column col: unbounded signed varints
+// (DATA) and their scales (SECONDARY), rescaled to scale.
+func (sd *stripeData) decimals(col, m int, scale int64) ([]*big.Int, error) {
+	data, err := sd.streamBytes(col, Data, int64(m)*maxDecimalBytes+16)
+	if err != nil {
+		return nil, err
+	}
+	scales, err := sd.ints(col, Secondary, true, m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*big.Int, m)
 	for i := range out {
-		if out[i], data, err = bigVarint(data); err != nil {
-			return nil, nil, fmt.Errorf("column %d: %w", col, err)
+		var v *big.Int
+		if v, data, err = bigVarint(data); err != nil {
+			return nil, err
+		}
+		if out[i], err = rescale(v, scales[i], scale); err != nil {
+			return nil, err
 		}
 	}
-	return out, scales, nil
+	return out, nil
+}
+
+// rescale makes unscaled v of scale from one of scale to: exactly, or an
+// error.
+func rescale(v *big.Int, from, to int64) (*big.Int, error) {
+	if from < -38 || from > 38 {
+		return nil, fmt.Errorf("%w: a decimal of scale %d", ErrCorrupt, from)
+	}
+	if from <= to {
+		return v.Mul(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(to-from), nil)), nil
+	}
+	q, r := new(big.Int).QuoRem(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(from-to), nil), new(big.Int))
+	if r.Sign() != 0 {
+		return nil, fmt.Errorf("%w: %s has more than the %d digits after the point its column holds", ErrUnsupported, formatDecimal(v, int(from)), to)
+	}
+	return q, nil
 }
 
 // bigVarint reads one zigzag varint of any width (at most
@@ -50,43 +125,11 @@ func bigVarint(b []byte) (*big.Int, []byte, error) {
 	return u, b, nil
 }
 
-// DecimalColumn reads a decimal column of stripe i as text with the
-// column's scale (nil for nulls), for tests until the batch reader lands.
-// A value whose own scale exceeds the column's cannot be held exactly.
-func (f *File) DecimalColumn(i, col int) ([]*string, error) {
-	sd, err := f.openStripe(i)
-	if err != nil {
-		return nil, err
-	}
-	pres, err := sd.present(col, int(sd.s.Rows))
-	if err != nil {
-		return nil, err
-	}
-	vals, scales, err := sd.decimals(col, nonNull(pres))
-	if err != nil {
-		return nil, err
-	}
-	want := int64(f.Footer.Types[col].Scale)
-	out := make([]*string, len(pres))
-	j := 0
-	for k, p := range pres {
-		if !p {
-			continue
-		}
-		s := scales[j]
-		if s < 0 || s > want {
-			return nil, fmt.Errorf("%w: column %d: a value of scale %d in a decimal of scale %d", ErrCorrupt, col, s, want)
-		}
-		v := new(big.Int).Mul(vals[j], new(big.Int).Exp(big.NewInt(10), big.NewInt(want-s), nil))
-		txt := formatDecimal(v, int(want))
-		out[k] = &txt
-		j++
-	}
-	return out, nil
-}
-
 // formatDecimal writes unscaled v with scale digits after the point.
 func formatDecimal(v *big.Int, scale int) string {
+	if scale < 0 {
+		return v.String() + "e" + fmt.Sprint(-scale)
+	}
 	neg := v.Sign() < 0
 	digits := new(big.Int).Abs(v).String()
 	for len(digits) <= scale {

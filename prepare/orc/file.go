@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // ErrUnsupported is wrapped by errors about files this reader cannot read
@@ -20,6 +21,8 @@ type File struct {
 	size       int64
 	PostScript PostScript
 	Footer     Footer
+	zones      map[string]*time.Location // writers' time zones, by name
+	names      []string                  // columns' paths, by column (see columnName)
 }
 
 // Open reads the tail of the ORC file r of size bytes.
@@ -57,9 +60,6 @@ func checkPostScript(ps PostScript) error {
 	if ps.Compression != None && (ps.BlockSize == 0 || ps.BlockSize > 1<<23) {
 		return fmt.Errorf("%w: compression block of %d bytes", ErrCorrupt, ps.BlockSize)
 	}
-	if len(ps.Version) > 0 && ps.Version[0] > 1 {
-		return fmt.Errorf("%w: file version %v", ErrUnsupported, ps.Version)
-	}
 	return nil
 }
 
@@ -72,10 +72,16 @@ func (f *File) checkFooter() error {
 			return fmt.Errorf("%w: stripe %d ends at %d, past the file's %d bytes", ErrCorrupt, i, end, f.size)
 		}
 	}
+	parents := make([]int, len(f.Footer.Types))
 	for i, t := range f.Footer.Types {
 		for _, sub := range t.Subtypes {
 			if sub <= uint64(i) || sub >= uint64(len(f.Footer.Types)) {
 				return fmt.Errorf("%w: type %d has subtype %d", ErrCorrupt, i, sub)
+			}
+			// one parent each: a type shared by two would be read twice
+			// (and a chain of them, exponentially many times)
+			if parents[sub]++; parents[sub] > 1 {
+				return fmt.Errorf("%w: type %d is a subtype of two types", ErrCorrupt, sub)
 			}
 		}
 		if t.Kind == Struct && len(t.FieldNames) != len(t.Subtypes) {

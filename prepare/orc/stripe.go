@@ -20,6 +20,15 @@ const (
 	BloomFilterUTF8
 )
 
+var streamNames = [...]string{"PRESENT", "DATA", "LENGTH", "DICTIONARY_DATA", "DICTIONARY_COUNT", "SECONDARY", "ROW_INDEX", "BLOOM_FILTER", "BLOOM_FILTER_UTF8"}
+
+func (k StreamKind) String() string {
+	if k >= 0 && int(k) < len(streamNames) {
+		return streamNames[k]
+	}
+	return fmt.Sprintf("stream kind %d", int(k))
+}
+
 // Encoding is a column's encoding in a stripe (ColumnEncoding.kind).
 type Encoding int
 

@@ -105,12 +105,29 @@ func readPostScript(r io.ReaderAt, size int64) (PostScript, int64, error) {
 	if n == 0 || n > len(tail)-1 {
 		return PostScript{}, 0, fmt.Errorf("%w: PostScript of %d bytes", ErrCorrupt, n)
 	}
-	ps, err := parsePostScript(tail[len(tail)-1-n : len(tail)-1])
+	ps, magic, err := parsePostScript(tail[len(tail)-1-n : len(tail)-1])
+	if err == nil && !magic {
+		err = checkHeader(r)
+	}
 	return ps, int64(n) + 1, err
 }
 
-func parsePostScript(b []byte) (PostScript, error) {
-	var ps PostScript
+// checkHeader looks for the magic at the file's start, where the first
+// writers (Hive 0.11) put it instead of in the PostScript.
+func checkHeader(r io.ReaderAt) error {
+	head := make([]byte, 3)
+	if _, err := r.ReadAt(head, 0); err != nil || string(head) != "ORC" {
+		return fmt.Errorf("%w: no ORC magic in the PostScript or at the start", ErrCorrupt)
+	}
+	return nil
+}
+
+// defaultBlockSize is the compression block size of files that do not
+// say (the writers' default).
+const defaultBlockSize = 256 << 10
+
+func parsePostScript(b []byte) (PostScript, bool, error) {
+	ps := PostScript{BlockSize: defaultBlockSize}
 	m := msg{b: b}
 	magic := false
 	for f, ok := m.next(); ok; f, ok = m.next() {
@@ -132,16 +149,10 @@ func parsePostScript(b []byte) (PostScript, error) {
 			magic = string(f.data) == "ORC"
 		}
 		if err != nil {
-			return ps, err
+			return ps, false, err
 		}
 	}
-	if m.err != nil {
-		return ps, m.err
-	}
-	if !magic {
-		return ps, fmt.Errorf("%w: no ORC magic in the PostScript", ErrCorrupt)
-	}
-	return ps, nil
+	return ps, magic, m.err
 }
 
 func parseFooter(b []byte) (Footer, error) {

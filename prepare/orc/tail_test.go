@@ -3,9 +3,7 @@ package orc_test
 import (
 	"bufio"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,116 +132,5 @@ func TestStripeFootersOfCorpus(t *testing.T) {
 			t.Errorf("%s: %d stripes read: %v", filepath.Base(p), n, err)
 		}
 		f.Close()
-	}
-}
-
-// TestIntColumnsOfTest1: the byte, short, int and long columns of the ORC
-// project's test1 file read as its expected rows say.
-func TestIntColumnsOfTest1(t *testing.T) {
-	of := openCorpus(t, "TestOrcFile.test1.orc")
-	want := map[string][]int64{"byte1": {1, 100}, "short1": {1024, 2048}, "int1": {65536, 65536}, "long1": {9223372036854775807, 9223372036854775807}}
-	root := of.Footer.Types[0]
-	for j, name := range root.FieldNames {
-		w, ok := want[name]
-		if !ok {
-			continue
-		}
-		vals, err := of.IntColumn(0, int(root.Subtypes[j]))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		for i, v := range vals {
-			if v == nil || *v != w[i] {
-				t.Errorf("%s row %d = %v, want %d", name, i, v, w[i])
-			}
-		}
-	}
-}
-
-// TestColumnsOfTest1: test1's boolean, float, double, string and binary
-// columns read as its expected rows say.
-func TestColumnsOfTest1(t *testing.T) {
-	of := openCorpus(t, "TestOrcFile.test1.orc")
-	want := map[string]string{"boolean1": "[false true]", "float1": "[1 2]", "double1": "[-15 -5]",
-		"string1": "[hi bye]", "bytes1": "[[0 1 2 3 4] []]"}
-	root := of.Footer.Types[0]
-	for j, name := range root.FieldNames {
-		w, ok := want[name]
-		if !ok {
-			continue
-		}
-		vals, err := of.Column(0, int(root.Subtypes[j]))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if got := fmt.Sprint(vals); got != w {
-			t.Errorf("%s = %s, want %s", name, got, w)
-		}
-	}
-}
-
-// TestDictionaryStrings: the ORC project's dictionary-encoded string file
-// reads, every value as its expected rows say.
-func TestDictionaryStrings(t *testing.T) {
-	const name = "TestStringDictionary.testRowIndex.orc"
-	of := openCorpus(t, name)
-	root := of.Footer.Types[0]
-	var got []string
-	for s := range of.Footer.Stripes {
-		vals, err := of.Column(s, int(root.Subtypes[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vals {
-			got = append(got, fmt.Sprint(v))
-		}
-	}
-	lines := expectedLines(t, name)
-	i := 0
-	for ; i < len(lines); i++ {
-		var row map[string]any
-		if err := json.Unmarshal([]byte(lines[i]), &row); err != nil {
-			t.Fatal(err)
-		}
-		if i >= len(got) || fmt.Sprint(row[root.FieldNames[0]]) != got[i] {
-			t.Fatalf("row %d = %v, want %v", i, got[min(i, len(got)-1)], row)
-		}
-	}
-	if i != len(got) {
-		t.Errorf("%d values, want %d", len(got), i)
-	}
-}
-
-// TestDecimalColumn: decimal.orc's 6,000 decimals read digit for digit as
-// its expected rows print them.
-func TestDecimalColumn(t *testing.T) {
-	const name = "decimal.orc"
-	of := openCorpus(t, name)
-	root := of.Footer.Types[0]
-	var got []string
-	for s := range of.Footer.Stripes {
-		vals, err := of.DecimalColumn(s, int(root.Subtypes[0]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vals {
-			if v == nil {
-				got = append(got, "null")
-			} else {
-				got = append(got, *v)
-			}
-		}
-	}
-	lines := expectedLines(t, name)
-	i := 0
-	for ; i < len(lines); i++ {
-		line := lines[i] // {"_col0": -1000.50000}: the number's text as printed
-		want := strings.TrimSuffix(strings.TrimPrefix(line, `{"_col0": `), "}")
-		if i >= len(got) || got[i] != want {
-			t.Fatalf("row %d = %v, want %s", i, got[min(i, len(got)-1)], want)
-		}
-	}
-	if i != len(got) {
-		t.Errorf("%d values, want %d", len(got), i)
 	}
 }

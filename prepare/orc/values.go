@@ -4,11 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-)
+	"unicode/utf8"
 
-// Value is one column value as these first readers give it (nil: null):
-// bool, float64, string or []byte.
-type Value = any
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
 
 // nonNull counts the true values of pres.
 func nonNull(pres []bool) int {
@@ -21,86 +22,148 @@ func nonNull(pres []bool) int {
 	return n
 }
 
-// spread places vals (one per non-null row) at the rows pres says.
-func spread[T any](pres []bool, vals []T) []Value {
-	out := make([]Value, len(pres))
-	j := 0
-	for i, p := range pres {
-		if p {
-			out[i] = vals[j]
-			j++
-		}
+func (cr *columnReader) booleans(col, m int) (arrow.Array, error) {
+	b, err := cr.sd.streamBytes(col, Data, byteRLESize((m+7)/8))
+	if err != nil {
+		return nil, err
 	}
-	return out
+	vals, err := decodeBooleans(b, m)
+	if err != nil {
+		return nil, err
+	}
+	bb := array.NewBooleanBuilder(cr.mem)
+	defer bb.Release()
+	bb.AppendValues(vals, nil)
+	return bb.NewArray(), nil
 }
 
-// Column reads one column of stripe i: booleans, floats and doubles,
-// strings (direct or dictionary), binary. A first reader, for tests,
-// until the batch reader lands.
-func (f *File) Column(i, col int) ([]Value, error) {
-	sd, err := f.openStripe(i)
-	if err != nil {
-		return nil, err
-	}
-	if col < 0 || col >= len(f.Footer.Types) {
-		return nil, fmt.Errorf("column %d of %d", col, len(f.Footer.Types))
-	}
-	pres, err := sd.present(col, int(sd.s.Rows))
-	if err != nil {
-		return nil, err
-	}
-	n := nonNull(pres)
-	switch f.Footer.Types[col].Kind {
-	case Boolean:
-		b, err := sd.streamBytes(col, Data, int64(n/8+16))
+// integers reads tinyint (byte RLE), smallint, int and bigint (integer
+// RLE) values; all but bigint are int32, and a value outside its type's
+// range is corrupt.
+func (cr *columnReader) integers(col, m int, k Kind) (arrow.Array, error) {
+	if k == Long {
+		vals, err := cr.sd.ints(col, Data, true, m)
 		if err != nil {
 			return nil, err
 		}
-		vals, err := decodeBooleans(b, n)
-		return spread(pres, vals), err
-	case Float, Double:
-		vals, err := sd.floats(col, n, f.Footer.Types[col].Kind == Float)
-		return spread(pres, vals), err
-	case String, Varchar, Char:
-		vals, err := sd.strings(col, n)
-		return spread(pres, vals), err
-	case Binary:
-		vals, err := sd.strings(col, n)
-		bs := make([][]byte, len(vals))
-		for k, v := range vals {
-			bs[k] = []byte(v)
-		}
-		return spread(pres, bs), err
+		return int64Array(cr.mem, vals), nil
 	}
-	return nil, fmt.Errorf("%w: column %d: kind %d not read yet", ErrUnsupported, col, f.Footer.Types[col].Kind)
+	if k == Byte {
+		bs, err := cr.sd.bytes(col, m)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]int32, m)
+		for i, c := range bs {
+			out[i] = int32(int8(c))
+		}
+		return int32Array(cr.mem, out), nil
+	}
+	vals, err := cr.sd.ints(col, Data, true, m)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
+	if k == Short {
+		lo, hi = math.MinInt16, math.MaxInt16
+	}
+	return narrow(cr.mem, vals, lo, hi)
 }
 
-func (sd *stripeData) floats(col, n int, single bool) ([]float64, error) {
+// narrow makes vals int32s, each within [lo, hi].
+func narrow(mem memory.Allocator, vals []int64, lo, hi int64) (arrow.Array, error) {
+	out := make([]int32, len(vals))
+	for i, v := range vals {
+		if v < lo || v > hi {
+			return nil, fmt.Errorf("%w: value %d outside [%d, %d]", ErrCorrupt, v, lo, hi)
+		}
+		out[i] = int32(v)
+	}
+	return int32Array(mem, out), nil
+}
+
+func int32Array(mem memory.Allocator, vals []int32) arrow.Array {
+	b := array.NewInt32Builder(mem)
+	defer b.Release()
+	b.AppendValues(vals, nil)
+	return b.NewArray()
+}
+
+func int64Array(mem memory.Allocator, vals []int64) arrow.Array {
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.AppendValues(vals, nil)
+	return b.NewArray()
+}
+
+// floats reads IEEE 754 values, little-endian: 4 bytes each for float, 8
+// for double. Their bits are kept (a NaN's payload too).
+func (cr *columnReader) floats(col, m int, single bool) (arrow.Array, error) {
 	w := 8
 	if single {
 		w = 4
 	}
-	b, err := sd.streamBytes(col, Data, int64(n*w))
+	b, err := cr.sd.streamBytes(col, Data, int64(m*w))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) < n*w {
-		return nil, fmt.Errorf("%w: column %d: %d bytes for %d values", ErrCorrupt, col, len(b), n)
+	if len(b) < m*w {
+		return nil, fmt.Errorf("%w: %d bytes for %d values", ErrCorrupt, len(b), m)
 	}
-	out := make([]float64, n)
-	for i := range out {
-		if single {
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[i*4:])))
-		} else {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	if single {
+		out := make([]float32, m)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[i*4:]))
 		}
+		fb := array.NewFloat32Builder(cr.mem)
+		defer fb.Release()
+		fb.AppendValues(out, nil)
+		return fb.NewArray(), nil
 	}
-	return out, nil
+	out := make([]float64, m)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}
+	fb := array.NewFloat64Builder(cr.mem)
+	defer fb.Release()
+	fb.AppendValues(out, nil)
+	return fb.NewArray(), nil
 }
 
-// strings reads n string values: DIRECT (the bytes, then their lengths)
-// or DICTIONARY (indexes into a dictionary of bytes and lengths).
-func (sd *stripeData) strings(col, n int) ([]string, error) {
+// strings reads m string or binary values: DIRECT (the bytes, then their
+// lengths) or DICTIONARY (indexes into a dictionary of bytes and
+// lengths). Strings must be UTF-8: one that is not cannot be stored as a
+// string without changing it.
+func (cr *columnReader) strings(col, m int, text bool) (arrow.Array, error) {
+	vals, err := cr.sd.stringValues(col, m)
+	if err != nil {
+		return nil, err
+	}
+	if text {
+		for i, v := range vals {
+			if !utf8.ValidString(v) {
+				return nil, fmt.Errorf("%w: value %d is not UTF-8 (%q)", ErrUnsupported, i, cutText(v))
+			}
+		}
+		sb := array.NewStringBuilder(cr.mem)
+		defer sb.Release()
+		sb.AppendValues(vals, nil)
+		return sb.NewArray(), nil
+	}
+	bb := array.NewBinaryBuilder(cr.mem, arrow.BinaryTypes.Binary)
+	defer bb.Release()
+	bb.AppendStringValues(vals, nil)
+	return bb.NewArray(), nil
+}
+
+func cutText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func (sd *stripeData) stringValues(col, n int) ([]string, error) {
 	enc := sd.foot.encoding[col]
 	if enc.kind == Dictionary || enc.kind == DictionaryV2 {
 		return sd.dictStrings(col, n, enc.dictSize)
@@ -113,12 +176,12 @@ func (sd *stripeData) strings(col, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cut(data, lens, col)
+	return cut(data, lens)
 }
 
 func (sd *stripeData) dictStrings(col, n int, size uint64) ([]string, error) {
-	if size > uint64(sd.f.size) {
-		return nil, fmt.Errorf("%w: column %d: a dictionary of %d entries", ErrCorrupt, col, size)
+	if size > uint64(sd.f.size) || size > MaxStripeValues {
+		return nil, fmt.Errorf("%w: a dictionary of %d entries", ErrCorrupt, size)
 	}
 	lens, err := sd.ints(col, Length, false, int(size))
 	if err != nil {
@@ -128,7 +191,7 @@ func (sd *stripeData) dictStrings(col, n int, size uint64) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	dict, err := cut(data, lens, col)
+	dict, err := cut(data, lens)
 	if err != nil {
 		return nil, err
 	}
@@ -139,16 +202,21 @@ func (sd *stripeData) dictStrings(col, n int, size uint64) ([]string, error) {
 	out := make([]string, n)
 	for i, k := range idx {
 		if k < 0 || k >= int64(len(dict)) {
-			return nil, fmt.Errorf("%w: column %d: dictionary index %d of %d", ErrCorrupt, col, k, len(dict))
+			return nil, fmt.Errorf("%w: dictionary index %d of %d", ErrCorrupt, k, len(dict))
 		}
 		out[i] = dict[k]
 	}
 	return out, nil
 }
 
+// sum adds up lengths, saturating (a corrupt length is negative or huge;
+// cut refuses it).
 func sum(lens []int64) int64 {
 	var s int64
 	for _, l := range lens {
+		if l < 0 || s+l < s {
+			return math.MaxInt64
+		}
 		s += l
 	}
 	return s
@@ -156,13 +224,31 @@ func sum(lens []int64) int64 {
 
 // cut splits data into values of the given lengths, which must use it
 // exactly.
-func cut(data []byte, lens []int64, col int) ([]string, error) {
+func cut(data []byte, lens []int64) ([]string, error) {
 	out := make([]string, len(lens))
 	for i, l := range lens {
 		if l < 0 || l > int64(len(data)) {
-			return nil, fmt.Errorf("%w: column %d: a value of %d bytes, %d left", ErrCorrupt, col, l, len(data))
+			return nil, fmt.Errorf("%w: a value of %d bytes, %d left", ErrCorrupt, l, len(data))
 		}
 		out[i], data = string(data[:l]), data[l:]
 	}
 	return out, nil
+}
+
+// dates reads days since 1970-01-01.
+func (cr *columnReader) dates(col, m int) (arrow.Array, error) {
+	vals, err := cr.sd.ints(col, Data, true, m)
+	if err != nil {
+		return nil, err
+	}
+	b := array.NewDate32Builder(cr.mem)
+	defer b.Release()
+	b.Reserve(m)
+	for _, v := range vals {
+		if v < math.MinInt32 || v > math.MaxInt32 {
+			return nil, fmt.Errorf("%w: date %d days from 1970", ErrCorrupt, v)
+		}
+		b.UnsafeAppend(arrow.Date32(v))
+	}
+	return b.NewArray(), nil
 }
