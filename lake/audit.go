@@ -51,6 +51,9 @@ type AuditFile struct {
 	SHA256  string `json:"sha256,omitempty"`
 	Rows    int64  `json:"rows,omitempty"`
 	Rejects int64  `json:"rejects,omitempty"`
+	// Truncated counts the file's timestamps whose nanoseconds were cut
+	// to microseconds (an ORC file's, in its "prepared" record).
+	Truncated int64 `json:"truncated,omitempty"`
 }
 
 // Auditor records events durably: Record returns once the event is

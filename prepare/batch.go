@@ -58,7 +58,10 @@ type intentSrc struct {
 	Size    int64  `json:"size"`
 	Rows    int64  `json:"rows,omitempty"`
 	Bad     int64  `json:"bad,omitempty"`
-	Reject  string `json:"reject,omitempty"` // non-empty: move to log/rejected/ with this reason
+	// Truncated counts timestamps whose nanoseconds were cut to
+	// microseconds (ORC).
+	Truncated int64  `json:"truncated,omitempty"`
+	Reject    string `json:"reject,omitempty"` // non-empty: move to log/rejected/ with this reason
 	// SHA256 of the file as the conversion read it (empty: not known).
 	SHA256 string `json:"sha256,omitempty"`
 }
@@ -360,7 +363,7 @@ func (s *Stage) auditPrepared(ctx context.Context, in intent) error {
 				return err
 			}
 		}
-		ev.Files = append(ev.Files, lake.AuditFile{Key: src.Key, Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad})
+		ev.Files = append(ev.Files, lake.AuditFile{Key: src.Key, Size: src.Size, SHA256: sum, Rows: src.Rows, Rejects: src.Bad, Truncated: src.Truncated})
 		ev.Rows += src.Rows
 		ev.Rejects += src.Bad
 	}

@@ -28,6 +28,16 @@ type Source struct {
 	// Consts are columns with one value for every row of the file (path
 	// name=value segments, the lineage column).
 	Consts []Const
+	// OpenRandom opens the file for reading at random (ORC files need
+	// it); nil when the file can only be read from its start.
+	OpenRandom func() (RandomReader, error)
+}
+
+// RandomReader is a file read at random: an ORC file's tail first.
+type RandomReader interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
 }
 
 // Const is a constant column of a source.
@@ -122,6 +132,9 @@ type SourceResult struct {
 	// SHA256 is the hex SHA-256 of the file's bytes (as stored, before
 	// decompression), taken while converting it (with Options.HashSources).
 	SHA256 string
+	// Truncated counts timestamps whose nanoseconds were cut to
+	// microseconds (ORC).
+	Truncated int64
 }
 
 // Result says what a conversion did.
@@ -160,7 +173,13 @@ var errWiden = errors.New("schema must widen")
 // stops the conversion with a *lake.FileError naming that source; the
 // caller converts the others again without it. Other errors (writing the
 // output, the store) are returned as they are.
+//
+// An ORC file converts alone (its types are the file's, nothing is
+// inferred): with any other source it is an error.
 func Convert(ctx context.Context, srcs []Source, sink Sink, opt Options) (Result, error) {
+	if orcs := countORC(srcs); orcs > 0 {
+		return convertORCSource(ctx, srcs, orcs, sink, opt)
+	}
 	return lake.Watch(ctx, opt.StallTimeout, func(ctx context.Context, p *lake.Progress) (Result, error) {
 		opt.progress = p
 		return convert(ctx, srcs, sink, opt)

@@ -76,5 +76,20 @@ func LocalSource(path string) (Source, error) {
 		Name: filepath.Base(path),
 		Size: info.Size(),
 		Open: func() (io.ReadCloser, error) { return os.Open(path) },
+		OpenRandom: func() (RandomReader, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, err
+			}
+			return localFile{f, info.Size()}, nil
+		},
 	}, nil
 }
+
+// localFile is an open local file of a known size.
+type localFile struct {
+	*os.File
+	size int64
+}
+
+func (f localFile) Size() int64 { return f.size }

@@ -23,6 +23,7 @@ const (
 	FormatTSV     Format = "tsv"
 	FormatAvro    Format = "avro"
 	FormatParquet Format = "parquet"
+	FormatORC     Format = "orc"
 )
 
 // Compression of a file, from its last extension or its magic bytes.
@@ -40,7 +41,7 @@ var ErrUnsupported = errors.New("unsupported format")
 var extFormats = map[string]Format{
 	".json": FormatJSON, ".ndjson": FormatNDJSON, ".jsonl": FormatNDJSON,
 	".csv": FormatCSV, ".tsv": FormatTSV, ".tab": FormatTSV,
-	".avro": FormatAvro, ".parquet": FormatParquet,
+	".avro": FormatAvro, ".parquet": FormatParquet, ".orc": FormatORC,
 }
 
 // detect maps a file name to its format and compression. A bare .gz or
@@ -58,21 +59,21 @@ func detect(name string) (Format, Compression, error) {
 	}
 	ext := path.Ext(lower)
 	if f, ok := extFormats[ext]; ok {
-		if f == FormatParquet && comp != CompressNone {
-			return "", "", fmt.Errorf("%w: compressed Parquet (%s): Parquet compresses inside the file; drop it uncompressed", ErrUnsupported, name)
+		if (f == FormatParquet || f == FormatORC) && comp != CompressNone {
+			return "", "", fmt.Errorf("%w: compressed %s (%s): it compresses inside the file; drop it uncompressed", ErrUnsupported, formatNames[f], name)
 		}
 		return f, comp, nil
 	}
 	switch {
-	case ext == ".orc":
-		return "", "", fmt.Errorf("%w: ORC: there is no maintained pure-Go ORC reader; convert it to Parquet first", ErrUnsupported)
 	case comp != CompressNone && (ext == "" || !isKnownishExt(ext)):
 		return "", comp, nil // sniff
 	case ext == "":
-		return "", "", fmt.Errorf("%w: %s has no extension; name it .json, .ndjson, .jsonl, .csv, .tsv, .avro or .parquet", ErrUnsupported, name)
+		return "", "", fmt.Errorf("%w: %s has no extension; name it .json, .ndjson, .jsonl, .csv, .tsv, .avro, .orc or .parquet", ErrUnsupported, name)
 	}
-	return "", "", fmt.Errorf("%w: %s: unknown extension %s (lagoon reads .json, .ndjson, .jsonl, .csv, .tsv, .avro, .parquet, each also .gz or .zst)", ErrUnsupported, name, ext)
+	return "", "", fmt.Errorf("%w: %s: unknown extension %s (lagoon reads .json, .ndjson, .jsonl, .csv, .tsv and .avro, each also .gz or .zst, and .orc and .parquet)", ErrUnsupported, name, ext)
 }
+
+var formatNames = map[Format]string{FormatParquet: "Parquet", FormatORC: "ORC"}
 
 // isKnownishExt: a bare x.gz whose stem has a dot in it ("report.2024.gz")
 // is still sniffed unless that last part looks like a real extension.
@@ -107,6 +108,8 @@ func sniff(br *bufio.Reader) (Format, error) {
 		return FormatAvro, nil
 	case bytes.HasPrefix(head, []byte("PAR1")):
 		return "", fmt.Errorf("%w: compressed Parquet: drop it uncompressed", ErrUnsupported)
+	case bytes.HasPrefix(head, []byte("ORC")):
+		return "", fmt.Errorf("%w: compressed ORC: drop it uncompressed", ErrUnsupported)
 	}
 	trimmed := bytes.TrimLeft(bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF}), " \t\r\n")
 	if len(trimmed) == 0 {

@@ -222,6 +222,8 @@ func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, r
 			err = s.rejecter().RejectInto(ctx, info.Key, ref, reason, res)
 		case w.format == FormatParquet:
 			err = s.passParquet(ctx, w, res)
+		case w.format == FormatORC:
+			err = s.passORC(ctx, w, res)
 		default:
 			out = append(out, w)
 		}
@@ -459,7 +461,8 @@ func (s *Stage) sources(ctx context.Context, batch []waiting) []Source {
 	out := make([]Source, 0, len(batch))
 	for _, w := range batch {
 		src := Source{Key: w.info.Key, Name: w.key.Name, Size: w.info.Size,
-			Open: func() (io.ReadCloser, error) { return s.st.Open(ctx, w.info.Key) }}
+			Open:       func() (io.ReadCloser, error) { return s.st.Open(ctx, w.info.Key) },
+			OpenRandom: func() (RandomReader, error) { return s.st.Open(ctx, w.info.Key) }}
 		for _, p := range w.key.Partitions {
 			src.Consts = append(src.Consts, Const{Name: p.Name, Value: p.Value})
 		}

@@ -28,6 +28,9 @@ type File struct {
 // Open reads the tail of the ORC file r of size bytes.
 func Open(r io.ReaderAt, size int64) (*File, error) {
 	ps, psLen, err := readPostScript(r, size)
+	if errors.Is(err, ErrCorrupt) {
+		return nil, fmt.Errorf("no PostScript at the file's end (is it cut short, or not ORC?): %w", err)
+	}
 	if err != nil {
 		return nil, err
 	}

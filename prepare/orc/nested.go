@@ -68,9 +68,9 @@ func (cr *columnReader) offsets(col, m int) (*memory.Buffer, int, error) {
 	for i, l := range lens {
 		offs[i] = int32(total)
 		total += l
-		if l < 0 || total > MaxStripeValues || total > math.MaxInt32 {
+		if l < 0 || total > int64(cr.max) || total > math.MaxInt32 {
 			buf.Release()
-			return nil, 0, fmt.Errorf("%w: lists of over %d values in a stripe", ErrUnsupported, MaxStripeValues)
+			return nil, 0, fmt.Errorf("%w: lists of over %d values in a stripe", ErrUnsupported, cr.max)
 		}
 	}
 	offs[m] = int32(total)

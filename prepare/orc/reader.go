@@ -12,10 +12,22 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// MaxStripeValues bounds the values of one column in one stripe (a
-// stripe's rows, a list's elements): a stripe is read whole, and a
-// corrupt count must not ask for more memory than a real stripe holds.
+// MaxStripeValues is the default bound on the values of one column in
+// one stripe (a stripe's rows, a list's elements): a stripe is read whole,
+// and a corrupt count must not ask for more memory than a real stripe
+// holds.
 const MaxStripeValues = 1 << 27
+
+// ReaderOptions configure a Reader.
+type ReaderOptions struct {
+	Mem       memory.Allocator
+	MaxValues int // per column and stripe; more is ErrUnsupported
+}
+
+// DefaultReaderOptions are the options lagoon reads with.
+func DefaultReaderOptions() ReaderOptions {
+	return ReaderOptions{Mem: memory.DefaultAllocator, MaxValues: MaxStripeValues}
+}
 
 // Reader reads a file's rows as Arrow record batches, one per stripe:
 // memory is bounded by a stripe, not by the file. It is not safe for
@@ -23,19 +35,19 @@ const MaxStripeValues = 1 << 27
 type Reader struct {
 	f      *File
 	schema *arrow.Schema
-	mem    memory.Allocator
+	opt    ReaderOptions
 	next   int
 	rows   uint64
 	trunc  int64
 }
 
 // NewReader returns a reader of f's rows (see File.Schema for the types).
-func NewReader(f *File, mem memory.Allocator) (*Reader, error) {
+func NewReader(f *File, opt ReaderOptions) (*Reader, error) {
 	sc, err := f.Schema()
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{f: f, schema: sc, mem: mem}, nil
+	return &Reader{f: f, schema: sc, opt: opt}, nil
 }
 
 // Schema is the schema of the batches Next returns.
@@ -76,10 +88,10 @@ func (r *Reader) stripe(ctx context.Context, i int) (arrow.RecordBatch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sd.s.Rows > MaxStripeValues {
-		return nil, fmt.Errorf("%w: a stripe of %d rows (lagoon reads at most %d)", ErrUnsupported, sd.s.Rows, MaxStripeValues)
+	if sd.s.Rows > uint64(r.opt.MaxValues) {
+		return nil, fmt.Errorf("%w: a stripe of %d rows (lagoon reads at most %d)", ErrUnsupported, sd.s.Rows, r.opt.MaxValues)
 	}
-	cr := &columnReader{sd: sd, ctx: compute.WithAllocator(ctx, r.mem), mem: r.mem, trunc: &r.trunc}
+	cr := &columnReader{sd: sd, ctx: compute.WithAllocator(ctx, r.opt.Mem), mem: r.opt.Mem, max: r.opt.MaxValues, trunc: &r.trunc}
 	n := int(sd.s.Rows)
 	root, err := cr.read(0, n)
 	if err != nil {
@@ -110,14 +122,15 @@ type columnReader struct {
 	sd    *stripeData
 	ctx   context.Context // for compute's kernels, with the allocator
 	mem   memory.Allocator
+	max   int // values per column
 	trunc *int64
 }
 
 // read reads column col's n values (its parent's non-null values), nulls
 // included: an array of length n.
 func (cr *columnReader) read(col, n int) (arrow.Array, error) {
-	if n > MaxStripeValues {
-		return nil, fmt.Errorf("%w: column %d has %d values in a stripe (lagoon reads at most %d)", ErrUnsupported, col, n, MaxStripeValues)
+	if n > cr.max {
+		return nil, cr.columnErr(col, fmt.Errorf("%w: %d values in a stripe (lagoon reads at most %d)", ErrUnsupported, n, cr.max))
 	}
 	pres, err := cr.sd.present(col, n)
 	if err != nil {
