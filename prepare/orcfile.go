@@ -261,7 +261,7 @@ func convertORCSource(ctx context.Context, srcs []Source, orcs int, sink Sink, o
 		if rerr := sink.Reset(); rerr != nil {
 			return Result{}, rerr
 		}
-		return Result{Sources: []SourceResult{{Key: srcs[0].Key, Err: fmt.Errorf("%w: %w", ErrUnsupported, err)}}}, nil
+		return Result{Sources: []SourceResult{{Key: srcs[0].Key, Err: err}}}, nil
 	}
 	return res, err
 }

@@ -26,11 +26,12 @@ func convertCmd() *command {
 	return &command{
 		name:    "convert",
 		args:    "INPUT... --out PATH",
-		summary: "convert local JSON/CSV/TSV/Avro files to Parquet (no lake needed)",
+		summary: "convert local JSON/CSV/TSV/Avro/ORC files to Parquet (no lake needed)",
 		noRoot:  true,
 		help: `Converts local files to one Parquet file with the engine of the prepare stage:
 JSON (an array, one object, or objects one per line), NDJSON/JSONL, CSV, TSV,
-Avro, each also .gz or .zst; the schema is inferred across all inputs.
+Avro, each also .gz or .zst; the schema is inferred across all inputs. An ORC
+file converts alone, typed as it types its columns.
 
 Bad records go to PATH.rejects.ndjson (or --rejects) with file, line, reason
 and raw text; the rest converts. Exit status 0 when every record converted, 3
@@ -89,19 +90,24 @@ func (f *convertFlags) run(ctx context.Context, g *globals, inputs []string) int
 
 func (f *convertFlags) report(g *globals, res prepare.Result, outs []string, rej *localRejects, took time.Duration) int {
 	var failed []string
+	var cut int64
 	for _, s := range res.Sources {
 		if s.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", s.Key, s.Err))
 		}
+		cut += s.Truncated
 	}
 	if f.asJSON {
 		_ = printJSON(g.stdout, map[string]any{"rows": res.Rows, "outputs": outs, "bad_records": rej.n,
-			"rejects": rej.written(), "failed_inputs": failed, "seconds": took.Seconds()})
+			"rejects": rej.written(), "failed_inputs": failed, "timestamps_truncated": cut, "seconds": took.Seconds()})
 	} else {
 		fmt.Fprintf(g.stdout, "converted %s rows from %s into %s in %s", groupDigits(res.Rows),
 			plural(len(res.Sources), "file"), plural(len(outs), "Parquet file"), took.Round(time.Millisecond))
 		if rej.n > 0 {
 			fmt.Fprintf(g.stdout, "; %s bad records in %s", groupDigits(rej.n), rej.path)
+		}
+		if cut > 0 {
+			fmt.Fprintf(g.stdout, "; %s timestamps cut to microseconds", groupDigits(cut))
 		}
 		fmt.Fprintln(g.stdout)
 		for _, s := range failed {

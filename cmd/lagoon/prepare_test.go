@@ -74,6 +74,32 @@ func TestConvertCommand(t *testing.T) {
 	}
 }
 
+// TestConvertORC: lagoon convert takes an ORC file alone, says how many
+// timestamps it cut to microseconds, and refuses a corrupt one (exit 3)
+// or one with other inputs (exit 1).
+func TestConvertORC(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join("..", "..", "testdata", "orc", "TestOrcFile.testTimestamp.orc")
+	code, stdout, errOut := lagoon(t, "convert", in, "--out", filepath.Join(dir, "t.parquet"), "--json")
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || code != exitOK {
+		t.Fatalf("exit %d: %q %s", code, stdout, errOut)
+	}
+	if sum["rows"] != float64(12) || sum["timestamps_truncated"] != float64(9) {
+		t.Errorf("summary %v, want 12 rows and 9 timestamps cut", sum)
+	}
+	bad := filepath.Join("..", "..", "testdata", "orc", "corrupt", "negative_dict_entry_lengths.orc")
+	code, stdout, _ = lagoon(t, "convert", bad, "--out", filepath.Join(dir, "b.parquet"))
+	if code != exitRejected || !strings.Contains(stdout, "corrupt ORC file") {
+		t.Errorf("corrupt: exit %d: %q", code, stdout)
+	}
+	csv := filepath.Join(dir, "a.csv")
+	os.WriteFile(csv, []byte("id\n1\n"), 0o644)
+	if code, _, errOut := lagoon(t, "convert", in, csv, "--out", filepath.Join(dir, "m.parquet")); code != exitError || !strings.Contains(errOut, "one at a time") {
+		t.Errorf("ORC with another input: exit %d: %s", code, errOut)
+	}
+}
+
 // TestNewColumnsWaitForEarlierOutputs: a batch that brings a column the
 // table lacks waits while an earlier output of the table (which may bring
 // the same column, of another type) waits for the loader; converted after,
