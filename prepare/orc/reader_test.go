@@ -349,7 +349,7 @@ func TestCorruptFilesRefused(t *testing.T) {
 
 // FuzzRead: any bytes read to their end or fail with ErrCorrupt or
 // ErrUnsupported, within budget, and the reader frees what it allocates.
-// Seeded with the corpus files under 64 KiB, and read with at most 64K
+// Seeded with the corpus files under 64 KiB and the crafted files, and read with at most 64K
 // values a column (more is a fine error) so that it runs fast.
 func FuzzRead(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join(corpus, "*.orc"))
@@ -358,6 +358,9 @@ func FuzzRead(f *testing.F) {
 		if b, err := os.ReadFile(p); err == nil && len(b) < 64<<10 {
 			f.Add(b)
 		}
+	}
+	for _, tc := range craftedCases() {
+		f.Add(tc.file.bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > fuzzing.MaxInput {
@@ -375,4 +378,72 @@ func FuzzRead(f *testing.F) {
 			mem.AssertSize(t, 0)
 		})
 	})
+}
+
+// peakAllocator tracks the most bytes allocated at once.
+type peakAllocator struct {
+	memory.Allocator
+	cur, peak int
+}
+
+func (a *peakAllocator) Allocate(n int) []byte {
+	a.cur += n
+	a.peak = max(a.peak, a.cur)
+	return a.Allocator.Allocate(n)
+}
+
+func (a *peakAllocator) Reallocate(n int, b []byte) []byte {
+	a.cur += n - len(b)
+	a.peak = max(a.peak, a.cur)
+	return a.Allocator.Reallocate(n, b)
+}
+
+func (a *peakAllocator) Free(b []byte) {
+	a.cur -= len(b)
+	a.Allocator.Free(b)
+}
+
+// TestMemoryBoundedByStripe: reading a file of 8 stripes holds about one
+// stripe's values at a time, not the file's (batches released as read).
+func TestMemoryBoundedByStripe(t *testing.T) {
+	mem := &peakAllocator{Allocator: memory.NewGoAllocator()}
+	of := openCorpus(t, "TestOrcFile.testDate1900.orc")
+	r, err := orc.NewReader(of, orc.ReaderOptions{Mem: mem, MaxValues: orc.MaxStripeValues})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, largest int
+	for {
+		rec, err := r.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range rec.Columns() {
+			n += dataSize(c.Data())
+		}
+		total, largest = total+n, max(largest, n)
+		rec.Release()
+	}
+	if len(of.Footer.Stripes) < 4 || mem.peak > 3*largest || mem.peak > total/2 {
+		t.Errorf("peak %d bytes for %d stripes of %d in all, the largest %d", mem.peak, len(of.Footer.Stripes), total, largest)
+	}
+	t.Logf("peak %d bytes; %d stripes, %d bytes in all, the largest %d", mem.peak, len(of.Footer.Stripes), total, largest)
+}
+
+// dataSize is the bytes of d's buffers and its children's.
+func dataSize(d arrow.ArrayData) int {
+	n := 0
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += b.Len()
+		}
+	}
+	for _, c := range d.Children() {
+		n += dataSize(c)
+	}
+	return n
 }
