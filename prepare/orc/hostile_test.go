@@ -165,4 +165,3 @@ func TestCraftedFiles(t *testing.T) {
 		})
 	}
 }
-
