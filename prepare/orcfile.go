@@ -179,10 +179,30 @@ func copyORC(ctx context.Context, mem memory.Allocator, r *orc.Reader, sc *arrow
 		}
 		rows += rec.NumRows()
 		p.Add(int(rec.NumRows()))
-		if err := out.write(withConsts(mem, rec, sc, consts)); err != nil {
+		err = writeSlices(rec, orcChunkRows, func(part arrow.RecordBatch) error {
+			return out.write(withConsts(mem, part, sc, consts))
+		})
+		if err != nil {
 			return rows, err
 		}
 	}
+}
+
+// orcChunkRows is how many rows of a stripe go to the writer at a time:
+// a stripe may hold millions, and the writer shapes its first output by
+// its first batch.
+const orcChunkRows = 64 << 10
+
+// writeSlices hands rec to write in slices of at most n rows, releasing
+// rec; write takes each slice over.
+func writeSlices(rec arrow.RecordBatch, n int64, write func(arrow.RecordBatch) error) error {
+	defer rec.Release()
+	for off := int64(0); off < rec.NumRows(); off += n {
+		if err := write(rec.NewSlice(off, min(off+n, rec.NumRows()))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // withConstColumns is sc and one string column per constant; a file

@@ -22,8 +22,9 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/lagoon-dev/lagoon/bench/internal/kit"
 )
 
 type job struct {
@@ -65,19 +66,19 @@ func main() {
 			continue
 		}
 		in := generate(*work, j, *rows)
-		lt, lr := median(*runs, func() (time.Duration, int64) {
-			return measure("", bin, "convert", in, "--out", filepath.Join(*work, "lagoon.parquet"))
+		lt, lr := kit.Median(*runs, func() (time.Duration, int64) {
+			return kit.Measure("", bin, "convert", in, "--out", filepath.Join(*work, "lagoon.parquet"))
 		})
 		sql := fmt.Sprintf("COPY (SELECT * FROM %s('%s')) TO '%s' (FORMAT parquet, COMPRESSION zstd)", j.duckRead, in, filepath.Join(*work, "duck.parquet"))
-		dt, dr := median(*runs, func() (time.Duration, int64) { return measure(filepath.Dir(duck), "node", duck, sql) })
-		pt, _ := median(*runs, func() (time.Duration, int64) { return daemonPrepare(bin, *work, in) })
+		dt, dr := kit.Median(*runs, func() (time.Duration, int64) { return kit.Measure(filepath.Dir(duck), "node", duck, sql) })
+		pt, _ := kit.Median(*runs, func() (time.Duration, int64) { return daemonPrepare(bin, *work, in) })
 		st, _ := os.Stat(in)
 		fmt.Printf("%-10s %9.1f %10.2f %10.2f %7.2f %11.0fM %11.0fM %10.2f %7.2f\n", j.name, float64(st.Size())/1e6,
 			lt.Seconds(), dt.Seconds(), lt.Seconds()/dt.Seconds(), float64(lr)/(1<<20), float64(dr)/(1<<20),
 			pt.Seconds(), pt.Seconds()/dt.Seconds())
 		if *baseline != "" {
 			convertWith := func(b string) time.Duration {
-				d, _ := measure("", b, "convert", in, "--out", filepath.Join(*work, "pair.parquet"))
+				d, _ := kit.Measure("", b, "convert", in, "--out", filepath.Join(*work, "pair.parquet"))
 				return d
 			}
 			r := pairedRatio(*runs, func() time.Duration { return convertWith(bin) }, func() time.Duration { return convertWith(*baseline) })
@@ -95,7 +96,7 @@ func daemonPrepare(bin, work, in string) (time.Duration, int64) {
 	dir := filepath.Join(root, "prepare", "bench", "feed")
 	check(os.MkdirAll(dir, 0o755))
 	check(os.Link(in, filepath.Join(dir, filepath.Base(in))))
-	return measure("", bin, "run", "--root", root, "--once", "--stages", "prepare", "--settle", "0", "--log-level", "warn",
+	return kit.Measure("", bin, "run", "--root", root, "--once", "--stages", "prepare", "--settle", "0", "--log-level", "warn",
 		"--side-tables=false")
 }
 
@@ -115,7 +116,7 @@ func firstFileMemory(bin, work, feed string, copies int) {
 	once := func(name string) (time.Duration, int64) {
 		check(os.MkdirAll(dir, 0o755))
 		check(os.Link(big, filepath.Join(dir, name)))
-		return measure("", bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false")
+		return kit.Measure("", bin, "run", "--root", root, "--once", "--settle", "0", "--log-level", "warn", "--side-tables=false")
 	}
 	st, _ := os.Stat(big)
 	fmt.Printf("machine: %d cores, %s/%s, %s; one NDJSON file of %.2f GB, `lagoon run --once` (prepare and load)\n\n",
@@ -165,23 +166,6 @@ func generate(work string, j job, rows int) string {
 	return out
 }
 
-// median runs f n times and returns the median time and the peak RSS of
-// that run.
-func median(n int, f func() (time.Duration, int64)) (time.Duration, int64) {
-	type r struct {
-		d   time.Duration
-		rss int64
-	}
-	var rs []r
-	for range n {
-		d, rss := f()
-		rs = append(rs, r{d, rss})
-	}
-	slices.SortFunc(rs, func(a, b r) int { return int(a.d - b.d) })
-	m := rs[len(rs)/2]
-	return m.d, m.rss
-}
-
 // pairedRatio times a then b, n times in alternation (so that the
 // machine's drift hits both alike), and returns the median of a/b.
 func pairedRatio(n int, a, b func() time.Duration) float64 {
@@ -191,16 +175,6 @@ func pairedRatio(n int, a, b func() time.Duration) float64 {
 	}
 	slices.Sort(rs)
 	return rs[len(rs)/2]
-}
-
-// measure runs a command and returns its wall time and peak RSS (bytes).
-func measure(dir, name string, args ...string) (time.Duration, int64) {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	check(cmd.Run())
-	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
 }
 
 func run(dir, name string, args ...string) error {

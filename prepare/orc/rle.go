@@ -8,7 +8,7 @@ import (
 // decodeByteRLE decodes a byte run-length stream (runs of 3 to 130
 // identical bytes, literal lists of 1 to 128), at most limit values.
 func decodeByteRLE(b []byte, limit int) ([]byte, error) {
-	var out []byte
+	out := make([]byte, 0, preallocate(len(b), limit))
 	for len(b) > 0 {
 		h := int8(b[0])
 		b = b[1:]
@@ -38,6 +38,13 @@ func decodeByteRLE(b []byte, limit int) ([]byte, error) {
 	return out, nil
 }
 
+// preallocate is the capacity for the values of an n-byte stream of at
+// most limit values: limit, unless the stream is too short to hold that
+// many (a corrupt count must not allocate what it claims).
+func preallocate(n, limit int) int {
+	return max(0, min(limit, n*64+512))
+}
+
 func errTooMany(limit int) error {
 	return fmt.Errorf("%w: a stream holds more than the %d values its column can", ErrCorrupt, limit)
 }
@@ -64,7 +71,7 @@ func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 // decodeRLEv1 decodes an integer stream in RLE version 1: runs (3 to 130
 // values of a fixed delta) and literal lists of varints, at most limit.
 func decodeRLEv1(b []byte, signed bool, limit int) ([]int64, error) {
-	var out []int64
+	out := make([]int64, 0, preallocate(len(b), limit))
 	val := func() (int64, error) {
 		u, n := binary.Uvarint(b)
 		if n <= 0 {

@@ -25,10 +25,13 @@ func (r *bitReader) read(w int) uint64 {
 		return 0
 	}
 	var v uint64
-	for range w {
-		bit := (r.b[r.pos/8] >> (7 - r.pos%8)) & 1
-		v = v<<1 | uint64(bit)
-		r.pos++
+	for w > 0 {
+		avail := 8 - r.pos&7
+		take := min(avail, w)
+		bits := uint64(r.b[r.pos>>3]>>(avail-take)) & (1<<take - 1)
+		v = v<<take | bits
+		w -= take
+		r.pos += take
 	}
 	return v
 }
@@ -39,7 +42,7 @@ func (r *bitReader) bytesUsed() int { return (r.pos + 7) / 8 }
 // decodeRLEv2 decodes an integer stream in RLE version 2 (short repeat,
 // direct, patched base, delta), at most limit values.
 func decodeRLEv2(b []byte, signed bool, limit int) ([]int64, error) {
-	var out []int64
+	out := make([]int64, 0, preallocate(len(b), limit))
 	for len(b) > 0 {
 		var err error
 		switch b[0] >> 6 {

@@ -132,28 +132,133 @@ func (cr *columnReader) floats(col, m int, single bool) (arrow.Array, error) {
 
 // strings reads m string or binary values: DIRECT (the bytes, then their
 // lengths) or DICTIONARY (indexes into a dictionary of bytes and
-// lengths). Strings must be UTF-8: one that is not cannot be stored as a
-// string without changing it.
+// lengths), straight into Arrow's offsets and data. Strings must be
+// UTF-8: one that is not cannot be stored as a string without changing
+// it.
 func (cr *columnReader) strings(col, m int, text bool) (arrow.Array, error) {
-	vals, err := cr.sd.stringValues(col, m)
+	var offs []int32
+	var data []byte
+	var err error
+	enc := cr.sd.foot.encoding[col]
+	if enc.kind == Dictionary || enc.kind == DictionaryV2 {
+		offs, data, err = cr.sd.dictStrings(col, m, enc.dictSize, text)
+	} else {
+		offs, data, err = cr.sd.directStrings(col, m, text)
+	}
 	if err != nil {
 		return nil, err
 	}
+	dt := arrow.BinaryTypes.Binary
 	if text {
-		for i, v := range vals {
-			if !utf8.ValidString(v) {
-				return nil, fmt.Errorf("%w: value %d is not UTF-8 (%q)", ErrUnsupported, i, cutText(v))
-			}
-		}
-		sb := array.NewStringBuilder(cr.mem)
-		defer sb.Release()
-		sb.AppendValues(vals, nil)
-		return sb.NewArray(), nil
+		dt = arrow.BinaryTypes.String
 	}
-	bb := array.NewBinaryBuilder(cr.mem, arrow.BinaryTypes.Binary)
-	defer bb.Release()
-	bb.AppendStringValues(vals, nil)
-	return bb.NewArray(), nil
+	buf := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs))
+	d := array.NewData(dt, m, []*memory.Buffer{nil, buf, memory.NewBufferBytes(data)}, nil, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+// offsets turns n lengths into n+1 offsets into data of size bytes, which
+// they must fit.
+func offsets(lens []int64, size int) ([]int32, error) {
+	offs := make([]int32, len(lens)+1)
+	var end int64
+	for i, l := range lens {
+		if l < 0 || l > int64(size)-end {
+			return nil, fmt.Errorf("%w: a value of %d bytes, %d left", ErrCorrupt, l, int64(size)-end)
+		}
+		end += l
+		offs[i+1] = int32(end)
+	}
+	return offs, nil
+}
+
+// lengthsAndData reads n lengths (LENGTH) and the bytes they cut (kind).
+func (sd *stripeData) lengthsAndData(col, n int, kind StreamKind) ([]int32, []byte, error) {
+	lens, err := sd.ints(col, Length, false, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range lens {
+		if l < 0 {
+			return nil, nil, fmt.Errorf("%w: a value of %d bytes", ErrCorrupt, l)
+		}
+	}
+	total := sum(lens)
+	if total > math.MaxInt32 {
+		return nil, nil, fmt.Errorf("%w: %d bytes of values in a stripe (lagoon reads at most 2 GiB)", ErrUnsupported, total)
+	}
+	data, err := sd.streamBytes(col, kind, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	offs, err := offsets(lens, len(data))
+	return offs, data, err
+}
+
+func (sd *stripeData) directStrings(col, n int, text bool) ([]int32, []byte, error) {
+	offs, data, err := sd.lengthsAndData(col, n, Data)
+	if err == nil && text {
+		err = checkUTF8(offs, data)
+	}
+	return offs, data, err
+}
+
+// dictStrings gathers n values from the stripe's dictionary (each entry
+// checked once).
+func (sd *stripeData) dictStrings(col, n int, size uint64, text bool) ([]int32, []byte, error) {
+	if size > uint64(sd.f.size) || size > MaxStripeValues {
+		return nil, nil, fmt.Errorf("%w: a dictionary of %d entries", ErrCorrupt, size)
+	}
+	doffs, ddata, err := sd.lengthsAndData(col, int(size), DictionaryData)
+	if err == nil && text {
+		err = checkUTF8(doffs, ddata)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	idx, err := sd.ints(col, Data, false, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	offs := make([]int32, n+1)
+	var total int64
+	for i, k := range idx {
+		if k < 0 || k >= int64(size) {
+			return nil, nil, fmt.Errorf("%w: dictionary index %d of %d", ErrCorrupt, k, size)
+		}
+		if total += int64(doffs[k+1] - doffs[k]); total > math.MaxInt32 {
+			return nil, nil, fmt.Errorf("%w: over 2 GiB of values in a stripe", ErrUnsupported)
+		}
+		offs[i+1] = int32(total)
+	}
+	data := make([]byte, 0, total)
+	for _, k := range idx {
+		data = append(data, ddata[doffs[k]:doffs[k+1]]...)
+	}
+	return offs, data, nil
+}
+
+// checkUTF8 refuses values (cut by offs) that are not UTF-8.
+func checkUTF8(offs []int32, data []byte) error {
+	if asciiOnly(data) {
+		return nil // every cut of ASCII is ASCII
+	}
+	for i := range len(offs) - 1 {
+		if v := data[offs[i]:offs[i+1]]; !utf8.Valid(v) {
+			return fmt.Errorf("%w: value %d is not UTF-8 (%q)", ErrUnsupported, i, cutText(string(v)))
+		}
+	}
+	return nil
+}
+
+func asciiOnly(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func cutText(s string) string {
@@ -163,54 +268,8 @@ func cutText(s string) string {
 	return s
 }
 
-func (sd *stripeData) stringValues(col, n int) ([]string, error) {
-	enc := sd.foot.encoding[col]
-	if enc.kind == Dictionary || enc.kind == DictionaryV2 {
-		return sd.dictStrings(col, n, enc.dictSize)
-	}
-	lens, err := sd.ints(col, Length, false, n)
-	if err != nil {
-		return nil, err
-	}
-	data, err := sd.streamBytes(col, Data, sum(lens))
-	if err != nil {
-		return nil, err
-	}
-	return cut(data, lens)
-}
-
-func (sd *stripeData) dictStrings(col, n int, size uint64) ([]string, error) {
-	if size > uint64(sd.f.size) || size > MaxStripeValues {
-		return nil, fmt.Errorf("%w: a dictionary of %d entries", ErrCorrupt, size)
-	}
-	lens, err := sd.ints(col, Length, false, int(size))
-	if err != nil {
-		return nil, err
-	}
-	data, err := sd.streamBytes(col, DictionaryData, sum(lens))
-	if err != nil {
-		return nil, err
-	}
-	dict, err := cut(data, lens)
-	if err != nil {
-		return nil, err
-	}
-	idx, err := sd.ints(col, Data, false, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, n)
-	for i, k := range idx {
-		if k < 0 || k >= int64(len(dict)) {
-			return nil, fmt.Errorf("%w: dictionary index %d of %d", ErrCorrupt, k, len(dict))
-		}
-		out[i] = dict[k]
-	}
-	return out, nil
-}
-
 // sum adds up lengths, saturating (a corrupt length is negative or huge;
-// cut refuses it).
+// offsets refuses it).
 func sum(lens []int64) int64 {
 	var s int64
 	for _, l := range lens {
@@ -220,19 +279,6 @@ func sum(lens []int64) int64 {
 		s += l
 	}
 	return s
-}
-
-// cut splits data into values of the given lengths, which must use it
-// exactly.
-func cut(data []byte, lens []int64) ([]string, error) {
-	out := make([]string, len(lens))
-	for i, l := range lens {
-		if l < 0 || l > int64(len(data)) {
-			return nil, fmt.Errorf("%w: a value of %d bytes, %d left", ErrCorrupt, l, len(data))
-		}
-		out[i], data = string(data[:l]), data[l:]
-	}
-	return out, nil
 }
 
 // dates reads days since 1970-01-01.

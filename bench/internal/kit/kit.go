@@ -8,7 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // BuildLagoon builds cmd/lagoon into a temporary folder and returns the
@@ -49,4 +52,31 @@ func DuckDBScript() (string, bool) {
 	}
 	_, err = os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "@duckdb", "node-api"))
 	return script, err == nil
+}
+
+// Median runs f n times and returns the median time and that run's peak
+// RSS.
+func Median(n int, f func() (time.Duration, int64)) (time.Duration, int64) {
+	type r struct {
+		d   time.Duration
+		rss int64
+	}
+	var rs []r
+	for range n {
+		d, rss := f()
+		rs = append(rs, r{d, rss})
+	}
+	slices.SortFunc(rs, func(a, b r) int { return int(a.d - b.d) })
+	return rs[len(rs)/2].d, rs[len(rs)/2].rss
+}
+
+// Measure runs a command in dir and returns its wall time and peak RSS
+// (bytes); a failure ends the program.
+func Measure(dir, name string, args ...string) (time.Duration, int64) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	Check(cmd.Run())
+	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
 }
