@@ -136,7 +136,7 @@ func TestAvro(t *testing.T) {
 
 func TestUnsupported(t *testing.T) {
 	for name, want := range map[string]string{
-		"x.orc":        "ORC",
+		"x.orc.gz":     "compressed ORC",
 		"x.xlsx":       "unknown extension .xlsx",
 		"README":       "no extension",
 		"x.parquet.gz": "compressed Parquet",
