@@ -77,7 +77,29 @@ func TestORCConformance(t *testing.T) {
 				}
 			}
 			assertTruncatedInTrail(t, audit, key, countCut(t, exp))
+			assertColumnTypes(t, l, orcTableTypes[name])
 		})
+	}
+}
+
+// orcTableTypes are Iceberg types the corpus files' columns must get.
+var orcTableTypes = map[string]map[string]string{
+	"TestOrcFile.test1.orc": {"boolean1": "boolean", "byte1": "int", "short1": "int", "int1": "int", "long1": "long",
+		"float1": "float", "double1": "double", "bytes1": "binary", "string1": "string"},
+	"TestOrcFile.testUnionAndTimestamp.orc": {"time": "timestamp", "decimal": "decimal(38, 18)"},
+	"TestOrcFile.testDate1900.orc":          {"time": "timestamp", "date": "date"},
+	"orc-file-11-format.orc":                {"decimal1": "decimal(38, 18)", "ts": "timestamp"},
+}
+
+// assertColumnTypes checks the types of table db.t's columns.
+func assertColumnTypes(tb testing.TB, l *lake.Lake, want map[string]string) {
+	tb.Helper()
+	sc := lakefixture.Table(tb, l, "db.t").Schema()
+	for name, typ := range want {
+		f, ok := sc.FindFieldByName(name)
+		if !ok || f.Type.String() != typ {
+			tb.Errorf("column %s: %v, want %s", name, f.Type, typ)
+		}
 	}
 }
 

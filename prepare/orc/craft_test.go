@@ -5,7 +5,13 @@ package orc_test
 // what they never would.
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/binary"
+
+	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 
 	"github.com/lagoon-dev/lagoon/prepare/orc"
 )
@@ -31,6 +37,7 @@ type craftStream struct {
 // craftFile is a file of version (nil: 0.12) with one stripe of rows rows
 // (footerRows in the footer) and writer time zone tz.
 type craftFile struct {
+	comp       orc.Compression // each stream and the tail compressed, in one chunk
 	version    []uint64
 	rows       uint64
 	footerRows uint64
@@ -43,8 +50,9 @@ func (c craftFile) bytes() []byte {
 	var sf []byte
 	for i, col := range c.cols {
 		for _, st := range col.streams {
-			out = append(out, st.data...)
-			sf = pbMsg(sf, 1, pbVarint(pbVarint(pbVarint(nil, 1, uint64(st.kind)), 2, uint64(i)), 3, uint64(len(st.data))))
+			data := c.compress(st.data)
+			out = append(out, data...)
+			sf = pbMsg(sf, 1, pbVarint(pbVarint(pbVarint(nil, 1, uint64(st.kind)), 2, uint64(i)), 3, uint64(len(data))))
 		}
 	}
 	dataLen := uint64(len(out) - 3)
@@ -54,6 +62,7 @@ func (c craftFile) bytes() []byte {
 	if c.tz != "" {
 		sf = pbMsg(sf, 3, []byte(c.tz))
 	}
+	sf = c.compress(sf)
 	out = append(out, sf...)
 	stripe := pbVarint(pbVarint(pbVarint(pbVarint(pbVarint(nil, 1, 3), 2, 0), 3, dataLen), 4, uint64(len(sf))), 5, c.rows)
 	footer := pbVarint(pbVarint(nil, 1, 3), 2, dataLen+uint64(len(sf)))
@@ -61,17 +70,58 @@ func (c craftFile) bytes() []byte {
 	for _, col := range c.cols {
 		footer = pbMsg(footer, 4, craftType(col))
 	}
-	footer = pbVarint(footer, 6, c.footerRowsOr())
+	footer = c.compress(pbVarint(footer, 6, c.footerRowsOr()))
 	out = append(out, footer...)
 	version := c.version
 	if version == nil {
 		version = []uint64{0, 12}
 	}
-	ps := pbVarint(pbVarint(nil, 1, uint64(len(footer))), 2, 0)
+	ps := pbVarint(pbVarint(pbVarint(nil, 1, uint64(len(footer))), 2, uint64(c.comp)), 3, 256<<10)
 	ps = pbMsg(ps, 4, packed(version))
 	ps = pbMsg(ps, 8000, []byte("ORC"))
 	out = append(out, ps...)
 	return append(out, byte(len(ps)))
+}
+
+// compress frames b as one chunk of c.comp (kept as it is when the codec
+// does not make it smaller, as writers do).
+func (c craftFile) compress(b []byte) []byte {
+	if c.comp == orc.None || len(b) == 0 {
+		return b
+	}
+	z := compressChunk(c.comp, b)
+	original := uint32(0)
+	if z == nil || len(z) >= len(b) {
+		z, original = b, 1
+	}
+	h := uint32(len(z))<<1 | original
+	return append([]byte{byte(h), byte(h >> 8), byte(h >> 16)}, z...)
+}
+
+func compressChunk(c orc.Compression, b []byte) []byte {
+	var buf bytes.Buffer
+	switch c {
+	case orc.Zlib:
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		w.Write(b)
+		w.Close()
+	case orc.Snappy:
+		return snappy.Encode(nil, b)
+	case orc.Zstd:
+		w, _ := zstd.NewWriter(nil)
+		defer w.Close()
+		return w.EncodeAll(b, nil)
+	case orc.Lz4:
+		dst := make([]byte, lz4.CompressBlockBound(len(b)))
+		n, _ := lz4.CompressBlock(b, dst, nil)
+		if n == 0 {
+			return nil
+		}
+		return dst[:n]
+	default: // LZO and others: bytes no Go decoder reads
+		return append([]byte{0xff}, b[:len(b)/2]...)
+	}
+	return buf.Bytes()
 }
 
 func (c craftFile) footerRowsOr() uint64 {

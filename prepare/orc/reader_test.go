@@ -362,6 +362,9 @@ func FuzzRead(f *testing.F) {
 	for _, tc := range craftedCases() {
 		f.Add(tc.file.bytes())
 	}
+	for _, c := range []orc.Compression{orc.Zlib, orc.Snappy, orc.Lz4, orc.Zstd} {
+		f.Add(sampleFile(c).bytes())
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > fuzzing.MaxInput {
 			return
