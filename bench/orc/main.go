@@ -48,7 +48,7 @@ func main() {
 		st, err := os.Stat(input)
 		kit.Check(err)
 		mb := float64(st.Size()) / 1e6
-		fmt.Printf("%-22s %9.1f %9.2f %12.0f %9.1f %9.0fM\n", name, mb, d.Seconds(), float64(rows)/d.Seconds(), mb/d.Seconds(), float64(rss)/(1<<20))
+		fmt.Printf("%-22s %9.2f %9.2f %12.0f %9.2f %9.0fM\n", name, mb, d.Seconds(), float64(rows)/d.Seconds(), mb/d.Seconds(), float64(rss)/(1<<20))
 	}
 	out := filepath.Join(*work, "out.parquet")
 	report("lagoon convert ORC", *in, func() (time.Duration, int64) { return kit.Measure("", bin, "convert", *in, "--out", out) })
