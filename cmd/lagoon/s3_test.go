@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -166,5 +168,39 @@ func s3SideTables(t *testing.T, l *lake.Lake, root string) {
 	}
 	if rows := lakefixture.Rows(t, l, "lagoon.trail"); len(rows) != len(recs) {
 		t.Errorf("trail table on S3 after maintenance: %d rows for %d records (%s)", len(rows), len(recs), did)
+	}
+}
+
+// TestS3ORC: an ORC file put under prepare/ on a bucket (moto) is read
+// there at random (its tail, then a stripe a request) and loads into its
+// table, the file gone.
+func TestS3ORC(t *testing.T) {
+	lakefixture.Moto(t)
+	ctx := context.Background()
+	c := lakefixture.S3Client(t)
+	lakefixture.Bucket(t, c, "orc-bucket")
+	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "orc", "TestOrcFile.testSnappy.orc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lakefixture.Putter(t, c, "orc-bucket")("data/prepare/shop/events/e.orc", body)
+	root := "s3://orc-bucket/data"
+	code, out, errOut := lagoon(t, "run", "--root", root, "--s3-path-style", "--once", "--settle", "0", "--log-level", "warn")
+	if code != exitOK || !strings.Contains(out, "10,000 rows") {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	l, err := lake.Open(ctx, lake.Config{Root: root, S3PathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rows := lakefixture.Rows(t, l, "shop.events")
+	if len(rows) != 10000 || rows[0]["string1"] == nil {
+		t.Fatalf("%d rows: %v", len(rows), rows[:min(len(rows), 1)])
+	}
+	for info, err := range l.Store.List(ctx, "prepare/") {
+		if err == nil {
+			t.Errorf("left behind: %s", info.Key)
+		}
 	}
 }

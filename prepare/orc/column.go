@@ -4,14 +4,16 @@ import (
 	"fmt"
 )
 
-// stripeData is one stripe's footer and a way to read its streams.
+// stripeData is one stripe: its footer and its index and data bytes,
+// read at once (one read per stripe, on S3 one request).
 type stripeData struct {
 	f    *File
 	s    Stripe
 	foot stripeFooter
+	raw  []byte // the stripe's index and data streams
 }
 
-// openStripe reads stripe i's footer.
+// openStripe reads stripe i.
 func (f *File) openStripe(i int) (*stripeData, error) {
 	if i < 0 || i >= len(f.Footer.Stripes) {
 		return nil, fmt.Errorf("stripe %d of %d", i, len(f.Footer.Stripes))
@@ -21,7 +23,11 @@ func (f *File) openStripe(i int) (*stripeData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stripeData{f: f, s: s, foot: foot}, nil
+	raw := make([]byte, s.IndexLength+s.DataLength) // within the file (checkFooter)
+	if _, err := f.r.ReadAt(raw, int64(s.Offset)); err != nil {
+		return nil, fmt.Errorf("read stripe: %w", err)
+	}
+	return &stripeData{f: f, s: s, foot: foot, raw: raw}, nil
 }
 
 // streamBytes returns the decompressed bytes of column col's stream of
@@ -31,14 +37,8 @@ func (sd *stripeData) streamBytes(col int, k StreamKind, limit int64) ([]byte, e
 		if st.column != col || st.kind != k {
 			continue
 		}
-		if st.length > uint64(sd.f.size) {
-			return nil, fmt.Errorf("%w: stream of %d bytes", ErrCorrupt, st.length)
-		}
-		raw := make([]byte, st.length)
-		if _, err := sd.f.r.ReadAt(raw, int64(st.offset)); err != nil {
-			return nil, fmt.Errorf("read stream: %w", err)
-		}
-		return decompress(sd.f.PostScript.Compression, sd.f.PostScript.BlockSize, raw, limit)
+		start := st.offset - sd.s.Offset // placeStreams keeps it within raw
+		return decompress(sd.f.PostScript.Compression, sd.f.PostScript.BlockSize, sd.raw[start:start+st.length], limit)
 	}
 	return nil, nil
 }
