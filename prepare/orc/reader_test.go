@@ -316,7 +316,7 @@ func TestReadWithoutExpectedRows(t *testing.T) {
 	defer mem.AssertSize(t, 0)
 	n, err := readAll(openCorpus(t, "demo-12-zlib.orc"), orc.ReaderOptions{Mem: mem, MaxValues: orc.MaxStripeValues})
 	if err != nil || n != 1920800 {
-		t.Fatalf("%d rows: %v", n, err)
+		t.Fatalf("%d Rows: %v", n, err)
 	}
 }
 
@@ -360,10 +360,10 @@ func FuzzRead(f *testing.F) {
 		}
 	}
 	for _, tc := range craftedCases() {
-		f.Add(tc.file.bytes())
+		f.Add(tc.file.Bytes())
 	}
 	for _, c := range []orc.Compression{orc.Zlib, orc.Snappy, orc.Lz4, orc.Zstd} {
-		f.Add(sampleFile(c).bytes())
+		f.Add(sampleFile(c).Bytes())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > fuzzing.MaxInput {
