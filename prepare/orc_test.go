@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -22,8 +20,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
+	"github.com/lagoon-dev/lagoon/internal/loadfixture"
 	"github.com/lagoon-dev/lagoon/lake"
-	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/prepare"
 	"github.com/lagoon-dev/lagoon/prepare/orc"
 )
@@ -60,13 +58,12 @@ func TestORCConformance(t *testing.T) {
 				t.Fatalf("%s still under prepare/", key)
 			}
 			loadORC(t, l)
-			isStruct, hive11 := orcShape(t, p)
-			want := expectedORC(t, exp, orcSchema(t, p), isStruct)
+			sc, isStruct, hive11 := orcShape(t, p)
+			want := expectedORC(t, exp, sc, isStruct)
 			if len(want) == 0 {
 				assertNoTable(t, l)
 				return
 			}
-			sc := orcSchema(t, p)
 			got := duckORCRows(t, l, sc, key, hive11)
 			if len(got) != len(want) {
 				t.Fatalf("%d rows, want %d", len(got), len(want))
@@ -103,21 +100,12 @@ func assertColumnTypes(tb testing.TB, l *lake.Lake, want map[string]string) {
 	}
 }
 
+// loadORC loads what prepare wrote; nothing may be rejected.
 func loadORC(tb testing.TB, l *lake.Lake) {
 	tb.Helper()
-	cfg := loader.DefaultConfig()
-	cfg.Settle = 0
-	ld := loader.New(l.Store, l.Catalog, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx := context.Background()
-	plan, err := ld.Scan(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for ref, dirs := range plan.Tables {
-		res, err := ld.LoadTable(ctx, ref, dirs)
-		if err != nil || len(res.Rejected) > 0 {
-			tb.Fatalf("load %s: %v %+v", ref, err, res.Rejected)
-		}
+	loadfixture.Load(tb, l)
+	if got := files(tb, l, lake.RejectedPrefix); got != nil {
+		tb.Fatalf("rejected at load: %v", got)
 	}
 }
 
@@ -128,43 +116,37 @@ func assertNoTable(tb testing.TB, l *lake.Lake) {
 	}
 }
 
-// orcSchema is the Arrow schema lagoon reads ORC file p with.
-func orcSchema(tb testing.TB, p string) *arrow.Schema {
+// openORC opens ORC file p; it is closed with the test.
+func openORC(tb testing.TB, p string) *orc.File {
 	tb.Helper()
 	f, err := os.Open(p)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	st, _ := f.Stat()
+	tb.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	of, err := orc.Open(f, st.Size())
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return of
+}
+
+// orcShape is the Arrow schema lagoon reads ORC file p with, whether its
+// root is a struct, and whether it is a Hive 0.11 file, whose decimals the
+// ORC project's C++ reader prints cut to 6 digits after the point.
+func orcShape(tb testing.TB, p string) (sc *arrow.Schema, isStruct, hive11 bool) {
+	tb.Helper()
+	of := openORC(tb, p)
 	sc, err := of.Schema()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return sc
-}
-
-// orcShape says whether ORC file p's root is a struct and whether it is
-// a Hive 0.11 file, whose decimals the ORC project's C++ reader prints
-// cut to 6 digits after the point.
-func orcShape(tb testing.TB, p string) (isStruct, hive11 bool) {
-	tb.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		tb.Fatal(err)
-	}
 	v := of.PostScript.Version
-	return of.Footer.Types[0].Kind == orc.Struct, len(v) == 2 && v[0] == 0 && v[1] == 11
+	return sc, of.Footer.Types[0].Kind == orc.Struct, len(v) == 2 && v[0] == 0 && v[1] == 11
 }
 
 // orcLines reads an expected rows file: one JSON value per line.

@@ -67,21 +67,31 @@ func TestPrepareCrashExactlyOnce(t *testing.T) {
 		t.Skip("crash test: skipped with -short")
 	}
 	const files, rowsPerFile, kills = 150, 40, 60
-	root := t.TempDir()
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 2))
 	bodies := make([][]byte, files)
 	keys := make([]string, files)
 	for i := range files {
 		bodies[i], keys[i] = feedFile(i, rowsPerFile)
 	}
+	crashWhilePreparing(t, keys, bodies, files*rowsPerFile, kills, "--prepare-batch-files", "3")
+}
+
+// crashWhilePreparing drops the files (keys, bodies) one by one under
+// prepare/ while the daemon is SIGKILLed kills times (args added to its
+// run), then runs it once to the end: every row (want) must be in
+// crash.events once, as the table's reader and DuckDB count them, and
+// prepare/, load/ and the intents empty.
+func crashWhilePreparing(t *testing.T, keys []string, bodies [][]byte, want, kills int, args ...string) {
+	t.Helper()
+	root := t.TempDir()
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { dropKeys(ctx, t, root, keys, bodies) })
-	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
-		"--prepare-batch-files", "3", "--rescan", "500ms", "--side-every", "150ms")
+	killRepeatedly(t, rng, kills, append([]string{"run", "--root", root, "--settle", "0", "--max-batch-files", "4",
+		"--rescan", "500ms", "--side-every", "150ms"}, args...)...)
 	wg.Wait()
 	// A compaction killed half-way leaves its new files unreferenced, for
 	// the orphan sweep: here at once (nothing else runs), not 3 days on.
@@ -89,8 +99,11 @@ func TestPrepareCrashExactlyOnce(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
 	}
-	assertExactlyOnce(t, root, files*rowsPerFile)
+	assertExactlyOnce(t, root, want)
 	l := lakefixture.OpenAt(t, root)
+	if rows, ids := lakefixture.DuckIDs(t, l, "crash.events"); rows != want || ids != rows {
+		t.Errorf("DuckDB reads %d rows, %d ids, want %d once each", rows, ids, want)
+	}
 	for _, p := range []string{"prepare/", "tmp/lagoon/prepare/"} {
 		for info, err := range l.Store.List(context.Background(), p) {
 			if err == nil {
@@ -110,10 +123,6 @@ func TestORCCrashExactlyOnce(t *testing.T) {
 		t.Skip("crash test: skipped with -short")
 	}
 	const files, rowsPerFile, kills = 40, 2000, 30
-	root := t.TempDir()
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 3))
 	bodies := make([][]byte, files)
 	keys := make([]string, files)
 	for i := range files {
@@ -124,29 +133,7 @@ func TestORCCrashExactlyOnce(t *testing.T) {
 		comp := []orc.Compression{orc.Zlib, orc.Snappy, orc.Zstd, orc.None}[i%4]
 		bodies[i], keys[i] = orccraft.IDs(comp, ids...), fmt.Sprintf("prepare/crash/events/f%04d.orc", i)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() { dropKeys(ctx, t, root, keys, bodies) })
-	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4",
-		"--rescan", "500ms", "--side-every", "150ms")
-	wg.Wait()
-	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error", "--orphan-age", "1ms")
-	if code != exitOK {
-		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
-	}
-	assertExactlyOnce(t, root, files*rowsPerFile)
-	l := lakefixture.OpenAt(t, root)
-	if rows, ids := lakefixture.DuckIDs(t, l, "crash.events"); rows != files*rowsPerFile || ids != rows {
-		t.Errorf("DuckDB reads %d rows, %d ids, want %d once each", rows, ids, files*rowsPerFile)
-	}
-	for _, p := range []string{"prepare/", "tmp/lagoon/prepare/"} {
-		for info, err := range l.Store.List(context.Background(), p) {
-			if err == nil {
-				t.Errorf("left behind: %s", info.Key)
-			}
-		}
-	}
+	crashWhilePreparing(t, keys, bodies, files*rowsPerFile, kills)
 }
 
 // killRepeatedly starts lagoon with args and SIGKILLs it after a random

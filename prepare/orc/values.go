@@ -111,23 +111,28 @@ func (cr *columnReader) floats(col, m int, single bool) (arrow.Array, error) {
 		return nil, fmt.Errorf("%w: %d bytes for %d values", ErrCorrupt, len(b), m)
 	}
 	if single {
-		out := make([]float32, m)
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[i*4:]))
-		}
-		fb := array.NewFloat32Builder(cr.mem)
-		defer fb.Release()
-		fb.AppendValues(out, nil)
-		return fb.NewArray(), nil
+		return floatArray(array.NewFloat32Builder(cr.mem), m, func(i int) float32 {
+			return math.Float32frombits(binary.LittleEndian.Uint32(b[i*4:]))
+		}), nil
 	}
-	out := make([]float64, m)
-	for i := range out {
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	return floatArray(array.NewFloat64Builder(cr.mem), m, func(i int) float64 {
+		return math.Float64frombits(binary.LittleEndian.Uint64(b[i*8:]))
+	}), nil
+}
+
+// floatArray builds m values of at(i) with b, which it releases.
+func floatArray[T float32 | float64, B interface {
+	Reserve(int)
+	UnsafeAppend(T)
+	NewArray() arrow.Array
+	Release()
+}](b B, m int, at func(int) T) arrow.Array {
+	defer b.Release()
+	b.Reserve(m)
+	for i := range m {
+		b.UnsafeAppend(at(i))
 	}
-	fb := array.NewFloat64Builder(cr.mem)
-	defer fb.Release()
-	fb.AppendValues(out, nil)
-	return fb.NewArray(), nil
+	return b.NewArray()
 }
 
 // strings reads m string or binary values: DIRECT (the bytes, then their
