@@ -5,6 +5,8 @@ import (
 	"compress/flate"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/s2"
@@ -48,6 +50,21 @@ func decompress(c Compression, block uint64, b []byte, limit int64) ([]byte, err
 	return out, nil
 }
 
+// zstdMaxMemory bounds what one zstd chunk may decode to: a chunk is at
+// most a block (8 MiB at the most, see checkPostScript), and a frame may
+// declare a larger window than it uses.
+const zstdMaxMemory = 64 << 20
+
+// zstdDecoder is one decoder for every file (DecodeAll is safe for
+// concurrent use; it starts no goroutine of its own).
+var zstdDecoder = sync.OnceValue(func() *zstd.Decoder {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)), zstd.WithDecoderMaxMemory(zstdMaxMemory))
+	if err != nil {
+		panic(err) // only for options it refuses
+	}
+	return d
+})
+
 // decodeChunk appends one chunk, decoded, to out.
 func decodeChunk(c Compression, out, chunk []byte, block uint64) ([]byte, error) {
 	var r io.Reader
@@ -55,12 +72,15 @@ func decodeChunk(c Compression, out, chunk []byte, block uint64) ([]byte, error)
 	case Zlib:
 		r = flate.NewReader(bytes.NewReader(chunk))
 	case Zstd:
-		d, err := zstd.NewReader(bytes.NewReader(chunk), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(block+1))
+		n := len(out)
+		out, err := zstdDecoder().DecodeAll(chunk, out)
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
 		}
-		defer d.Close()
-		r = d
+		if uint64(len(out)-n) > block {
+			return nil, fmt.Errorf("%w: a zstd chunk decodes past the block size %d", ErrCorrupt, block)
+		}
+		return out, nil
 	case Brotli:
 		r = brotli.NewReader(bytes.NewReader(chunk))
 	case Snappy:
