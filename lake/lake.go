@@ -38,7 +38,14 @@ type Config struct {
 	// its namespaces (see Identity.CatalogPrefix); later it must be the
 	// same or empty.
 	CatalogPrefix string
+	// MustExist opens only a lake made already (its identity is there):
+	// nothing is created, and a root where there is none is ErrNoLake.
+	// For commands that only read.
+	MustExist bool
 }
+
+// ErrNoLake: Config.MustExist, and there is no lake at the root.
+var ErrNoLake = errors.New("no lake here")
 
 // DefaultConfig returns the configuration of a lake in ./demo-lake.
 func DefaultConfig() Config { return Config{Root: "demo-lake"} }
@@ -72,6 +79,11 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MustExist {
+		if err := mustExist(ctx, st, cfg.Root); err != nil {
+			return nil, err
+		}
+	}
 	id, idErr := loadIdentity(ctx, st, cfg.CatalogPrefix)
 	if errors.Is(idErr, ErrPrefixMismatch) {
 		return nil, fmt.Errorf("open lake %s: %w", cfg.Root, idErr)
@@ -85,6 +97,18 @@ func Open(ctx context.Context, cfg Config) (*Lake, error) {
 	}
 	cat = withNamespacePrefix(cat, id.CatalogPrefix)
 	return &Lake{Store: st, Catalog: cat, AWS: awsCfg, Props: props, Identity: id, IdentityErr: idErr, closer: closer}, nil
+}
+
+// mustExist fails with ErrNoLake when st holds no lake identity.
+func mustExist(ctx context.Context, st Store, root string) error {
+	_, err := st.Stat(ctx, IdentityKey)
+	if errors.Is(err, ErrNotExist) {
+		return fmt.Errorf("%w: %s has no %s (lagoon init makes a lake; or is --root mistyped?)", ErrNoLake, root, IdentityKey)
+	}
+	if err != nil {
+		return fmt.Errorf("open lake %s: %w", root, err)
+	}
+	return nil
 }
 
 // ErrMoved classifies a lake opened at another root than it was made at:

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/lagoon-dev/lagoon/internal/osfile"
 )
 
 // Local is a Store on a local directory. Writes go to a dot-named temp file
@@ -236,7 +238,7 @@ func (l *Local) Create(_ context.Context, key string) (Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), tempPrefix+"*"+tempSuffix)
+	f, err := osfile.CreateTemp(filepath.Dir(dst), tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
@@ -288,7 +290,7 @@ func writeTemp(dir string, r io.Reader) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*"+tempSuffix)
+	f, err := osfile.CreateTemp(dir, tempPrefix+"*"+tempSuffix)
 	if err != nil {
 		return "", err
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/lagoon-dev/lagoon/internal/osfile"
 )
 
 // FileSink writes outputs to local files: the first to Path, later ones to
@@ -33,7 +35,7 @@ func (s *FileSink) Create(i int) (io.WriteCloser, error) {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
+	f, err := osfile.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".*.tmp")
 	if err != nil {
 		return nil, err
 	}

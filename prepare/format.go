@@ -86,6 +86,9 @@ func decompress(r io.Reader, comp Compression) (io.ReadCloser, error) {
 	switch comp {
 	case CompressGzip:
 		zr, err := gzip.NewReader(r)
+		if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) {
+			return nil, err // says "gzip: …" itself
+		}
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}

@@ -161,6 +161,9 @@ func TestWholeFileRejections(t *testing.T) {
 			if res.Files != 1 || len(res.Rejected) != 1 || !strings.Contains(res.Rejected[0].Reason, tc.reason) {
 				t.Fatalf("result = %+v, want one rejection with %q", res, tc.reason)
 			}
+			if r := res.Rejected[0].Reason; strings.Contains(r, "gzip: gzip") {
+				t.Errorf("reason %q says it twice", r)
+			}
 			if !lakefixture.Exists(l, lake.RejectedPrefix+tc.key) || !lakefixture.Exists(l, lake.RejectedPrefix+tc.key+lake.ReasonSuffix) {
 				t.Errorf("%s not moved under log/rejected/ with its reason", tc.key)
 			}

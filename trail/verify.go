@@ -110,14 +110,21 @@ func (f Filter) match(r Record) bool {
 	return true
 }
 
+// Listed is a record as List found it, with the SHA-256 of its bytes
+// (the next record's Prev).
+type Listed struct {
+	Record
+	Hash [32]byte
+}
+
 // List returns the records matching f, in sequence order. It reads the
 // records as they are; Verify says whether they can be trusted.
-func List(ctx context.Context, st Store, f Filter) ([]Record, error) {
+func List(ctx context.Context, st Store, f Filter) ([]Listed, error) {
 	recs, _, err := keys(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	var out []Record
+	var out []Listed
 	for _, key := range recs {
 		data, err := readAll(ctx, st, key)
 		if err != nil {
@@ -128,7 +135,7 @@ func List(ctx context.Context, st Store, f Filter) ([]Record, error) {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		if f.match(rec) {
-			out = append(out, rec)
+			out = append(out, Listed{Record: rec, Hash: Hash(data)})
 		}
 	}
 	return out, nil

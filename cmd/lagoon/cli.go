@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // Exit codes.
@@ -26,7 +28,8 @@ type command struct {
 	args    string // positional arguments, for the usage line
 	summary string
 	help    string // longer description
-	noRoot  bool   // works on local files, not a lake
+	noRoot  bool   // works on local files, not a lake: no --root, --catalog, --s3-path-style
+	logs    bool   // logs its work: takes --log-level (others log warnings only)
 	flags   func(fs *flag.FlagSet, g *globals)
 	run     func(ctx context.Context, g *globals, args []string) int
 }
@@ -42,6 +45,7 @@ type globals struct {
 	pathStyle bool
 	json      bool
 	logLevel  string
+	set       map[string]bool // the flags given on the command line
 	stdout    io.Writer
 	stderr    io.Writer
 	log       *slog.Logger
@@ -50,6 +54,10 @@ type globals struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" && len(args) == 1 {
 		usage(stdout)
+		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		fmt.Fprintln(stdout, "lagoon", buildVersion())
 		return exitOK
 	}
 	name := args[0]
@@ -70,11 +78,13 @@ func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `lagoon turns a directory or a bucket into a data lake that loads itself:
-drop Parquet under load/<db>/<table>/ and it lands in Apache Iceberg tables
-under stg/, exactly once.
+drop JSON, CSV, Avro or ORC files under prepare/<db>/<table>/ (converted to
+Parquet), or Parquet under load/<db>/<table>/, and they land in Apache Iceberg
+tables under stg/, exactly once.
 
 Usage:
   lagoon <command> [flags] [args]
+  lagoon --version
 
 Commands:
 `)
@@ -86,19 +96,19 @@ Commands:
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Every command takes --root DIR or s3://bucket[/prefix] (or $LAGOON_ROOT). Run 'lagoon <command> --help'
-for its flags. Flags may come before or after arguments.
+Every command on a lake takes --root DIR or s3://bucket[/prefix] (or $LAGOON_ROOT).
+Run 'lagoon <command> --help' for its flags. Flags may come before or after arguments.
+
+Exit status: 0 done; 1 an error; 2 wrong usage (or no lake at --root, for the
+commands that only read one); 3 run --once or convert rejected a file or a record.
 `)
 }
 
 func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	g := &globals{stdout: stdout, stderr: stderr, logLevel: "warn"}
 	fs := flag.NewFlagSet("lagoon "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory or s3://bucket[/prefix] (default $LAGOON_ROOT)")
-	fs.StringVar(&g.catalog, "catalog", os.Getenv("LAGOON_CATALOG"), "sqlite (local default), glue (S3 default), postgres://… or rest+https://… (default $LAGOON_CATALOG)")
-	fs.BoolVar(&g.pathStyle, "s3-path-style", os.Getenv("LAGOON_S3_PATH_STYLE") == "true", "path-style S3 addressing, for MinIO, moto and the like ($LAGOON_S3_PATH_STYLE)")
-	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	c.globalFlags(fs, g)
 	if c.flags != nil {
 		c.flags(fs, g)
 	}
@@ -113,12 +123,33 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 		c.usage(fs)
 		return exitUsage
 	}
+	g.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { g.set[f.Name] = true })
 	if g.root == "" && !c.noRoot {
 		fmt.Fprintf(stderr, "lagoon %s: --root (or LAGOON_ROOT) is required\n", c.name)
 		return exitUsage
 	}
-	g.log = newLogger(stderr, g.logLevel)
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(g.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "lagoon %s: --log-level %q: want debug, info, warn or error\n", c.name, g.logLevel)
+		return exitUsage
+	}
+	g.log = newLogger(stderr, lv)
 	return c.run(ctx, g, pos)
+}
+
+// globalFlags registers the flags that apply to c: the lake's, unless it
+// works on local files; --log-level, when it logs its work.
+func (c *command) globalFlags(fs *flag.FlagSet, g *globals) {
+	if !c.noRoot {
+		fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory or s3://bucket[/prefix] (default $LAGOON_ROOT)")
+		fs.StringVar(&g.catalog, "catalog", os.Getenv("LAGOON_CATALOG"), "sqlite (local default), glue (S3 default), postgres://… or rest+https://… (default $LAGOON_CATALOG)")
+		fs.BoolVar(&g.pathStyle, "s3-path-style", os.Getenv("LAGOON_S3_PATH_STYLE") == "true", "path-style S3 addressing, for MinIO, moto and the like ($LAGOON_S3_PATH_STYLE)")
+	}
+	if c.logs {
+		g.logLevel = "info"
+		fs.StringVar(&g.logLevel, "log-level", g.logLevel, "log level: debug, info, warn, error")
+	}
 }
 
 func (c *command) usage(fs *flag.FlagSet) {
@@ -147,11 +178,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
+func newLogger(w io.Writer, lv slog.Level) *slog.Logger {
 	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
 	// Libraries that print with the standard logger (iceberg-go's "failed
 	// to delete old metadata file", a file another commit deleted first)
@@ -161,10 +188,29 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return l
 }
 
-// fail prints an error for a command and returns exitError.
+// fail prints an error for a command and returns exitError (exitUsage
+// when --root names no lake).
 func (g *globals) fail(cmd string, err error) int {
 	fmt.Fprintf(g.stderr, "lagoon %s: %v\n", cmd, err)
+	if errors.Is(err, lake.ErrNoLake) {
+		return exitUsage
+	}
 	return exitError
+}
+
+// compatible checks that none of the flags given is one that mode (on,
+// named name) leaves unused: a flag accepted and ignored would surprise.
+func (g *globals) compatible(cmd string, on bool, name string, flags ...string) bool {
+	if !on {
+		return true
+	}
+	for _, f := range flags {
+		if g.set[f] {
+			fmt.Fprintf(g.stderr, "lagoon %s: --%s does not apply with %s; see 'lagoon %s --help'\n", cmd, f, name, cmd)
+			return false
+		}
+	}
+	return true
 }
 
 // wantArgs checks the number of positional arguments.

@@ -116,7 +116,14 @@ func TestReadCommands(t *testing.T) {
 
 	code, out, _ = lagoon(t, "head", "-n", "3", "shop.orders", "--json")
 	var rows []map[string]any
-	if code != exitOK || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 3 || rows[0]["name"] == nil {
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") { // one object a line
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("head --json line %q: %v", line, err)
+		}
+		rows = append(rows, row)
+	}
+	if code != exitOK || len(rows) != 3 || rows[0]["name"] == nil {
 		t.Fatalf("head --json: %d %s", code, out)
 	}
 	if code, out, _ = lagoon(t, "head", "shop.orders", "-n", "2"); code != exitOK || strings.Count(out, "\n") != 3 {
@@ -130,7 +137,7 @@ func TestReadCommands(t *testing.T) {
 func TestHelpAndUsage(t *testing.T) {
 	for _, c := range commands() {
 		code, out, _ := lagoon(t, c.name, "--help")
-		if code != exitOK || !strings.Contains(out, "Usage: lagoon "+c.name) || !strings.Contains(out, "-root") {
+		if code != exitOK || !strings.Contains(out, "Usage: lagoon "+c.name) || strings.Contains(out, "-root") == c.noRoot {
 			t.Errorf("%s --help: %d %q", c.name, code, out)
 		}
 	}
@@ -146,5 +153,64 @@ func TestHelpAndUsage(t *testing.T) {
 	}
 	if code, _, _ := lagoon(t, "show", "--root", t.TempDir()); code != exitUsage {
 		t.Errorf("show without a table: exit %d", code)
+	}
+}
+
+// TestCLIWithoutSurprises: what a new user tried and was surprised by.
+// Flags a command would ignore are errors; commands that only read a lake
+// create none where there is none; output keeps its promises.
+func TestCLIWithoutSurprises(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{{"tables"}, {"show", "db.t"}, {"head", "db.t"}, {"stats"}, {"log"}, {"trail", "list"}, {"trail", "verify"}} {
+		code, out, errOut := lagoon(t, append(args, "--root", missing)...)
+		if code != exitUsage || !strings.Contains(errOut, "no lake") || out != "" {
+			t.Errorf("%v on a missing lake: exit %d %q %q", args, code, out, errOut)
+		}
+		if _, err := os.Stat(missing); err == nil {
+			t.Fatalf("%v made %s", args, missing)
+		}
+	}
+	usage := [][]string{
+		{"convert", "--root", "x", "a.csv", "--out", "b.parquet"},
+		{"convert", "--catalog", "sqlite", "a.csv", "--out", "b.parquet"},
+		{"tables", "--root", missing, "--log-level", "debug"},
+		{"run", "--root", missing, "--once", "--log-level", "loud"},
+		{"run", "--root", missing, "--once", "--events", "fs"},
+		{"run", "--root", missing, "--once", "--rescan", "1s"},
+	}
+	for _, args := range usage {
+		if code, _, errOut := lagoon(t, args...); code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d, want %d with a reason: %q", args, code, exitUsage, errOut)
+		}
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Fatalf("a refused command made %s", missing)
+	}
+	if code, out, _ := lagoon(t, "--version"); code != exitOK || !strings.HasPrefix(out, "lagoon ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+	if _, out, _ := lagoon(t, "--help"); !strings.Contains(out, "prepare/<db>/<table>/") || !strings.Contains(out, "Exit status") {
+		t.Errorf("the help says nothing of prepare/ or exit codes: %s", out)
+	}
+	root := t.TempDir()
+	lakefixture.DropFile(t, filepath.Join(root, "load/db/t/a.parquet"), lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
+	runOnce(t, root, exitOK)
+	if code, _, errOut := lagoon(t, "log", "--root", root, "--since", "3 weeks"); code == exitOK || !strings.Contains(errOut, "24h, 7d") {
+		t.Errorf("log --since 3 weeks: %d %s", code, errOut)
+	}
+	if code, _, errOut := lagoon(t, "log", "--root", root, "--since", "7d"); code != exitOK {
+		t.Errorf("log --since 7d: %d %s", code, errOut)
+	}
+	code, out, _ := lagoon(t, "trail", "list", "--root", root, "--json")
+	var recs []map[string]any
+	if code != exitOK || json.Unmarshal([]byte(out), &recs) != nil || len(recs) < 2 {
+		t.Fatalf("trail list --json: %d %s", code, out)
+	}
+	for i, r := range recs {
+		h, _ := r["hash"].(string)
+		p, _ := r["prev_hash"].(string)
+		if len(h) != 64 || len(p) != 64 || i > 0 && p != recs[i-1]["hash"] {
+			t.Errorf("record %d: hash %q prev_hash %q (want whole SHA-256s, chained)", i, h, p)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,7 +21,7 @@ func headCmd() *command {
 		summary: "print a table's first rows",
 		help:    "Prints the first rows of a table's current snapshot; --json prints one JSON object per row.",
 		flags: func(fs *flag.FlagSet, g *globals) {
-			fs.BoolVar(&g.json, "json", false, "print rows as a JSON array of objects")
+			fs.BoolVar(&g.json, "json", false, "print one JSON object per row, a line each (NDJSON)")
 			fs.Int64Var(&n, "n", 10, "number of rows")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
@@ -95,23 +96,30 @@ func cell(a arrow.Array, i int) string {
 	return s
 }
 
-// printRowsJSON prints the rows as a JSON array of objects.
+// printRowsJSON prints the rows as NDJSON: one object per line.
 func printRowsJSON(g *globals, data arrow.Table) error {
-	out := []json.RawMessage{}
 	tr := array.NewTableReader(data, 1024)
 	defer tr.Release()
 	for tr.Next() {
-		rec := tr.RecordBatch()
-		st := array.RecordToStructArray(rec)
-		for r := range st.Len() {
-			b, err := json.Marshal(st.GetOneForMarshal(r))
-			if err != nil {
-				st.Release()
-				return err
-			}
-			out = append(out, b)
-		}
+		st := array.RecordToStructArray(tr.RecordBatch())
+		err := writeObjects(g.stdout, st)
 		st.Release()
+		if err != nil {
+			return err
+		}
 	}
-	return printJSON(g.stdout, out)
+	return nil
+}
+
+func writeObjects(w io.Writer, st *array.Struct) error {
+	for r := range st.Len() {
+		b, err := json.Marshal(st.GetOneForMarshal(r))
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
 }

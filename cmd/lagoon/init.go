@@ -16,6 +16,7 @@ func initCmd() *command {
 	var evs, queue, prefix string
 	return &command{
 		name:    "init",
+		logs:    true,
 		summary: "create a lake's folders and catalog (idempotent)",
 		help: `Creates every prefix of the lake layout (prepare/, load/, stg/, prd/, tmp/,
 trail/, stats/, log/, assets/, queries/) and the embedded SQLite catalog under

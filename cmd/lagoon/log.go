@@ -34,7 +34,7 @@ in 24h); --table keeps one DB.TABLE, or a whole DB.`,
 				return exitUsage
 			}
 			var err error
-			if f.Since, err = parseSince(since); err != nil {
+			if f.Since, err = parseSince("--since", since); err != nil {
 				fmt.Fprintf(g.stderr, "lagoon log: %v\n", err)
 				return exitUsage
 			}
@@ -44,13 +44,6 @@ in 24h); --table keeps one DB.TABLE, or a whole DB.`,
 }
 
 // parseSince takes parseWhen's forms or a duration back from now.
-func parseSince(s string) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil && s != "" {
-		return time.Now().Add(-d), nil
-	}
-	return parseWhen(s)
-}
-
 func showLog(ctx context.Context, g *globals, f logs.Filter) int {
 	lk, err := g.openLake(ctx)
 	if err != nil {

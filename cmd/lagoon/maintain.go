@@ -17,6 +17,7 @@ func maintainCmd() *command {
 	cfg := maintain.DefaultConfig()
 	return &command{
 		name:    "maintain",
+		logs:    true,
 		args:    "[DB.TABLE]",
 		summary: "compact, expire and clean the tables now (the daemon does it by itself)",
 		help: `Maintains every table of the lake under stg/ (or only DB.TABLE; lagoon.<name>

@@ -14,11 +14,14 @@ func (g *globals) lakeConfig() lake.Config {
 	return lake.Config{Root: g.root, Catalog: g.catalog, S3PathStyle: g.pathStyle}
 }
 
-// openLake opens the lake read-write; reading commands take no lock. A
-// lake copied or moved is read as its catalog names it (see relocate),
-// with a warning.
+// openLake opens a lake that exists already (lake.ErrNoLake when there
+// is none: nothing is created), for commands that read it or its trail;
+// they take no lock. A lake copied or moved is read as its catalog names
+// it (see relocate), with a warning.
 func (g *globals) openLake(ctx context.Context) (*lake.Lake, error) {
-	lk, err := lake.Open(ctx, g.lakeConfig())
+	cfg := g.lakeConfig()
+	cfg.MustExist = true
+	lk, err := lake.Open(ctx, cfg)
 	if err == nil && errors.Is(lk.IdentityErr, lake.ErrMoved) {
 		g.log.Warn("this lake was copied or moved; lagoon run (or init) relocates it", "root", g.root)
 	}

@@ -60,6 +60,7 @@ func runCmd() *command {
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
 	return &command{
 		name:    "run",
+		logs:    true,
 		summary: "load what waits, then watch for new files (the daemon)",
 		help: `Converts the files waiting under prepare/<db>/<table>/ (JSON, NDJSON, CSV,
 TSV, Avro; .gz or .zst too) into Parquet under load/, and appends the Parquet
@@ -129,13 +130,21 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
-			if !g.wantArgs("run", args, 0, "no arguments") {
+			if !g.wantArgs("run", args, 0, "no arguments") || !g.compatible("run", f.once, "--once", watchFlags...) {
+				return exitUsage
+			}
+			if !f.once && g.set["json"] {
+				fmt.Fprintln(g.stderr, "lagoon run: --json is for --once's summary; the daemon prints none")
 				return exitUsage
 			}
 			return f.run(ctx, g)
 		},
 	}
 }
+
+// watchFlags configure how the daemon watches for new files: --once,
+// which processes what waits and exits, takes none of them.
+var watchFlags = []string{"events", "rescan", "webhook-addr", "webhook-raw-keys", "queue", "max-receives"}
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
 	lk, err := g.openOwnLake(ctx, g.lakeConfig()) // creates the catalog if it is missing

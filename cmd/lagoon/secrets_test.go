@@ -34,7 +34,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	}
 	printed.WriteString(out + errOut)
 	t.Setenv("AWS_ENDPOINT_URL_GLUE", "http://127.0.0.1:1") // the catalog cannot be reached
-	code, out, errOut = lagoon(t, "tables", "--root", root, "--s3-path-style", "--log-level", "debug")
+	code, out, errOut = lagoon(t, "tables", "--root", root, "--s3-path-style")
 	if code != exitError {
 		t.Errorf("tables with an unreachable catalog: exit %d", code)
 	}

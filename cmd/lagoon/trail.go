@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lagoon-dev/lagoon/trail"
@@ -20,6 +21,7 @@ func trailCmd() *command {
 	var pubFile, table, key, kind, since, until string
 	return &command{
 		name:    "trail",
+		logs:    true,
 		args:    "verify|list|rebuild",
 		summary: "verify, list or rebuild the audit trail",
 		help: `trail verify walks the hash chain under trail/records/ and reports the first
@@ -108,30 +110,41 @@ func trailFilter(table, key, kind, since, until string) (trail.Filter, error) {
 		f.Kind = k
 	}
 	var err error
-	if f.Since, err = parseWhen(since); err != nil {
+	if f.Since, err = parseSince("--since", since); err != nil {
 		return f, err
 	}
-	f.Until, err = parseWhen(until)
+	f.Until, err = parseSince("--until", until)
 	return f, err
 }
 
-func parseWhen(s string) (time.Time, error) {
+// parseSince parses a time flag: RFC 3339, a date, or a duration back
+// from now ("90m", "24h", "7d"); "" is no bound.
+func parseSince(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	for _, l := range []string{time.RFC3339, time.DateOnly} {
+	for _, l := range []string{time.RFC3339Nano, time.DateOnly} {
 		if t, err := time.Parse(l, s); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 or YYYY-MM-DD", s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseFloat(days, 64); err == nil && n >= 0 {
+			return time.Now().Add(-time.Duration(n * 24 * float64(time.Hour))), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return time.Now().Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%s %q: want a time (2026-11-22T10:00:00Z, or 2026-11-22) or a duration back from now: a number and a unit of ns, us, ms, s, m, h or d (90s, 15m, 24h, 7d)", flag, s)
 }
 
 type trailRow struct {
 	Seq  uint64    `json:"seq"`
 	Time time.Time `json:"time"`
 	Kind string    `json:"kind"`
-	Hash string    `json:"prev_hash"`
+	Prev string    `json:"prev_hash"`
+	Hash string    `json:"hash"`
 	trail.Event
 }
 
@@ -147,7 +160,8 @@ func trailList(ctx context.Context, g *globals, f trail.Filter) int {
 	}
 	rows := make([]trailRow, 0, len(recs))
 	for _, r := range recs {
-		rows = append(rows, trailRow{Seq: r.Seq, Time: r.Time, Kind: r.Kind.String(), Hash: hex.EncodeToString(r.Prev[:8]), Event: r.Event})
+		rows = append(rows, trailRow{Seq: r.Seq, Time: r.Time, Kind: r.Kind.String(),
+			Prev: hex.EncodeToString(r.Prev[:]), Hash: hex.EncodeToString(r.Hash[:]), Event: r.Event})
 	}
 	if g.json {
 		_ = printJSON(g.stdout, rows)
