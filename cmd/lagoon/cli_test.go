@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
@@ -212,5 +213,24 @@ func TestCLIWithoutSurprises(t *testing.T) {
 		if len(h) != 64 || len(p) != 64 || i > 0 && p != recs[i-1]["hash"] {
 			t.Errorf("record %d: hash %q prev_hash %q (want whole SHA-256s, chained)", i, h, p)
 		}
+	}
+}
+
+// TestTableFitsTheTerminal: on a terminal of 40 columns a table of long
+// values is cut to fit, with "…"; control characters from the data are
+// escaped, never printed.
+func TestTableFitsTheTerminal(t *testing.T) {
+	var b strings.Builder
+	printTableWidth(&b, []string{"TABLE", "REASON"}, [][]string{{"db.t", strings.Repeat("x", 100) + "\x1b[31m\tred\nline"}}, 40)
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if n := utf8.RuneCountInString(line); n > 40 {
+			t.Errorf("line of %d runes: %q", n, line)
+		}
+		if strings.ContainsAny(line, "\x1b\t\r") {
+			t.Errorf("a control character printed: %q", line)
+		}
+	}
+	if !strings.Contains(b.String(), "…") || strings.Count(b.String(), "\n") != 2 {
+		t.Errorf("table = %q", b.String())
 	}
 }

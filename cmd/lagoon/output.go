@@ -4,31 +4,94 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // printTable writes rows under headers, aligned for a terminal, every
 // cell made safe to print (termSafe).
+// On a terminal the table fits its width: the widest columns are cut,
+// with "…".
 func printTable(w io.Writer, headers []string, rows [][]string) {
+	printTableWidth(w, headers, rows, termWidth(w))
+}
+
+// printTableWidth is printTable for a terminal width columns wide (0: no
+// limit).
+func printTableWidth(w io.Writer, headers []string, rows [][]string, width int) {
+	all := append([][]string{headers}, rows...)
+	safe := make([][]string, len(all))
+	for i, r := range all {
+		safe[i] = make([]string, len(r))
+		for j, c := range r {
+			safe[i][j] = termSafe(c)
+		}
+	}
+	fit(safe, width)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, joinSafe(headers))
-	for _, r := range rows {
-		fmt.Fprintln(tw, joinSafe(r))
+	for _, r := range safe {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
 }
 
-func joinSafe(cells []string) string {
-	out := make([]string, len(cells))
-	for i, c := range cells {
-		out[i] = termSafe(c)
+// fit cuts the cells of the widest columns until a row of the table
+// (columns two spaces apart) is at most width runes (0: no limit).
+func fit(rows [][]string, width int) {
+	if width <= 0 || len(rows) == 0 {
+		return
 	}
-	return strings.Join(out, "\t")
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for j, c := range r {
+			if j < len(widths) {
+				widths[j] = max(widths[j], utf8.RuneCountInString(c))
+			}
+		}
+	}
+	total := func() int { return sum(widths) + 2*(len(widths)-1) }
+	for total() > width {
+		j := slices.Index(widths, slices.Max(widths))
+		if widths[j] <= 8 {
+			return // as narrow as is readable
+		}
+		widths[j]--
+	}
+	for _, r := range rows {
+		for j, c := range r {
+			if j < len(widths) && utf8.RuneCountInString(c) > widths[j] {
+				r[j] = string([]rune(c)[:widths[j]-1]) + "…"
+			}
+		}
+	}
+}
+
+func sum(ns []int) int {
+	t := 0
+	for _, n := range ns {
+		t += n
+	}
+	return t
+}
+
+// termWidth is w's width in columns when w is a terminal, else 0.
+func termWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 // termSafe escapes what a terminal would act on rather than show — control
