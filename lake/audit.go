@@ -25,6 +25,10 @@ const (
 	// AuditMaintained: a table's maintenance (compaction, expiry, …)
 	// changed it; Detail says what, SnapshotID is the table's after.
 	AuditMaintained = "maintained"
+	// AuditRetried: a rejected file was moved back to where it came from
+	// (lagoon retry); Detail is where it was under log/rejected/, Reason
+	// why it had been rejected.
+	AuditRetried = "retried"
 )
 
 // AuditEvent is one event of consequence for the audit trail. An event

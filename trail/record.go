@@ -42,11 +42,15 @@ const (
 	// KindContractChanged: a table follows a new contract (Detail: its
 	// SHA-256; Key: the contract's key).
 	KindContractChanged Kind = 10
+	// KindRetried: a rejected file was moved back to where it came from
+	// (Key; Detail: where it was; Reason: why it had been rejected).
+	KindRetried Kind = 11
 )
 
 var kindNames = map[Kind]string{KindReceived: "received", KindPrepared: "prepared", KindLoaded: "loaded",
 	KindDeleted: "deleted", KindRejected: "rejected", KindTableCreated: "table_created", KindSchemaChanged: "schema_changed",
-	KindSkippedDuplicate: "skipped_duplicate", KindMaintained: "maintained", KindContractChanged: "contract_changed"}
+	KindSkippedDuplicate: "skipped_duplicate", KindMaintained: "maintained", KindContractChanged: "contract_changed",
+	KindRetried: "retried"}
 
 // String returns the kind's name ("loaded").
 func (k Kind) String() string {

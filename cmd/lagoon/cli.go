@@ -35,7 +35,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), maintainCmd(), contractCmd()}
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), retryCmd(), maintainCmd(), contractCmd()}
 }
 
 // globals are the flags every command takes, and the output streams.
@@ -100,7 +100,8 @@ Every command on a lake takes --root DIR or s3://bucket[/prefix] (or $LAGOON_ROO
 Run 'lagoon <command> --help' for its flags. Flags may come before or after arguments.
 
 Exit status: 0 done; 1 an error; 2 wrong usage (or no lake at --root, for the
-commands that only read one); 3 run --once or convert rejected a file or a record.
+commands that only read one); 3 run --once or convert rejected a file or a record;
+4 trail verify found the trail broken.
 `)
 }
 
