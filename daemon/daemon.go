@@ -47,6 +47,13 @@ type Config struct {
 	// ClaimRetry is how soon a job whose table another worker holds is
 	// tried again.
 	ClaimRetry time.Duration
+	// Observer, when set, is told what each job did (metrics).
+	Observer Observer
+}
+
+// Observer is told the result of every job: stage zone, table, counts.
+type Observer interface {
+	Observe(zone string, r lake.Result)
 }
 
 // DefaultConfig returns 2 workers, 5 s to 5 min backoff, a 30 s grace.
@@ -136,6 +143,17 @@ func (d *Daemon) recoverAll(ctx context.Context) error {
 // process runs one job, under a claim when the daemon uses claims. A table
 // another worker holds comes back as waiting, to be tried again.
 func (d *Daemon) process(ctx context.Context, st Stage, ref lake.TableRef, dirs []string) (lake.Result, error) {
+	r, err := d.claimed(ctx, st, ref, dirs)
+	if d.cfg.Observer != nil {
+		if r.Table.Table == "" {
+			r.Table = ref
+		}
+		d.cfg.Observer.Observe(st.Zone(), r)
+	}
+	return r, err
+}
+
+func (d *Daemon) claimed(ctx context.Context, st Stage, ref lake.TableRef, dirs []string) (lake.Result, error) {
 	if d.cfg.Claims == nil {
 		return st.Process(ctx, ref, dirs)
 	}

@@ -35,6 +35,10 @@ type Result struct {
 	BadRecords int64 // records sent to rejects files
 	Rejected   []Rejected
 	Skipped    int // files left out as duplicates of what the table took in (see Dedupe)
+	// CommitTimes are how long each commit took, its conflicts' retries
+	// included; Conflicts counts the commit conflicts met (load).
+	CommitTimes []time.Duration
+	Conflicts   int
 	// Waiting counts files not yet settled; NextReady is when the first of
 	// them will be.
 	Waiting   int
@@ -50,6 +54,8 @@ func (r *Result) Add(o Result) {
 	r.BadRecords += o.BadRecords
 	r.Skipped += o.Skipped
 	r.Rejected = append(r.Rejected, o.Rejected...)
+	r.CommitTimes = append(r.CommitTimes, o.CommitTimes...)
+	r.Conflicts += o.Conflicts
 	r.Waiting += o.Waiting
 	if !o.NextReady.IsZero() && (r.NextReady.IsZero() || o.NextReady.Before(r.NextReady)) {
 		r.NextReady = o.NextReady

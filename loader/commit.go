@@ -49,6 +49,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	var rows int64
 	var err error
 	var aside lake.Result // files left out: waiting, skipped, rejected
+	start := time.Now()
 	for attempt := 0; attempt < l.cfg.CommitAttempts; attempt++ {
 		var done bool
 		err = lake.Protect(func() (err error) {
@@ -59,6 +60,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		if done {
 			res, err := l.finish(ctx, in, srcs, rows)
 			res.Add(aside)
+			res.CommitTimes = append(res.CommitTimes, time.Since(start))
 			return res, err
 		}
 		if keys, why := leftOut(err); keys != nil {
@@ -75,6 +77,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		if !retryable(err) {
 			break
 		}
+		aside.Conflicts++
 		l.log.Debug("commit conflict, retrying", "table", ref.String(), "attempt", attempt+1, "err", err)
 		sleepCtx(ctx, time.Duration(attempt+1)*50*time.Millisecond)
 	}

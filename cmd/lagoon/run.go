@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -20,10 +21,12 @@ import (
 	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/logs"
 	"github.com/lagoon-dev/lagoon/maintain"
+	"github.com/lagoon-dev/lagoon/metrics"
 	"github.com/lagoon-dev/lagoon/prepare"
 	"github.com/lagoon-dev/lagoon/stats"
 	"github.com/lagoon-dev/lagoon/strike"
 	"github.com/lagoon-dev/lagoon/trail"
+	"github.com/lagoon-dev/lagoon/web"
 )
 
 type runFlags struct {
@@ -40,12 +43,15 @@ type runFlags struct {
 	lease  time.Duration
 	trail  bool
 	keyPEM string
-	piiKey string // the file holding the PII HMAC key
-	side   bool
-	sideC  daemon.SideConfig
-	stages string
-	stats  stats.Config
-	strike strike.Config
+	// httpAddr serves metrics and health ("": off).
+	httpAddr string
+	metrics  *metrics.Metrics
+	piiKey   string // the file holding the PII HMAC key
+	side     bool
+	sideC    daemon.SideConfig
+	stages   string
+	stats    stats.Config
+	strike   strike.Config
 	// maintenance of users' tables
 	maintain   bool
 	maint      maintain.Config
@@ -127,6 +133,7 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.maint.OrphanAge, "orphan-age", f.maint.OrphanAge, "files of a table that no snapshot references are deleted once older than this (0: never)")
 			fs.DurationVar(&f.maintEvery, "maintain-every", time.Hour, "a table with no new snapshot is looked at again after this long (expiry, orphans)")
 			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
+			fs.StringVar(&f.httpAddr, "http", "", "serve /metrics (Prometheus), /healthz and /readyz on this address; a bare port (9090) listens on the loopback only (off unless given)")
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
@@ -144,7 +151,7 @@ have not changed for --settle.`,
 
 // watchFlags configure how the daemon watches for new files: --once,
 // which processes what waits and exits, takes none of them.
-var watchFlags = []string{"events", "rescan", "webhook-addr", "webhook-raw-keys", "queue", "max-receives"}
+var watchFlags = []string{"events", "rescan", "webhook-addr", "webhook-raw-keys", "queue", "max-receives", "http"}
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
 	lk, err := g.openOwnLake(ctx, g.lakeConfig()) // creates the catalog if it is missing
@@ -196,6 +203,11 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
 		return exitUsage
 	}
+	if f.httpAddr != "" {
+		f.metrics = metrics.New(f.metricsConfig(lk, g))
+		f.dm.Observer = f.metrics
+		side = f.metrics.WrapSide(side)
+	}
 	d := daemon.New(stages, f.dm, g.log)
 	if f.once {
 		start := time.Now()
@@ -209,12 +221,55 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		return g.fail("run", err)
 	}
 	g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle)
+	stopHTTP, err := f.serveHTTP(ctx, g, lk)
+	if err != nil {
+		return g.fail("run", err)
+	}
 	sum, err := f.daemon(ctx, g, d, src, side)
+	err = errors.Join(err, stopHTTP())
 	if err != nil {
 		return g.fail("run", err)
 	}
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
+}
+
+func (f *runFlags) metricsConfig(lk *lake.Lake, g *globals) metrics.Config {
+	cfg := metrics.DefaultConfig()
+	cfg.Version, cfg.Store, cfg.Log = buildVersion(), lk.Store, g.log
+	return cfg
+}
+
+// serveHTTP starts the metrics and health endpoints (--http) on a
+// goroutine of their own; the returned func stops them and says how they
+// ended.
+func (f *runFlags) serveHTTP(ctx context.Context, g *globals, lk *lake.Lake) (func() error, error) {
+	if f.httpAddr == "" {
+		return func() error { return nil }, nil
+	}
+	ln, err := web.Listen(f.httpAddr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := web.DefaultConfig()
+	cfg.Metrics, cfg.Log = f.metrics.Handler(), g.log
+	cfg.Ready = func(ctx context.Context) error { return ready(ctx, lk) }
+	g.log.Info("serving metrics and health", "addr", ln.Addr().String())
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- web.Serve(sctx, ln, cfg) }()
+	return func() error { stop(); return <-done }, nil
+}
+
+// ready says whether the lake's store and catalog answer.
+func ready(ctx context.Context, lk *lake.Lake) error {
+	if _, err := lk.Store.Stat(ctx, lake.IdentityKey); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if _, err := lk.Catalog.ListNamespaces(ctx, nil); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	return nil
 }
 
 // pipeline builds the stages --stages names, in pipeline order.
