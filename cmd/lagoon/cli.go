@@ -45,6 +45,8 @@ type globals struct {
 	pathStyle bool
 	json      bool
 	logLevel  string
+	logFormat string
+	config    string
 	set       map[string]bool // the flags given on the command line
 	stdout    io.Writer
 	stderr    io.Writer
@@ -126,6 +128,10 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	g.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { g.set[f.Name] = true })
+	if err := g.settle(fs); err != nil {
+		fmt.Fprintf(stderr, "lagoon %s: %v\n", c.name, err)
+		return exitUsage
+	}
 	if g.root == "" && !c.noRoot {
 		fmt.Fprintf(stderr, "lagoon %s: --root (or LAGOON_ROOT) is required\n", c.name)
 		return exitUsage
@@ -135,13 +141,31 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "lagoon %s: --log-level %q: want debug, info, warn or error\n", c.name, g.logLevel)
 		return exitUsage
 	}
-	g.log = newLogger(stderr, lv)
+	if g.logFormat != "" && g.logFormat != "text" && g.logFormat != "json" {
+		fmt.Fprintf(stderr, "lagoon %s: --log-format %q: want text or json\n", c.name, g.logFormat)
+		return exitUsage
+	}
+	g.log = newLogger(stderr, lv, g.logFormat == "json")
 	return c.run(ctx, g, pos)
+}
+
+// settle fills the flags not given from the environment and the config
+// file (see settleFlags).
+func (g *globals) settle(fs *flag.FlagSet) error {
+	var file map[string]string
+	if path, _ := configPath(g.config); path != "" {
+		var err error
+		if file, err = loadConfig(path); err != nil {
+			return err
+		}
+	}
+	return settleFlags(fs, g.set, file)
 }
 
 // globalFlags registers the flags that apply to c: the lake's, unless it
 // works on local files; --log-level, when it logs its work.
 func (c *command) globalFlags(fs *flag.FlagSet, g *globals) {
+	fs.StringVar(&g.config, "config", "", "a YAML file of flag values (name: value), below the environment ($LAGOON_<FLAG>) and the command line (default ./lagoon.yaml when it exists, or $LAGOON_CONFIG)")
 	if !c.noRoot {
 		fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory or s3://bucket[/prefix] (default $LAGOON_ROOT)")
 		fs.StringVar(&g.catalog, "catalog", os.Getenv("LAGOON_CATALOG"), "sqlite (local default), glue (S3 default), postgres://… or rest+https://… (default $LAGOON_CATALOG)")
@@ -150,6 +174,7 @@ func (c *command) globalFlags(fs *flag.FlagSet, g *globals) {
 	if c.logs {
 		g.logLevel = "info"
 		fs.StringVar(&g.logLevel, "log-level", g.logLevel, "log level: debug, info, warn, error")
+		fs.StringVar(&g.logFormat, "log-format", "text", "log format: text (key=value) or json (one object per line)")
 	}
 }
 
@@ -179,8 +204,12 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func newLogger(w io.Writer, lv slog.Level) *slog.Logger {
-	l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+func newLogger(w io.Writer, lv slog.Level, asJSON bool) *slog.Logger {
+	var h slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})
+	if asJSON {
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
+	}
+	l := slog.New(h)
 	// Libraries that print with the standard logger (iceberg-go's "failed
 	// to delete old metadata file", a file another commit deleted first)
 	// go through slog, at debug level.
