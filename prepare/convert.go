@@ -87,6 +87,10 @@ type Options struct {
 	Mem          memory.Allocator
 	// Metadata is written into every output file's key-value metadata.
 	Metadata map[string]string
+	// OnRows, when set, is told of rows as they are converted (from the
+	// converting goroutine; a second pass after a widening counts again):
+	// for progress.
+	OnRows func(n int64)
 	// ZstdLevel is the zstd level of the output (1 fastest … 22 smallest).
 	ZstdLevel int
 	// Register, when set, makes outputs the loader can add as they are.

@@ -111,7 +111,7 @@ func writeORC(ctx context.Context, src Source, sink Sink, opt Options, p *lake.P
 		return Result{}, fmt.Errorf("%w: %w", errBadORC, err)
 	}
 	out := startWriter(sc, nil, opt, sink)
-	rows, err := copyORC(ctx, opt.Mem, r, sc, src.Consts, out, p)
+	rows, err := copyORC(ctx, opt.Mem, opt.OnRows, r, sc, src.Consts, out, p)
 	if err != nil {
 		out.abort()
 		return Result{}, err
@@ -167,7 +167,7 @@ func orcErr(err error) error {
 }
 
 // copyORC hands every stripe of r, with the constant columns, to out.
-func copyORC(ctx context.Context, mem memory.Allocator, r *orc.Reader, sc *arrow.Schema, consts []Const, out *outWriter, p *lake.Progress) (int64, error) {
+func copyORC(ctx context.Context, mem memory.Allocator, onRows func(int64), r *orc.Reader, sc *arrow.Schema, consts []Const, out *outWriter, p *lake.Progress) (int64, error) {
 	var rows int64
 	for {
 		rec, err := r.Next(ctx)
@@ -179,6 +179,9 @@ func copyORC(ctx context.Context, mem memory.Allocator, r *orc.Reader, sc *arrow
 		}
 		rows += rec.NumRows()
 		p.Add(int(rec.NumRows()))
+		if onRows != nil {
+			onRows(rec.NumRows())
+		}
 		err = writeSlices(rec, orcChunkRows, func(part arrow.RecordBatch) error {
 			return out.write(withConsts(mem, part, sc, consts))
 		})

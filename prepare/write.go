@@ -165,6 +165,9 @@ func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, er
 		return 0, int64(len(skip)), nil
 	}
 	c.rows += n
+	if c.opt.OnRows != nil {
+		c.opt.OnRows(n)
+	}
 	rec := c.rb.NewRecordBatch()
 	reserveLike(c.rb.Fields(), rec.Columns())
 	return n, int64(len(skip)), c.w.write(c.pii.apply(rec, c.opt.Mem))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
@@ -232,5 +233,26 @@ func TestTableFitsTheTerminal(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "…") || strings.Count(b.String(), "\n") != 2 {
 		t.Errorf("table = %q", b.String())
+	}
+}
+
+// TestProgressText: the progress line of long work says how far it is,
+// the rate and the time left; off a terminal nothing is drawn.
+func TestProgressText(t *testing.T) {
+	got := progressText(50<<20, 200<<20, 1_500_000, 5*time.Second)
+	for _, want := range []string{"50.0 MiB of 200.0 MiB (25%)", "1,500,000 rows", "10.0 MiB/s", "15s left"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("progress %q lacks %q", got, want)
+		}
+	}
+	if got := progressRate(10, 40, 3000, 2*time.Second); !strings.Contains(got, "1,500 rows/s") || !strings.Contains(got, "6s left") {
+		t.Errorf("progress %q", got)
+	}
+	var b strings.Builder
+	stop := startProgress(&b, func(time.Duration) string { return "drawn" })
+	time.Sleep(2 * progressEvery)
+	stop()
+	if b.Len() != 0 {
+		t.Errorf("progress drawn off a terminal: %q", b.String())
 	}
 }

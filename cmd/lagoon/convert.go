@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,7 +74,9 @@ func (f *convertFlags) run(ctx context.Context, g *globals, inputs []string) int
 	f.opt.Rejects, f.opt.ResetRejects = rej.write, rej.reset
 	sink := &prepare.FileSink{Path: f.out}
 	start := time.Now()
+	stop := f.progress(g, srcs)
 	res, err := prepare.Convert(ctx, srcs, sink, f.opt)
+	stop()
 	if err == nil {
 		err = rej.close()
 	}
@@ -86,6 +89,28 @@ func (f *convertFlags) run(ctx context.Context, g *globals, inputs []string) int
 		return g.fail("convert", err)
 	}
 	return f.report(g, res, outs, rej, time.Since(start))
+}
+
+// progress shows, on a terminal, the bytes read of the inputs, the rows
+// converted, the rate and the time left.
+func (f *convertFlags) progress(g *globals, srcs []prepare.Source) (stop func()) {
+	var done workDone
+	var total int64
+	for i := range srcs {
+		total += srcs[i].Size
+		open := srcs[i].Open
+		srcs[i].Open = func() (io.ReadCloser, error) {
+			rc, err := open()
+			if err != nil {
+				return nil, err
+			}
+			return countingReader{ReadCloser: rc, n: &done.bytes}, nil
+		}
+	}
+	f.opt.OnRows = func(n int64) { done.rows.Add(n) }
+	return startProgress(g.stderr, func(elapsed time.Duration) string {
+		return "converting: " + progressText(done.bytes.Load(), total, done.rows.Load(), elapsed)
+	})
 }
 
 func (f *convertFlags) report(g *globals, res prepare.Result, outs []string, rej *localRejects, took time.Duration) int {

@@ -81,7 +81,18 @@ func sum(ns []int) int {
 	return t
 }
 
-// termWidth is w's width in columns when w is a terminal, else 0.
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// termWidth is w's width in columns when w is a terminal that knows it,
+// else 0.
 func termWidth(w io.Writer) int {
 	f, ok := w.(*os.File)
 	if !ok {

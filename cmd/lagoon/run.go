@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -24,6 +25,7 @@ import (
 	"github.com/lagoon-dev/lagoon/metrics"
 	"github.com/lagoon-dev/lagoon/prepare"
 	"github.com/lagoon-dev/lagoon/stats"
+	"github.com/lagoon-dev/lagoon/status"
 	"github.com/lagoon-dev/lagoon/strike"
 	"github.com/lagoon-dev/lagoon/trail"
 	"github.com/lagoon-dev/lagoon/web"
@@ -46,7 +48,8 @@ type runFlags struct {
 	// httpAddr serves metrics and health ("": off).
 	httpAddr string
 	metrics  *metrics.Metrics
-	piiKey   string // the file holding the PII HMAC key
+	onceWork *onceWork // --once on a terminal: what is done, for the progress line
+	piiKey   string    // the file holding the PII HMAC key
 	side     bool
 	sideC    daemon.SideConfig
 	stages   string
@@ -198,6 +201,11 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 		dd.Audit = lake.NoAudit{}
 	}
 	f.prep.Dedupe, f.ld.Dedupe = dd, dd
+	if f.once && isTerminal(g.stderr) {
+		f.onceWork = &onceWork{}
+		f.dm.Observer = f.onceWork
+		f.prep.Options.OnRows = f.onceWork.converted
+	}
 	stages, err := f.pipeline(lk, g)
 	if err != nil {
 		fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
@@ -211,7 +219,9 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	d := daemon.New(stages, f.dm, g.log)
 	if f.once {
 		start := time.Now()
+		stop := f.onceProgress(ctx, g, lk)
 		sum, err := d.Once(ctx)
+		stop()
 		took := time.Since(start)
 		_ = daemon.SyncSide(ctx, side, f.sideC.Claims, g.log) // failures are logged; loading went on
 		return f.report(g, sum, err, took)
@@ -232,6 +242,56 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
+}
+
+// onceProgress shows, on a terminal, how far run --once is: the files
+// taken of those waiting when it began, rows, the rate and the time left.
+func (f *runFlags) onceProgress(ctx context.Context, g *globals, lk *lake.Lake) (stop func()) {
+	if f.onceWork == nil {
+		return func() {}
+	}
+	rep, err := status.Collect(ctx, lk.Store, time.Now())
+	if err != nil {
+		return func() {} // no total: no progress line, the work goes on
+	}
+	var total int64
+	for _, t := range rep.Tables {
+		total += int64(t.Waiting["prepare"].Files + t.Waiting["load"].Files)
+	}
+	w := f.onceWork
+	return startProgress(g.stderr, func(elapsed time.Duration) string {
+		files, conv, loaded := w.files(), w.converting.Load(), w.rows.Load()
+		s := fmt.Sprintf("files %s of %s done; rows %s converted, %s loaded", groupDigits(files), groupDigits(total),
+			groupDigits(conv), groupDigits(loaded))
+		return s + ", " + progressRate(files, total, max(conv, loaded), elapsed)
+	})
+}
+
+// onceWork counts what run --once's jobs did (a daemon.Observer), and
+// the rows prepare converts as it goes (prepare.Options.OnRows).
+type onceWork struct {
+	prepared, outputs, loaded, rows, converting atomic.Int64
+}
+
+// Observe implements daemon.Observer.
+func (w *onceWork) Observe(zone string, r lake.Result) {
+	n := int64(r.Files + len(r.Rejected) + r.Skipped)
+	if zone == lake.PrefixPrepare {
+		w.prepared.Add(n)
+		w.outputs.Add(int64(r.Commits))
+		return
+	}
+	w.loaded.Add(n)
+	w.rows.Add(r.Rows)
+}
+
+// converted counts rows prepare converted.
+func (w *onceWork) converted(n int64) { w.converting.Add(n) }
+
+// files counts the files taken of those that waited: prepared ones, and
+// loaded ones that are not prepare's own outputs.
+func (w *onceWork) files() int64 {
+	return w.prepared.Load() + max(0, w.loaded.Load()-w.outputs.Load())
 }
 
 func (f *runFlags) metricsConfig(lk *lake.Lake, g *globals) metrics.Config {
