@@ -72,6 +72,16 @@ func (c Cols) OptI64(name string, i int) *int64 {
 	return &v
 }
 
+// OptBool reads a boolean column, nil for null.
+func (c Cols) OptBool(name string, i int) *bool {
+	a := c.col(name).(*array.Boolean)
+	if a.IsNull(i) {
+		return nil
+	}
+	v := a.Value(i)
+	return &v
+}
+
 // I32 reads an int column.
 func (c Cols) I32(name string, i int) int32 { return c.col(name).(*array.Int32).Value(i) }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -41,14 +42,21 @@ type TableRow struct {
 
 // ColumnRow is one row of the column statistics.
 type ColumnRow struct {
-	Column     string  `json:"column"`
-	FieldID    int     `json:"field_id"`
-	Type       string  `json:"type"`
-	ValueCount *int64  `json:"value_count,omitempty"`
-	NullCount  *int64  `json:"null_count,omitempty"`
-	NaNCount   *int64  `json:"nan_count,omitempty"`
-	Min        *string `json:"min,omitempty"`
-	Max        *string `json:"max,omitempty"`
+	Column     string `json:"column"`
+	FieldID    int    `json:"field_id"`
+	Type       string `json:"type"`
+	ValueCount *int64 `json:"value_count,omitempty"`
+	NullCount  *int64 `json:"null_count,omitempty"`
+	NaNCount   *int64 `json:"nan_count,omitempty"`
+	// Min and Max are the least and greatest values over the live data
+	// files, nil when some file with values has no bound for the column
+	// (the others' bounds would say what no row may hold). MinExact and
+	// MaxExact say whether a row holds them, or they are only bounds (a
+	// string bound cut short by the writer, rows deleted since).
+	Min      *string `json:"min,omitempty"`
+	Max      *string `json:"max,omitempty"`
+	MinExact *bool   `json:"min_exact,omitempty"`
+	MaxExact *bool   `json:"max_exact,omitempty"`
 }
 
 // history returns the table rows of tbl's snapshots after since (zero:
@@ -97,7 +105,14 @@ type columnAgg struct {
 	values, nulls, nans int64
 	hasV, hasN, hasNaN  bool
 	lo, hi              iceberg.Literal
+	noLo, noHi          bool // a file with values has no such bound: unknown
+	loBound, hiBound    bool // the bound kept may be no value (cut short)
 }
+
+// boundCut is the length past which a writer may have cut a string or
+// binary bound (Iceberg's default metrics mode, truncate(16)): a bound
+// that long may be no value.
+const boundCut = 16
 
 // Columns returns per-column statistics of tbl's current snapshot, read
 // from its manifests: counts summed, bounds the least and greatest over
@@ -131,12 +146,13 @@ func Columns(ctx context.Context, tbl *table.Table) ([]ColumnRow, error) {
 			addFile(aggs, sc, e.DataFile())
 		}
 	}
-	if hasDeletes(snap) {
+	deleted := hasDeletes(snap)
+	if deleted {
 		if err := liveCounts(ctx, tbl, aggs); err != nil {
 			return nil, err
 		}
 	}
-	return columnRows(sc, aggs), nil
+	return columnRows(sc, aggs, deleted), nil
 }
 
 func addFile(aggs map[int]*columnAgg, sc *iceberg.Schema, df iceberg.DataFile) {
@@ -160,14 +176,44 @@ func addFile(aggs map[int]*columnAgg, sc *iceberg.Schema, df iceberg.DataFile) {
 	}
 	bound(sc, df.LowerBoundValues(), func(id int, l iceberg.Literal) {
 		if a := get(id); a.lo == nil || compare(l, a.lo) < 0 {
-			a.lo = l
+			a.lo, a.loBound = l, mayBeCut(l)
 		}
 	})
 	bound(sc, df.UpperBoundValues(), func(id int, l iceberg.Literal) {
 		if a := get(id); a.hi == nil || compare(l, a.hi) > 0 {
-			a.hi = l
+			a.hi, a.hiBound = l, mayBeCut(l)
 		}
 	})
+	markUnbounded(aggs, df)
+}
+
+// markUnbounded notes the columns for which df holds values but no
+// bound: their least and greatest values are not known.
+func markUnbounded(aggs map[int]*columnAgg, df iceberg.DataFile) {
+	nulls := df.NullValueCounts()
+	for id, n := range df.ValueCounts() {
+		if nn, ok := nulls[id]; ok && nn >= n {
+			continue // only nulls: no bound to have
+		}
+		a := aggs[id]
+		if _, ok := df.LowerBoundValues()[id]; !ok {
+			a.noLo = true
+		}
+		if _, ok := df.UpperBoundValues()[id]; !ok {
+			a.noHi = true
+		}
+	}
+}
+
+// mayBeCut reports whether bound l may have been cut short by its writer.
+func mayBeCut(l iceberg.Literal) bool {
+	switch v := l.(type) {
+	case iceberg.StringLiteral:
+		return utf8.RuneCountInString(string(v)) >= boundCut
+	case iceberg.BinaryLiteral:
+		return len(v) >= boundCut
+	}
+	return false
 }
 
 // bound decodes each bound by its field's type and hands it to keep.
@@ -261,7 +307,11 @@ func btoi(b bool) int {
 	return 0
 }
 
-func columnRows(sc *iceberg.Schema, aggs map[int]*columnAgg) []ColumnRow {
+func exact(b bool) *bool { return &b }
+
+// columnRows turns the aggregates into rows; with deleted, rows were
+// deleted since the files were written: their bounds are bounds only.
+func columnRows(sc *iceberg.Schema, aggs map[int]*columnAgg, deleted bool) []ColumnRow {
 	var out []ColumnRow
 	for id, a := range aggs {
 		f, ok := sc.FindFieldByID(id)
@@ -279,7 +329,12 @@ func columnRows(sc *iceberg.Schema, aggs map[int]*columnAgg) []ColumnRow {
 		if a.hasNaN {
 			r.NaNCount = &a.nans
 		}
-		r.Min, r.Max = litString(a.lo), litString(a.hi)
+		if !a.noLo && a.lo != nil {
+			r.Min, r.MinExact = litString(a.lo), exact(!a.loBound && !deleted)
+		}
+		if !a.noHi && a.hi != nil {
+			r.Max, r.MaxExact = litString(a.hi), exact(!a.hiBound && !deleted)
+		}
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b ColumnRow) int { return cmp.Compare(a.FieldID, b.FieldID) })

@@ -83,7 +83,8 @@ func columnRowsOf(c lake.Cols) []columnOf {
 		out[i] = columnOf{table: c.Str("table", i), zone: c.Str("zone", i), snapshot: c.I64("snapshot_id", i),
 			ColumnRow: ColumnRow{Column: c.Str("column", i), FieldID: int(c.I32("field_id", i)),
 				Type: c.Str("type", i), ValueCount: c.OptI64("value_count", i), NullCount: c.OptI64("null_count", i),
-				NaNCount: c.OptI64("nan_count", i), Min: c.OptStr("min", i), Max: c.OptStr("max", i)}}
+				NaNCount: c.OptI64("nan_count", i), Min: c.OptStr("min", i), Max: c.OptStr("max", i),
+				MinExact: c.OptBool("min_exact", i), MaxExact: c.OptBool("max_exact", i)}}
 	}
 	return out
 }

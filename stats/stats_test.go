@@ -185,3 +185,58 @@ func TestPrdTablesWhenAsked(t *testing.T) {
 		t.Fatalf("prd stats: %+v, %v", all, err)
 	}
 }
+
+// TestBoundsNeverWrong: a minimum or maximum is a value some row holds,
+// or marked a bound (strings past 16 characters, which writers cut), or
+// not given — never one no row holds, as when a file without bounds (an
+// empty string's) was left out of the reckoning.
+func TestBoundsNeverWrong(t *testing.T) {
+	ctx := context.Background()
+	lk := lakefixture.Open(t)
+	lakefixture.Drop(t, lk, "load/shop/orders/a.parquet", lakefixture.Parquet(t, orders,
+		`[{"id":1,"amount":1,"name":"second"},{"id":2,"amount":2,"name":"third"}]`))
+	load(t, lk)
+	lakefixture.Drop(t, lk, "load/shop/orders/b.parquet", lakefixture.Parquet(t, orders,
+		`[{"id":3,"amount":3,"name":""},{"id":4,"amount":4,"name":"zebra"}]`))
+	load(t, lk)
+	long := "a-very-long-name-of-forty-characters-xx"
+	lakefixture.Drop(t, lk, "load/shop/users/u.parquet", lakefixture.Parquet(t, orders,
+		`[{"id":1,"amount":1,"name":"`+long+`"},{"id":2,"amount":2,"name":"`+long+`z"}]`))
+	load(t, lk)
+	if _, err := stats.NewSyncer(lk, stats.DefaultConfig(), quiet()).Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := stats.Latest(ctx, lk, "")
+	if err != nil || len(all) != 2 {
+		t.Fatalf("latest: %v %v", all, err)
+	}
+	name := column(t, all[0], "name")
+	if name.Min != nil && (*name.Min != "" || name.MinExact == nil) {
+		t.Errorf("orders name min = %q (exact %v): no row holds it", *name.Min, name.MinExact)
+	}
+	if name.Max == nil || *name.Max != "zebra" || name.MaxExact == nil || !*name.MaxExact {
+		t.Errorf("orders name max = %v (exact %v), want zebra exactly", name.Max, name.MaxExact)
+	}
+	id := column(t, all[0], "id")
+	if id.Min == nil || *id.Min != "1" || id.MinExact == nil || !*id.MinExact {
+		t.Errorf("orders id min = %v (exact %v)", id.Min, id.MinExact)
+	}
+	uname := column(t, all[1], "name")
+	t.Logf("orders name %v/%v %v/%v; users name %v/%v %v/%v", deref(name.Min), deref(name.Max), deref(name.MinExact), deref(name.MaxExact),
+		deref(uname.Min), deref(uname.Max), deref(uname.MinExact), deref(uname.MaxExact))
+	for _, b := range []struct {
+		v     *string
+		exact *bool
+	}{{uname.Min, uname.MinExact}, {uname.Max, uname.MaxExact}} {
+		if b.v != nil && *b.v != long && *b.v != long+"z" && (b.exact == nil || *b.exact) {
+			t.Errorf("users name bound %q is no value and not marked a bound", *b.v)
+		}
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

@@ -166,7 +166,7 @@ func (r TableRow) row(now time.Time) []any {
 
 func (c ColumnRow) row(t Target, snap int64, at, now time.Time) []any {
 	return []any{t.Name, t.Zone, snap, at, c.Column, int32(c.FieldID), c.Type, ptr(c.ValueCount), ptr(c.NullCount),
-		ptr(c.NaNCount), ptr(c.Min), ptr(c.Max), now}
+		ptr(c.NaNCount), ptr(c.Min), ptr(c.Max), now, ptr(c.MinExact), ptr(c.MaxExact)}
 }
 
 func ptr[T any](p *T) any {

@@ -53,8 +53,10 @@ var ColumnsDef = lake.SideTable{
 		iceberg.NestedField{ID: 8, Name: "value_count", Type: long()},
 		iceberg.NestedField{ID: 9, Name: "null_count", Type: long()},
 		iceberg.NestedField{ID: 10, Name: "nan_count", Type: long()},
-		iceberg.NestedField{ID: 11, Name: "min", Type: str(), Doc: "lower bound from the manifests (strings may be truncated)"},
-		iceberg.NestedField{ID: 12, Name: "max", Type: str(), Doc: "upper bound from the manifests (strings may be truncated)"},
+		iceberg.NestedField{ID: 11, Name: "min", Type: str(), Doc: "the least value, or a lower bound when min_exact is false; null when unknown (a file without bounds)"},
+		iceberg.NestedField{ID: 12, Name: "max", Type: str(), Doc: "the greatest value, or an upper bound when max_exact is false; null when unknown"},
 		iceberg.NestedField{ID: 13, Name: "computed_at", Type: tstz(), Required: true},
+		iceberg.NestedField{ID: 14, Name: "min_exact", Type: iceberg.PrimitiveTypes.Bool, Doc: "true: some row holds min; false: min is only a bound (a string cut short, rows deleted since)"},
+		iceberg.NestedField{ID: 15, Name: "max_exact", Type: iceberg.PrimitiveTypes.Bool, Doc: "true: some row holds max; false: max is only a bound"},
 	),
 }

@@ -93,11 +93,29 @@ func printStats(g *globals, all []stats.TableStats, columns bool) {
 	for _, t := range all {
 		fmt.Fprintln(g.stdout)
 		var cr [][]string
+		bounds := false
 		for _, c := range t.Columns {
-			cr = append(cr, []string{c.Column, c.Type, num(c.ValueCount), num(c.NullCount), str(c.Min), str(c.Max)})
+			bounds = bounds || c.MinExact != nil && !*c.MinExact || c.MaxExact != nil && !*c.MaxExact
+			cr = append(cr, []string{c.Column, c.Type, num(c.ValueCount), num(c.NullCount), boundText(c.Min, c.MinExact, "≥ "),
+				boundText(c.Max, c.MaxExact, "≤ ")})
 		}
 		printTable(g.stdout, []string{"COLUMN", "TYPE", "VALUES", "NULLS", "MIN", "MAX"}, cr)
+		if bounds {
+			fmt.Fprintln(g.stdout, "(≥ x, ≤ x: a bound only, no row need hold it)")
+		}
 	}
+}
+
+// boundText is a min or max as printed: the value, or mark and the bound
+// when it is only a bound.
+func boundText(v *string, exact *bool, mark string) string {
+	if v == nil {
+		return ""
+	}
+	if exact != nil && !*exact {
+		return mark + *v
+	}
+	return *v
 }
 
 func num(p *int64) string {
