@@ -1,6 +1,7 @@
-// Package web serves a worker's HTTP endpoints: /metrics (Prometheus),
-// /healthz (the process answers) and /readyz (the lake and its catalog
-// answer). It is read-only.
+// Package web serves a worker's HTTP endpoints: the dashboard (/),
+// /metrics (Prometheus), /healthz (the process answers) and /readyz (the
+// lake and its catalog answer). It is read-only but for the dashboard's
+// retry form, which takes a token.
 package web
 
 import (
@@ -18,6 +19,8 @@ import (
 type Config struct {
 	// Metrics serves /metrics (nil: 404).
 	Metrics http.Handler
+	// Dashboard serves / and its retry form (nil: 404).
+	Dashboard *Dashboard
 	// Ready says whether the worker can work: nil when the lake and its
 	// catalog answer.
 	Ready        func(ctx context.Context) error
@@ -75,7 +78,16 @@ func Handler(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("/metrics", cfg.Metrics)
 	}
+	if cfg.Dashboard != nil {
+		mux.HandleFunc("/", cfg.Dashboard.serve)
+		mux.HandleFunc("POST /retry", cfg.Dashboard.retry)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if r.Method == http.MethodPost && r.URL.Path == "/retry" && cfg.Dashboard != nil {
+			mux.ServeHTTP(w, r)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "read-only", http.StatusMethodNotAllowed)

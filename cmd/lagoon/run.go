@@ -136,7 +136,7 @@ have not changed for --settle.`,
 			fs.DurationVar(&f.maint.OrphanAge, "orphan-age", f.maint.OrphanAge, "files of a table that no snapshot references are deleted once older than this (0: never)")
 			fs.DurationVar(&f.maintEvery, "maintain-every", time.Hour, "a table with no new snapshot is looked at again after this long (expiry, orphans)")
 			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
-			fs.StringVar(&f.httpAddr, "http", "", "serve /metrics (Prometheus), /healthz and /readyz on this address; a bare port (9090) listens on the loopback only (off unless given)")
+			fs.StringVar(&f.httpAddr, "http", "", "serve the dashboard (/), /metrics (Prometheus), /healthz and /readyz on this address; a bare port (9090) listens on the loopback only (off unless given); retrying from the dashboard takes $LAGOON_HTTP_TOKEN")
 			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
@@ -313,6 +313,12 @@ func (f *runFlags) serveHTTP(ctx context.Context, g *globals, lk *lake.Lake) (fu
 	}
 	cfg := web.DefaultConfig()
 	cfg.Metrics, cfg.Log = f.metrics.Handler(), g.log
+	dash := web.DefaultDashboard(lk)
+	dash.Token, dash.Log = os.Getenv("LAGOON_HTTP_TOKEN"), g.log
+	if f.ld.Audit != nil {
+		dash.Audit = f.ld.Audit
+	}
+	cfg.Dashboard = dash
 	cfg.Ready = func(ctx context.Context) error { return ready(ctx, lk) }
 	g.log.Info("serving metrics and health", "addr", ln.Addr().String())
 	sctx, stop := context.WithCancel(ctx)
