@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/iceberg-go"
+
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/logs"
 	"github.com/lagoon-dev/lagoon/rejected"
@@ -109,6 +111,7 @@ type tableView struct {
 	Stale                                              bool
 	Columns                                            []string
 	SchemaVersions                                     int
+	SchemaHistory                                      []string
 }
 
 type dayBar struct {
@@ -190,6 +193,40 @@ func (d *Dashboard) schema(ctx context.Context, name string, tv *tableView) {
 		tv.Columns = append(tv.Columns, f.Name+" "+f.Type.String())
 	}
 	tv.SchemaVersions = len(tbl.Metadata().Schemas())
+	tv.SchemaHistory = schemaHistory(tbl.Metadata().Schemas())
+}
+
+// schemaHistory says, version by version, which columns each schema
+// added and dropped.
+func schemaHistory(schemas []*iceberg.Schema) []string {
+	var out []string
+	prev := map[string]bool{}
+	for i, sc := range schemas {
+		cur := map[string]bool{}
+		var added, dropped []string
+		for _, f := range sc.Fields() {
+			cur[f.Name] = true
+			if !prev[f.Name] {
+				added = append(added, f.Name)
+			}
+		}
+		for name := range prev {
+			if !cur[name] {
+				dropped = append(dropped, name)
+			}
+		}
+		slices.Sort(dropped)
+		line := fmt.Sprintf("version %d (schema id %d): %d columns", i+1, sc.ID, len(sc.Fields()))
+		if i > 0 && len(added) > 0 {
+			line += "; added " + strings.Join(added, ", ")
+		}
+		if len(dropped) > 0 {
+			line += "; dropped " + strings.Join(dropped, ", ")
+		}
+		out = append(out, line)
+		prev = cur
+	}
+	return out
 }
 
 func dayBars(history []stats.TableRow, now time.Time, days int) []dayBar {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,28 @@ func TestDashboardRetry(t *testing.T) {
 	resp, err := http.Post(srv.URL+"/", "text/plain", strings.NewReader("x"))
 	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /: %v %v", resp, err)
+	}
+}
+
+// TestDashboardEscapes: text from the lake (a rejected file's key and
+// reason) is shown as text, never run as markup.
+func TestDashboardEscapes(t *testing.T) {
+	l := lakefixture.Open(t)
+	key := `prepare/db/t/<img src=x onerror=alert(1)>.csv`
+	lakefixture.Drop(t, l, lake.RejectedPrefix+key, []byte("x"))
+	reason := `{"key":` + strconv.Quote(key) + `,"moved_to":` + strconv.Quote(lake.RejectedPrefix+key) +
+		`,"stage":"prepare","table":"db.t","reason":"<script>alert(2)</script>","time":"2026-12-01T10:00:00Z"}`
+	lakefixture.Drop(t, l, lake.RejectedPrefix+key+lake.ReasonSuffix, []byte(reason))
+	cfg := web.DefaultConfig()
+	cfg.Dashboard = web.DefaultDashboard(l)
+	rec := httptest.NewRecorder()
+	web.Handler(cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK || strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") ||
+		!strings.Contains(body, "&lt;script&gt;alert(2)&lt;/script&gt;") {
+		t.Errorf("status %d; the page runs or loses text from the lake:\n%s", rec.Code, body)
+	}
+	if !strings.Contains(rec.Header().Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("no content security policy")
 	}
 }
