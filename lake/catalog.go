@@ -13,7 +13,6 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/glue"
-	"github.com/apache/iceberg-go/catalog/rest"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	_ "github.com/apache/iceberg-go/io/gocloud/s3" // s3:// table IO
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,8 +54,7 @@ func openCatalog(ctx context.Context, cfg Config, st Store, awsCfg *aws.Config, 
 	case strings.HasPrefix(kind, "postgres://"), strings.HasPrefix(kind, "postgresql://"):
 		return openSQL("pgx", kind, sqlcat.Postgres, props)
 	case strings.HasPrefix(kind, "rest+"):
-		cat, err := rest.NewCatalog(ctx, CatalogName, strings.TrimPrefix(kind, "rest+"), rest.WithAdditionalProps(props))
-		return cat, io.NopCloser(nil), err
+		return openREST(ctx, strings.TrimPrefix(kind, "rest+"), cfg.REST, awsCfg, props)
 	}
 	return nil, nil, fmt.Errorf("catalog %q: want sqlite, glue, postgres://… or rest+https://…", Redact(kind))
 }

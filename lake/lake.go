@@ -38,6 +38,8 @@ type Config struct {
 	// its namespaces (see Identity.CatalogPrefix); later it must be the
 	// same or empty.
 	CatalogPrefix string
+	// REST configures a REST catalog's authentication and warehouse.
+	REST RESTConfig
 	// MustExist opens only a lake made already (its identity is there):
 	// nothing is created, and a root where there is none is ErrNoLake.
 	// For commands that only read.

@@ -43,6 +43,7 @@ type globals struct {
 	root      string
 	catalog   string
 	pathStyle bool
+	rest      lake.RESTConfig
 	json      bool
 	logLevel  string
 	logFormat string
@@ -149,6 +150,19 @@ func (c *command) exec(ctx context.Context, args []string, stdout, stderr io.Wri
 	return c.run(ctx, g, pos)
 }
 
+// restFlags registers a REST catalog's authentication (each also
+// $LAGOON_<FLAG>: $LAGOON_REST_TOKEN, …).
+func restFlags(fs *flag.FlagSet, rc *lake.RESTConfig) {
+	fs.StringVar(&rc.Token, "rest-token", "", "REST catalog: a bearer token (Polaris, Lakekeeper, Unity; $LAGOON_REST_TOKEN)")
+	fs.StringVar(&rc.Credential, "rest-credential", "", "REST catalog: OAuth2 client credentials, client_id:client_secret, exchanged for a token ($LAGOON_REST_CREDENTIAL)")
+	fs.StringVar(&rc.OAuthURI, "rest-oauth-uri", "", "REST catalog: the OAuth2 token endpoint (default: the catalog's v1/oauth/tokens)")
+	fs.StringVar(&rc.Scope, "rest-scope", "", "REST catalog: the OAuth2 scope asked for (default: the catalog's)")
+	fs.BoolVar(&rc.SigV4, "rest-sigv4", false, "REST catalog: sign requests with AWS SigV4 (S3 Tables, Glue's Iceberg endpoint), credentials from the AWS chain")
+	fs.StringVar(&rc.SigningRegion, "rest-signing-region", "", "REST catalog: the SigV4 region (default: the AWS chain's)")
+	fs.StringVar(&rc.SigningName, "rest-signing-name", "", "REST catalog: the SigV4 service (execute-api by default; glue, s3tables)")
+	fs.StringVar(&rc.Warehouse, "rest-warehouse", "", "REST catalog: the warehouse parameter (an S3 Tables bucket ARN, a Polaris catalog, …)")
+}
+
 // settle fills the flags not given from the environment and the config
 // file (see settleFlags).
 func (g *globals) settle(fs *flag.FlagSet) error {
@@ -170,6 +184,7 @@ func (c *command) globalFlags(fs *flag.FlagSet, g *globals) {
 		fs.StringVar(&g.root, "root", os.Getenv("LAGOON_ROOT"), "the lake: a local directory or s3://bucket[/prefix] (default $LAGOON_ROOT)")
 		fs.StringVar(&g.catalog, "catalog", os.Getenv("LAGOON_CATALOG"), "sqlite (local default), glue (S3 default), postgres://… or rest+https://… (default $LAGOON_CATALOG)")
 		fs.BoolVar(&g.pathStyle, "s3-path-style", os.Getenv("LAGOON_S3_PATH_STYLE") == "true", "path-style S3 addressing, for MinIO, moto and the like ($LAGOON_S3_PATH_STYLE)")
+		restFlags(fs, &g.rest)
 	}
 	if c.logs {
 		g.logLevel = "info"

@@ -11,7 +11,7 @@ import (
 
 // lakeConfig is the lake the global flags name.
 func (g *globals) lakeConfig() lake.Config {
-	return lake.Config{Root: g.root, Catalog: g.catalog, S3PathStyle: g.pathStyle}
+	return lake.Config{Root: g.root, Catalog: g.catalog, S3PathStyle: g.pathStyle, REST: g.rest}
 }
 
 // openLake opens a lake that exists already (lake.ErrNoLake when there

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,5 +51,46 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	}
 	if !strings.Contains(printed.String(), "lagoon tables:") {
 		t.Errorf("the failures said nothing:\n%s", printed.String())
+	}
+}
+
+// TestRESTCatalogFlags: --rest-token (or $LAGOON_REST_TOKEN) and
+// --rest-warehouse reach a REST catalog's requests; the token is never
+// printed, even when the catalog fails.
+func TestRESTCatalogFlags(t *testing.T) {
+	const token = "lkp-secret-token-xyz"
+	var mu sync.Mutex
+	var auths, warehouses []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths, warehouses = append(auths, r.Header.Get("Authorization")), append(warehouses, r.URL.Query().Get("warehouse"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/v1/config"):
+			w.Write([]byte(`{"defaults":{},"overrides":{}}`))
+		case strings.HasSuffix(r.URL.Path, "/v1/namespaces"):
+			w.Write([]byte(`{"namespaces":[]}`))
+		default:
+			http.Error(w, `{"error":{"message":"no","type":"NotFound","code":404}}`, 404)
+		}
+	}))
+	defer srv.Close()
+	root := t.TempDir()
+	lakefixture.OpenAt(t, root) // the lake exists
+	t.Setenv("LAGOON_REST_TOKEN", token)
+	code, out, errOut := lagoon(t, "tables", "--root", root, "--catalog", "rest+"+srv.URL, "--rest-warehouse", "lakekeeper-wh")
+	if code != exitOK {
+		t.Fatalf("tables on a REST catalog: %d %s %s", code, out, errOut)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auths) == 0 || auths[len(auths)-1] != "Bearer "+token || warehouses[0] != "lakekeeper-wh" {
+		t.Errorf("requests carried %q, warehouse %q", auths, warehouses)
+	}
+	srv.Close()
+	_, out, errOut = lagoon(t, "tables", "--root", root, "--catalog", "rest+"+srv.URL)
+	if strings.Contains(out+errOut, token) || errOut == "" {
+		t.Errorf("a failing REST catalog printed the token or nothing: %s %s", out, errOut)
 	}
 }
