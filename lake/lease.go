@@ -25,7 +25,7 @@ import (
 type Lease struct {
 	st      Store
 	key     string
-	owner   leaseOwner
+	owner   LeaseOwner
 	version string // of the lease as we last wrote it
 	ttl     time.Duration
 	log     *slog.Logger
@@ -34,7 +34,10 @@ type Lease struct {
 	done    chan struct{}
 }
 
-type leaseOwner struct {
+// LeaseOwner is what a lease's object holds: who holds it, since when,
+// when it was last renewed, for how long (see lake.Claims); read by
+// status reports.
+type LeaseOwner struct {
 	ID      string    `json:"id"`
 	Host    string    `json:"host"`
 	PID     int       `json:"pid"`
@@ -58,7 +61,7 @@ func AcquireLease(ctx context.Context, st Store, key string, ttl time.Duration, 
 	host, _ := os.Hostname()
 	now := time.Now().UTC()
 	l := &Lease{st: st, key: key, ttl: ttl, log: log, lost: make(chan struct{}),
-		owner: leaseOwner{ID: uuid.NewString(), Host: host, PID: os.Getpid(), Since: now, Renewed: now, TTL: ttl}}
+		owner: LeaseOwner{ID: uuid.NewString(), Host: host, PID: os.Getpid(), Since: now, Renewed: now, TTL: ttl}}
 	if err := l.take(ctx); err != nil {
 		return nil, err
 	}
@@ -109,8 +112,8 @@ func (l *Lease) write(ctx context.Context, version string) error {
 	return nil
 }
 
-func (l *Lease) read(ctx context.Context) (leaseOwner, error) {
-	var o leaseOwner
+func (l *Lease) read(ctx context.Context) (LeaseOwner, error) {
+	var o LeaseOwner
 	return o, GetJSON(ctx, l.st, l.key, &o)
 }
 

@@ -132,16 +132,6 @@ func (c *collector) intents(ctx context.Context) error {
 	return nil
 }
 
-// lease is what a claim's object holds (see lake.Lease).
-type lease struct {
-	Host     string        `json:"host"`
-	PID      int           `json:"pid"`
-	Since    time.Time     `json:"since"`
-	Renewed  time.Time     `json:"renewed"`
-	TTL      time.Duration `json:"ttl_ns"`
-	Released bool          `json:"released"`
-}
-
 func (c *collector) claims(ctx context.Context) error {
 	for info, err := range c.st.List(ctx, lake.ClaimPrefix) {
 		if err != nil {
@@ -151,7 +141,7 @@ func (c *collector) claims(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		var l lease
+		var l lake.LeaseOwner
 		if err := lake.GetJSON(ctx, c.st, info.Key, &l); errors.Is(err, lake.ErrNotExist) {
 			continue // released and gone meanwhile
 		} else if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 
+	"github.com/lagoon-dev/lagoon/internal/human"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/logs"
 	"github.com/lagoon-dev/lagoon/rejected"
@@ -166,7 +167,7 @@ func (d *Dashboard) tables(ctx context.Context, history []stats.TableRow, now ti
 			}
 		}
 		f := stats.FreshnessOf(rows, now)
-		tv := tableView{Name: t.Table, Records: group(t.RecordCount), Size: bytesText(t.Bytes), Files: group(t.DataFiles),
+		tv := tableView{Name: t.Table, Records: human.Digits(t.RecordCount), Size: human.Bytes(t.Bytes), Files: human.Digits(t.DataFiles),
 			Stale: f.Stale, LastLoad: when(f.LastLoad), Since: roundish(now.Sub(f.LastLoad))}
 		if f.Usual > 0 {
 			tv.Usual = roundish(f.Usual)
@@ -240,7 +241,7 @@ func dayBars(history []stats.TableRow, now time.Time, days int) []dayBar {
 	for i := range out {
 		day := start.AddDate(0, 0, i).Format(time.DateOnly)
 		n := per[day]
-		out[i] = dayBar{Day: day, Label: day[5:], Rows: group(n), Percent: int(100 * n / most)}
+		out[i] = dayBar{Day: day, Label: day[5:], Rows: human.Digits(n), Percent: int(100 * n / most)}
 	}
 	return out
 }
@@ -269,7 +270,7 @@ func waiting(w status.Waiting, now time.Time) string {
 	if w.Files == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%s files, %s, oldest %s", group(int64(w.Files)), bytesText(w.Bytes), now.Sub(w.Oldest).Round(time.Second))
+	return fmt.Sprintf("%s files, %s, oldest %s", human.Digits(int64(w.Files)), human.Bytes(w.Bytes), now.Sub(w.Oldest).Round(time.Second))
 }
 
 // recentErrors is the log table's last 50 warnings and errors of the
@@ -291,7 +292,7 @@ func trailText(ctx context.Context, st lake.Store) string {
 	case rep.Break != nil:
 		return fmt.Sprintf("BROKEN at record %d (%s): %s", rep.Break.Seq, rep.Break.Key, rep.Break.Reason)
 	}
-	return fmt.Sprintf("verifies: %s records, every link whole (%s signed)", group(int64(rep.Records)), group(int64(rep.Signed)))
+	return fmt.Sprintf("verifies: %s records, every link whole (%s signed)", human.Digits(int64(rep.Records)), human.Digits(int64(rep.Signed)))
 }
 
 // roundish is d to the second, or to the millisecond below one.
@@ -307,25 +308,4 @@ func when(t time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -1,8 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
+
+	"github.com/lagoon-dev/lagoon/internal/human"
 )
 
 func plural(n int, word string) string {
@@ -13,34 +14,7 @@ func plural(n int, word string) string {
 }
 
 // groupDigits writes 1234567 as 1,234,567.
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	var out []byte
-	for i, c := range []byte(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, c)
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
+func groupDigits(n int64) string { return human.Digits(n) }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// humanBytes writes a size in binary units.
+func humanBytes(n int64) string { return human.Bytes(n) }
