@@ -267,6 +267,9 @@ func (w *schemaWalk) node(path []string) {
 // nestedList renames the repeated group of a two-level list of lists (see
 // Repairs.NestedLists).
 func (w *schemaWalk) nestedList(e *Value, name string, first int) bool {
+	if first >= len(w.elems) {
+		return false // a list whose child the schema lacks: arrow-go refuses it
+	}
 	rep := &w.elems[first]
 	if !isList(e) || !isList(rep) || repetition(rep) != repRepeated || numChildren(rep) != 1 {
 		return false
