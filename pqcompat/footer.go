@@ -250,7 +250,7 @@ func (w *schemaWalk) node(path []string) {
 	first := w.next
 	for range children {
 		if w.next >= len(w.elems) {
-			break // a count past the schema's end
+			return // a count past the schema's end: arrow-go refuses it, nothing to repair
 		}
 		w.node(path)
 	}
@@ -267,9 +267,6 @@ func (w *schemaWalk) node(path []string) {
 // nestedList renames the repeated group of a two-level list of lists (see
 // Repairs.NestedLists).
 func (w *schemaWalk) nestedList(e *Value, name string, first int) bool {
-	if first >= len(w.elems) {
-		return false // a list whose child the schema lacks: arrow-go refuses it
-	}
 	rep := &w.elems[first]
 	if !isList(e) || !isList(rep) || repetition(rep) != repRepeated || numChildren(rep) != 1 {
 		return false

@@ -1,8 +1,6 @@
 package prepare_test
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lagoon-dev/lagoon/internal/orccraft"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -116,63 +116,18 @@ func assertNoTable(tb testing.TB, l *lake.Lake) {
 	}
 }
 
-// openORC opens ORC file p; it is closed with the test.
-func openORC(tb testing.TB, p string) *orc.File {
-	tb.Helper()
-	f, err := os.Open(p)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return of
-}
-
 // orcShape is the Arrow schema lagoon reads ORC file p with, whether its
 // root is a struct, and whether it is a Hive 0.11 file, whose decimals the
 // ORC project's C++ reader prints cut to 6 digits after the point.
 func orcShape(tb testing.TB, p string) (sc *arrow.Schema, isStruct, hive11 bool) {
 	tb.Helper()
-	of := openORC(tb, p)
+	of := orccraft.OpenFile(tb, p)
 	sc, err := of.Schema()
 	if err != nil {
 		tb.Fatal(err)
 	}
 	v := of.PostScript.Version
 	return sc, of.Footer.Types[0].Kind == orc.Struct, len(v) == 2 && v[0] == 0 && v[1] == 11
-}
-
-// orcLines reads an expected rows file: one JSON value per line.
-func orcLines(tb testing.TB, path string) []string {
-	tb.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []string
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		if sc.Text() != "" {
-			out = append(out, sc.Text())
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return out
 }
 
 func decodeJSON(tb testing.TB, s string) any {
@@ -192,7 +147,7 @@ func expectedORC(tb testing.TB, path string, sc *arrow.Schema, isStruct bool) []
 	tb.Helper()
 	c := orcCanon{expected: true}
 	var out []string
-	for _, line := range orcLines(tb, path) {
+	for _, line := range orccraft.ExpectedLines(tb, path) {
 		v := decodeJSON(tb, line)
 		if !isStruct {
 			v = map[string]any{orc.RootColumn: v}
@@ -224,7 +179,7 @@ func duckORCRows(tb testing.TB, l *lake.Lake, sc *arrow.Schema, key string, hive
 func countCut(tb testing.TB, path string) int64 {
 	tb.Helper()
 	var n int64
-	for _, line := range orcLines(tb, path) {
+	for _, line := range orccraft.ExpectedLines(tb, path) {
 		for _, m := range strings.Split(line, `"`) {
 			if _, frac, ok := strings.Cut(m, "."); ok && len(m) >= 19 && m[4] == '-' && m[13] == ':' && len(frac) > 6 && strings.Trim(frac[6:], "0") != "" {
 				n++

@@ -190,16 +190,16 @@ func addFile(aggs map[int]*columnAgg, sc *iceberg.Schema, df iceberg.DataFile) {
 // markUnbounded notes the columns for which df holds values but no
 // bound: their least and greatest values are not known.
 func markUnbounded(aggs map[int]*columnAgg, df iceberg.DataFile) {
-	nulls := df.NullValueCounts()
+	nulls, lower, upper := df.NullValueCounts(), df.LowerBoundValues(), df.UpperBoundValues()
 	for id, n := range df.ValueCounts() {
 		if nn, ok := nulls[id]; ok && nn >= n {
 			continue // only nulls: no bound to have
 		}
 		a := aggs[id]
-		if _, ok := df.LowerBoundValues()[id]; !ok {
+		if _, ok := lower[id]; !ok {
 			a.noLo = true
 		}
-		if _, ok := df.UpperBoundValues()[id]; !ok {
+		if _, ok := upper[id]; !ok {
 			a.noHi = true
 		}
 	}

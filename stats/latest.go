@@ -3,6 +3,7 @@ package stats
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/lagoon-dev/lagoon/lake"
@@ -23,18 +24,7 @@ func Latest(ctx context.Context, lk *lake.Lake, only string) ([]TableStats, erro
 	if err := lk.ScanSide(ctx, TablesDef, func(c lake.Cols) { rows = append(rows, tableRows(c)...) }); err != nil {
 		return nil, err
 	}
-	newest := map[[2]string]TableRow{}
-	for _, r := range rows {
-		k := [2]string{r.Zone, r.Table}
-		if only != "" && r.Table != only {
-			continue
-		}
-		cur, ok := newest[k]
-		child := ok && r.ParentID != nil && *r.ParentID == cur.SnapshotID // same millisecond
-		if !ok || r.CommittedAt.After(cur.CommittedAt) || child {
-			newest[k] = r
-		}
-	}
+	newest := Newest(rows, only)
 	var cols []columnOf
 	if err := lk.ScanSide(ctx, ColumnsDef, func(c lake.Cols) { cols = append(cols, columnRowsOf(c)...) }); err != nil {
 		return nil, err
@@ -54,6 +44,28 @@ func Latest(ctx context.Context, lk *lake.Lake, only string) ([]TableStats, erro
 		return cmp.Or(cmp.Compare(a.Zone, b.Zone), cmp.Compare(a.Table, b.Table))
 	})
 	return out, nil
+}
+
+// Newest is, per zone and table, the row of its newest snapshot among
+// rows (only, "db.table", keeps one table), ordered by zone and name.
+func Newest(rows []TableRow, only string) []TableRow {
+	newest := map[[2]string]TableRow{}
+	for _, r := range rows {
+		k := [2]string{r.Zone, r.Table}
+		if only != "" && r.Table != only {
+			continue
+		}
+		cur, ok := newest[k]
+		child := ok && r.ParentID != nil && *r.ParentID == cur.SnapshotID // same millisecond
+		if !ok || r.CommittedAt.After(cur.CommittedAt) || child {
+			newest[k] = r
+		}
+	}
+	out := slices.Collect(maps.Values(newest))
+	slices.SortFunc(out, func(a, b TableRow) int {
+		return cmp.Or(cmp.Compare(a.Zone, b.Zone), cmp.Compare(a.Table, b.Table))
+	})
+	return out
 }
 
 func tableRows(c lake.Cols) []TableRow {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lagoon-dev/lagoon/internal/human"
 	"github.com/lagoon-dev/lagoon/lake"
 )
 
@@ -29,6 +30,18 @@ type Waiting struct {
 	Files  int       `json:"files"`
 	Bytes  int64     `json:"bytes"`
 	Oldest time.Time `json:"oldest,omitzero"`
+}
+
+// Text says what waits: "3 files, 1.2 MiB, oldest 5m0s" ("" for none).
+func (w Waiting) Text(now time.Time) string {
+	if w.Files == 0 {
+		return ""
+	}
+	files := human.Digits(int64(w.Files)) + " files"
+	if w.Files == 1 {
+		files = "1 file"
+	}
+	return fmt.Sprintf("%s, %s, oldest %s", files, human.Bytes(w.Bytes), now.Sub(w.Oldest).Round(time.Second))
 }
 
 // Claim is a worker's claim on one stage of a table.

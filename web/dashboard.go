@@ -150,13 +150,11 @@ func (d *Dashboard) view(ctx context.Context) (view, error) {
 	return v, nil
 }
 
+// tables are the users' tables, their latest row and freshness taken
+// from the statistics' history (read once for the page).
 func (d *Dashboard) tables(ctx context.Context, history []stats.TableRow, now time.Time) ([]tableView, error) {
-	latest, err := stats.Latest(ctx, d.Lake, "")
-	if err != nil {
-		return nil, fmt.Errorf("statistics: %w", err)
-	}
 	var out []tableView
-	for _, t := range latest {
+	for _, t := range stats.Newest(history, "") {
 		if t.Zone != "stg" {
 			continue
 		}
@@ -270,7 +268,7 @@ func waiting(w status.Waiting, now time.Time) string {
 	if w.Files == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%s files, %s, oldest %s", human.Digits(int64(w.Files)), human.Bytes(w.Bytes), now.Sub(w.Oldest).Round(time.Second))
+	return w.Text(now)
 }
 
 // recentErrors is the log table's last 50 warnings and errors of the

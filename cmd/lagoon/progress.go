@@ -39,7 +39,7 @@ func startProgress(w io.Writer, render func(elapsed time.Duration) string) (stop
 // workDone is what a long job has done so far, counted from where the work
 // happens.
 type workDone struct {
-	bytes, rows, files atomic.Int64
+	bytes, rows atomic.Int64
 }
 
 // progressText says how far work is: bytes of total (when known), rows,

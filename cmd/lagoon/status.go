@@ -109,7 +109,7 @@ func waitingCell(w status.Waiting, now time.Time) string {
 	if w.Files == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s, %s, oldest %s", plural(w.Files, "file"), humanBytes(w.Bytes), now.Sub(w.Oldest).Round(time.Second))
+	return w.Text(now)
 }
 
 func inFlightCell(m map[string]int) string {

@@ -1,14 +1,19 @@
 // Package orccraft writes ORC files for tests: one stripe whose streams
 // are given byte for byte (each stream and the tail optionally compressed
 // in one chunk), so that tests can build what writers make and what they
-// never would.
+// never would; and it opens the corpus's files and reads their expected
+// rows.
 package orccraft
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
+	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"testing"
 
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
@@ -240,4 +245,51 @@ func IDs(comp orc.Compression, ids ...int64) []byte {
 	return File{Comp: comp, Rows: uint64(len(ids)), Cols: []Column{StructOf("id", "name"),
 		{Kind: orc.Long, Streams: []Stream{{Kind: orc.Data, Data: RLEv1(true, ids...)}}},
 		{Kind: orc.String, Streams: []Stream{{Kind: orc.Data, Data: names}, {Kind: orc.Length, Data: RLEv1(false, lens...)}}}}}.Bytes()
+}
+
+// OpenFile opens the ORC file at path; it is closed with the test.
+func OpenFile(tb testing.TB, path string) *orc.File {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	of, err := orc.Open(f, st.Size())
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return of
+}
+
+// ExpectedLines reads a corpus file of expected rows (gzip, as the ORC
+// project's reader prints them): one JSON value a line, blank lines left
+// out.
+func ExpectedLines(tb testing.TB, path string) []string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []string
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		if sc.Text() != "" {
+			out = append(out, sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

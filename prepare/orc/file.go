@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // ErrUnsupported is wrapped by errors about files this reader cannot read
@@ -23,6 +25,7 @@ type File struct {
 	Footer     Footer
 	zones      map[string]*time.Location // writers' time zones, by name
 	names      []string                  // columns' paths, by column (see columnName)
+	types      []arrow.DataType          // columns' Arrow types, by column (see typeOf)
 }
 
 // Open reads the tail of the ORC file r of size bytes.

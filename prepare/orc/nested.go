@@ -45,7 +45,7 @@ func (cr *columnReader) structValues(col, m int) (arrow.Array, error) {
 		return nil, err
 	}
 	defer release(kids)
-	dt, err := cr.sd.f.arrowType(col, 0)
+	dt, err := cr.sd.f.typeOf(col)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (cr *columnReader) listValues(col, m int) (arrow.Array, error) {
 		return nil, err
 	}
 	defer release(elems)
-	dt, err := cr.sd.f.arrowType(col, 0)
+	dt, err := cr.sd.f.typeOf(col)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (cr *columnReader) mapValues(col, m int) (arrow.Array, error) {
 	if kv[0].NullN() > 0 {
 		return nil, fmt.Errorf("%w: %d map keys are null (a map key cannot be)", ErrUnsupported, kv[0].NullN())
 	}
-	dt, err := cr.sd.f.arrowType(col, 0)
+	dt, err := cr.sd.f.typeOf(col)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,7 @@ func (cr *columnReader) unionValues(col, m int) (arrow.Array, error) {
 		}
 		fields = append(fields, spread)
 	}
-	dt, err := cr.sd.f.arrowType(col, 0)
+	dt, err := cr.sd.f.typeOf(col)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,22 @@ func (f *File) Schema() (*arrow.Schema, error) {
 	return arrow.NewSchema(st.(*arrow.StructType).Fields(), nil), nil
 }
 
+// typeOf is column col's Arrow type, made once per file (every stripe's
+// nested columns ask for theirs).
+func (f *File) typeOf(col int) (arrow.DataType, error) {
+	if f.types == nil {
+		f.types = make([]arrow.DataType, len(f.Footer.Types))
+	}
+	if f.types[col] != nil {
+		return f.types[col], nil
+	}
+	dt, err := f.arrowType(col, 0)
+	if err == nil {
+		f.types[col] = dt
+	}
+	return dt, err
+}
+
 // arrowType is type col's Arrow type, at nesting depth.
 func (f *File) arrowType(col, depth int) (arrow.DataType, error) {
 	if depth > MaxDepth {

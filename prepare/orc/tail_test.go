@@ -1,13 +1,13 @@
 package orc_test
 
 import (
-	"bufio"
-	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lagoon-dev/lagoon/internal/orccraft"
 
 	"github.com/lagoon-dev/lagoon/internal/fuzzing"
 	"github.com/lagoon-dev/lagoon/prepare/orc"
@@ -18,45 +18,14 @@ const corpus = "../../testdata/orc"
 // openCorpus opens corpus file name; it is closed with the test.
 func openCorpus(tb testing.TB, name string) *orc.File {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(corpus, name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { f.Close() })
-	st, err := f.Stat()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	of, err := orc.Open(f, st.Size())
-	if err != nil {
-		tb.Fatalf("%s: %v", name, err)
-	}
-	return of
+	return orccraft.OpenFile(tb, filepath.Join(corpus, name))
 }
 
 // expectedLines are the rows the ORC project's reader prints for corpus
 // file name, one JSON line each.
 func expectedLines(tb testing.TB, name string) []string {
 	tb.Helper()
-	f, err := os.Open(filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []string
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatal(err)
-	}
-	return out
+	return orccraft.ExpectedLines(tb, filepath.Join(corpus, "expected", strings.TrimSuffix(name, ".orc")+".jsn.gz"))
 }
 
 // expectedRows counts name's expected rows (-1: none are kept).
