@@ -223,24 +223,21 @@ func (d *Daemon) processAll(ctx context.Context, st Stage, plan lake.Plan) ([]la
 		mu      sync.Mutex
 		results []lake.Result
 		errs    []error
-		wg      sync.WaitGroup
-		sem     = make(chan struct{}, d.cfg.Workers)
 	)
-	for ref, dirs := range plan.Tables {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			r, err := d.process(ctx, st, ref, dirs)
-			mu.Lock()
-			defer mu.Unlock()
-			results = append(results, r)
-			if err != nil {
-				d.log.Error("stage failed", "zone", st.Zone(), "table", ref.String(), "err", err)
-				errs = append(errs, err)
-			}
-		})
+	refs := make([]lake.TableRef, 0, len(plan.Tables))
+	for ref := range plan.Tables {
+		refs = append(refs, ref)
 	}
-	wg.Wait()
+	d.parallel(refs, func(ref lake.TableRef) {
+		r, err := d.process(ctx, st, ref, plan.Tables[ref])
+		mu.Lock()
+		defer mu.Unlock()
+		results = append(results, r)
+		if err != nil {
+			d.log.Error("stage failed", "zone", st.Zone(), "table", ref.String(), "err", err)
+			errs = append(errs, err)
+		}
+	})
 	return results, errors.Join(errs...)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
+	"github.com/lagoon-dev/lagoon/prepare"
 )
 
 func newDaemon(l *lake.Lake) *daemon.Daemon {
@@ -83,4 +84,55 @@ func TestOnceWaitsForFilesToSettle(t *testing.T) {
 	if sum.Files != 2 || sum.Rows != 7 {
 		t.Errorf("summary = %+v, want both files", sum)
 	}
+}
+
+// TestTablesCarriesAFileThroughEveryStage: a table named from prepare/
+// is prepared and its output loaded in the same call; a table named
+// from load/ only loads; tables not named are left alone; a table
+// another worker holds is left for later.
+func TestTablesCarriesAFileThroughEveryStage(t *testing.T) {
+	l := lakefixture.Open(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pc := prepare.DefaultStageConfig()
+	pc.Settle = 0
+	lc := loader.DefaultConfig()
+	lc.Settle = 0
+	stages := []daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}
+	held := lake.TableRef{DB: "db", Table: "held"}
+	cfg := daemon.DefaultConfig()
+	cfg.Claims = holdOne{held, lake.Claims{Store: l.Store, TTL: time.Minute, Log: log}}
+	d := daemon.New(stages, cfg, log)
+	lakefixture.Drop(t, l, "prepare/db/events/e.ndjson", []byte("{\"id\":1}\n{\"id\":2}\n"))
+	lakefixture.Drop(t, l, "load/db/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	lakefixture.Drop(t, l, "load/db/other/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	lakefixture.Drop(t, l, "load/db/held/h.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
+	sum, err := d.Tables(context.Background(), map[lake.TableRef]string{
+		{DB: "db", Table: "events"}: lake.PrefixPrepare, {DB: "db", Table: "orders"}: lake.PrefixLoad, held: lake.PrefixLoad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Prepared.Files != 1 || sum.Files != 2 || sum.Rows != 7 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.events")); n != 2 {
+		t.Errorf("db.events rows = %d, want 2 (prepared and loaded in one call)", n)
+	}
+	for _, k := range []string{"load/db/other/o.parquet", "load/db/held/h.parquet"} {
+		if !lakefixture.Exists(l, k) {
+			t.Errorf("%s was taken", k)
+		}
+	}
+}
+
+// holdOne is a Claimer for which another worker holds one table.
+type holdOne struct {
+	held lake.TableRef
+	lake.Claims
+}
+
+func (h holdOne) Claim(ctx context.Context, zone string, ref lake.TableRef) (context.Context, func(), bool, error) {
+	if ref == h.held {
+		return nil, nil, false, nil
+	}
+	return h.Claims.Claim(ctx, zone, ref)
 }

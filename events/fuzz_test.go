@@ -35,7 +35,7 @@ func FuzzParseNotification(f *testing.F) {
 		for _, parse := range []func([]byte) ([]ObjectRef, error){ParseNotification, ParseNotificationRaw} {
 			var refs []ObjectRef
 			fuzzing.Within(t, "parse", func() { refs, _ = parse(b) })
-			for _, k := range lakeKeys(refs, "b", "") {
+			for _, k := range LakeKeys(refs, "b", "") {
 				if !strings.HasPrefix(k, lake.PrefixPrepare) && !strings.HasPrefix(k, lake.PrefixLoad) {
 					t.Fatalf("key %q outside the zones", k)
 				}

@@ -140,10 +140,10 @@ func lenientTime(s string) time.Time {
 	return time.Time{}
 }
 
-// lakeKeys keeps the keys of a lake's prepare/ and load/ (in bucket, under
+// LakeKeys keeps the keys of a lake's prepare/ and load/ (in bucket, under
 // prefix), made relative to the lake; lagoon's own temp names and writes
 // elsewhere are not work.
-func lakeKeys(refs []ObjectRef, bucket, prefix string) []string {
+func LakeKeys(refs []ObjectRef, bucket, prefix string) []string {
 	var out []string
 	for _, r := range refs {
 		if r.Bucket != "" && r.Bucket != bucket || !strings.HasPrefix(r.Key, prefix) {

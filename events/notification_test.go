@@ -60,8 +60,8 @@ func TestLakeKeys(t *testing.T) {
 		{Bucket: "b", Key: "lake/stg/db/t/data/x.parquet"}, {Bucket: "other", Key: "lake/load/db/t/y.parquet"},
 		{Bucket: "b", Key: "elsewhere/load/z.parquet"}, {Key: "lake/prepare/db/t/a.csv"},
 	}
-	got := fmt.Sprint(lakeKeys(refs, "b", "lake/"))
+	got := fmt.Sprint(LakeKeys(refs, "b", "lake/"))
 	if got != "[load/db/t/x.parquet prepare/db/t/a.csv]" {
-		t.Errorf("lakeKeys = %s", got)
+		t.Errorf("LakeKeys = %s", got)
 	}
 }

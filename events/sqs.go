@@ -1,12 +1,8 @@
 package events
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -45,17 +41,6 @@ type SQSConfig struct {
 func DefaultSQSConfig() SQSConfig {
 	return SQSConfig{Visibility: 2 * time.Minute, CheckEvery: 5 * time.Second, MaxReceives: 10, Rescan: 5 * time.Minute}
 }
-
-// Store is what the SQS source needs of the lake: whether a key exists,
-// and a place for dead letters.
-type Store interface {
-	Stat(ctx context.Context, key string) (lake.ObjectInfo, error)
-	Put(ctx context.Context, key string, r io.Reader) error
-}
-
-// DeadLetterPrefix is where messages given up on are recorded (one JSON
-// object each: message id, receives, keys, reason, body) for the log table.
-const DeadLetterPrefix = lake.PrefixLog + "dead-letters/"
 
 // SQS reads S3 notifications from a queue. A message is deleted only once
 // every object it names is gone from prepare/ and load/ (the stages remove
@@ -150,18 +135,18 @@ func (s *SQS) receive(ctx context.Context, out chan<- Event) error {
 func (s *SQS) take(ctx context.Context, m sqstypes.Message, out chan<- Event) bool {
 	refs, err := ParseNotification([]byte(aws.ToString(m.Body)))
 	if err != nil {
-		s.log.Error("dropping a message that is not an S3 notification", "message_id", aws.ToString(m.MessageId), "err", err)
-		s.delete(ctx, aws.ToString(m.ReceiptHandle))
+		s.deadLetter(ctx, m, DeadLetter{Reason: err.Error()})
 		return true
 	}
-	keys := lakeKeys(refs, s.cfg.Bucket, s.cfg.Prefix)
+	keys := LakeKeys(refs, s.cfg.Bucket, s.cfg.Prefix)
 	if len(keys) == 0 {
 		s.delete(ctx, aws.ToString(m.ReceiptHandle))
 		return true
 	}
 	receives, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
 	if receives > s.cfg.MaxReceives {
-		s.deadLetter(ctx, m, keys, receives)
+		s.deadLetter(ctx, m, DeadLetter{Receives: receives, Keys: keys,
+			Reason: fmt.Sprintf("delivered %d times (more than %d); the sweep will find its objects", receives, s.cfg.MaxReceives)})
 		return true
 	}
 	s.mu.Lock()
@@ -208,7 +193,7 @@ func (s *SQS) check(ctx context.Context) {
 		s.mu.Lock()
 		f := s.inflight[id]
 		s.mu.Unlock()
-		switch done, err := s.handled(ctx, f.keys); {
+		switch done, err := Handled(ctx, s.st, f.keys); {
 		case err != nil:
 			s.log.Warn("cannot check a message's objects", "err", err)
 		case done:
@@ -219,36 +204,19 @@ func (s *SQS) check(ctx context.Context) {
 	}
 }
 
-// deadLetter records a message delivered more than MaxReceives times under
-// log/dead-letters/ and deletes it: it never loops hot. Its objects are
-// still found by the periodic sweep.
-func (s *SQS) deadLetter(ctx context.Context, m sqstypes.Message, keys []string, receives int) {
-	id := aws.ToString(m.MessageId)
-	rec, _ := json.Marshal(map[string]any{"message_id": id, "receives": receives, "keys": keys,
-		"reason": fmt.Sprintf("delivered %d times (more than %d)", receives, s.cfg.MaxReceives),
-		"body":   aws.ToString(m.Body), "time": time.Now().UTC()})
-	key := DeadLetterPrefix + time.Now().UTC().Format("2006-01-02") + "/" + id + ".json"
-	if err := s.st.Put(ctx, key, bytes.NewReader(rec)); err != nil {
-		s.log.Error("cannot record a dead letter; keeping the message", "message_id", id, "err", err)
+// deadLetter records a message that will not be worked under
+// log/dead-letters/ and deletes it: it never loops hot. A message that
+// cannot be recorded is kept.
+func (s *SQS) deadLetter(ctx context.Context, m sqstypes.Message, d DeadLetter) {
+	d.MessageID, d.Body = aws.ToString(m.MessageId), aws.ToString(m.Body)
+	key, err := RecordDeadLetter(ctx, s.st, d)
+	if err != nil {
+		s.log.Error("cannot record a dead letter; keeping the message", "message_id", d.MessageID, "err", err)
 		return
 	}
-	s.log.Error("message delivered too often: recorded and dropped; the sweep will find its objects",
-		"stage", "events", "message_id", id, "receives", receives, "keys", keys, "key", key)
+	s.log.Error("message given up on: recorded and dropped", "stage", "events", "message_id", d.MessageID,
+		"reason", d.Reason, "keys", d.Keys, "key", key)
 	s.delete(ctx, aws.ToString(m.ReceiptHandle))
-}
-
-// handled reports whether every key is gone from its zone.
-func (s *SQS) handled(ctx context.Context, keys []string) (bool, error) {
-	for _, k := range keys {
-		_, err := s.st.Stat(ctx, k)
-		if err == nil {
-			return false, nil
-		}
-		if !errors.Is(err, lake.ErrNotExist) {
-			return false, err
-		}
-	}
-	return true, nil
 }
 
 func (s *SQS) forget(ctx context.Context, id string, f *flight) {

@@ -129,7 +129,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "not an S3 notification", http.StatusBadRequest)
 		return
 	}
-	for _, k := range lakeKeys(refs, w.cfg.Bucket, w.cfg.Prefix) {
+	for _, k := range LakeKeys(refs, w.cfg.Bucket, w.cfg.Prefix) {
 		select {
 		case w.out <- Event{Key: k}:
 		case <-r.Context().Done():

@@ -35,7 +35,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), statusCmd(), retryCmd(), maintainCmd(), contractCmd()}
+	return []*command{initCmd(), runCmd(), tablesCmd(), showCmd(), headCmd(), convertCmd(), trailCmd(), statsCmd(), logCmd(), statusCmd(), retryCmd(), maintainCmd(), contractCmd(), lambdaCmd()}
 }
 
 // globals are the flags every command takes, and the output streams.
@@ -55,6 +55,9 @@ type globals struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 && os.Getenv(runtimeAPIEnv) != "" {
+		args = []string{"lambda"} // started by Lambda as its bootstrap
+	}
 	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" && len(args) == 1 {
 		usage(stdout)
 		return exitOK

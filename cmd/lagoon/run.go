@@ -61,12 +61,18 @@ type runFlags struct {
 	maintEvery time.Duration
 }
 
-func runCmd() *command {
-	f := runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
+// newRunFlags returns the packages' defaults.
+func newRunFlags() *runFlags {
+	f := &runFlags{prep: prepare.DefaultStageConfig(), ld: loader.DefaultConfig(), dm: daemon.DefaultConfig(),
 		ev: events.DefaultLocalConfig(), sqs: events.DefaultSQSConfig(), hook: events.DefaultWebhookConfig(),
 		sideC: daemon.DefaultSideConfig(), stats: stats.DefaultConfig(), strike: strike.DefaultConfig(),
-		maint: maintain.DefaultConfig()}
+		maint: maintain.DefaultConfig(), stages: "prepare,load"}
 	f.ev.Prefixes = []string{lake.PrefixPrepare, lake.PrefixLoad}
+	return f
+}
+
+func runCmd() *command {
+	f := newRunFlags()
 	return &command{
 		name:    "run",
 		logs:    true,
@@ -105,39 +111,17 @@ have not changed for --settle.`,
 		flags: func(fs *flag.FlagSet, g *globals) {
 			fs.BoolVar(&f.once, "once", false, "process what is waiting, then exit")
 			fs.BoolVar(&f.asJSON, "json", false, "with --once: print the summary as JSON")
-			fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
-			fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
 			fs.DurationVar(&f.ev.Rescan, "rescan", f.ev.Rescan, "period of the sweep that catches missed events")
 			fs.StringVar(&f.events, "events", "", "event source: fs (local default), poll (S3 default: sweeps only), sqs (S3 notifications via --queue), webhook (MinIO/Ceph/versitygw posts; token in $LAGOON_WEBHOOK_TOKEN)")
 			fs.StringVar(&f.hook.Addr, "webhook-addr", f.hook.Addr, "where the webhook listens")
 			fs.BoolVar(&f.hook.RawKeys, "webhook-raw-keys", false, "take webhook keys as sent, not URL-decoded (versitygw)")
 			fs.StringVar(&f.sqs.Queue, "queue", "", "SQS queue URL or name, for --events sqs (implies it)")
 			fs.IntVar(&f.sqs.MaxReceives, "max-receives", f.sqs.MaxReceives, "give up on an SQS message delivered more often than this")
-			fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to every row: of prepared files, and of Parquet files dropped into load/")
-			fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
-			fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
-			fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
-			fs.IntVar(&f.strike.Limit, "max-file-failures", f.strike.Limit, "a file that fails on its own account this many times is rejected with its last error (a panic or a stall rejects it at once)")
-			fs.DurationVar(&f.dedupe, "dedupe-window", lake.DefaultDedupeWindow, "a file whose content (SHA-256) its table took in within this window is skipped, not loaded again (0: off)")
-			fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject work on a file (converting, reading its Parquet) that makes no progress for this long; a store that sends nothing is retried instead (0: never)")
-			fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
-			fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
 			fs.DurationVar(&f.dm.ShutdownTimeout, "shutdown-timeout", f.dm.ShutdownTimeout, "grace for jobs in flight at shutdown")
-			fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
-			fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
-			fs.StringVar(&f.piiKey, "pii-key-file", "", "file holding the secret key (at least 16 bytes) of the HMAC-SHA-256 that contracts' pii: hash columns take ($LAGOON_PII_KEY holds the key itself)")
-			fs.StringVar(&f.stages, "stages", "prepare,load", "the pipeline stages this worker runs: prepare, load, or both")
-			fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
+			fs.StringVar(&f.stages, "stages", f.stages, "the pipeline stages this worker runs: prepare, load, or both")
 			fs.DurationVar(&f.sideC.Every, "side-every", f.sideC.Every, "period of the side tables' sync (and of the maintenance's look at tables)")
-			fs.BoolVar(&f.maintain, "maintain", true, "maintain users' tables under stg/: compaction, manifests, snapshot expiry, old metadata, orphans (see lagoon maintain --help)")
-			fs.Int64Var(&f.maint.TargetFileSize, "compact-target-size", f.maint.TargetFileSize, "size in bytes compacted data files are written near (a table's write.target-file-size-bytes wins)")
-			fs.DurationVar(&f.maint.SnapshotAge, "snapshot-retention", f.maint.SnapshotAge, "snapshots older than this are expired (a table's history.expire.max-snapshot-age-ms wins)")
-			fs.IntVar(&f.maint.KeepSnapshots, "keep-snapshots", f.maint.KeepSnapshots, "snapshots always kept, however old (a table's history.expire.min-snapshots-to-keep wins)")
-			fs.DurationVar(&f.maint.OrphanAge, "orphan-age", f.maint.OrphanAge, "files of a table that no snapshot references are deleted once older than this (0: never)")
-			fs.DurationVar(&f.maintEvery, "maintain-every", time.Hour, "a table with no new snapshot is looked at again after this long (expiry, orphans)")
-			fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
 			fs.StringVar(&f.httpAddr, "http", "", "serve the dashboard (/), /metrics (Prometheus), /healthz and /readyz on this address; a bare port (9090) listens on the loopback only (off unless given); retrying from the dashboard takes $LAGOON_HTTP_TOKEN")
-			fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
+			f.pipelineFlags(fs)
 		},
 		run: func(ctx context.Context, g *globals, args []string) int {
 			if !g.wantArgs("run", args, 0, "no arguments") || !g.compatible("run", f.once, "--once", watchFlags...) {
@@ -147,9 +131,41 @@ have not changed for --settle.`,
 				fmt.Fprintln(g.stderr, "lagoon run: --json is for --once's summary; the daemon prints none")
 				return exitUsage
 			}
+			if _, err := stageSet(f.stages); err != nil {
+				fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
+				return exitUsage
+			}
 			return f.run(ctx, g)
 		},
 	}
+}
+
+// pipelineFlags registers the flags of the pipeline's work, which run and
+// lambda share.
+func (f *runFlags) pipelineFlags(fs *flag.FlagSet) {
+	fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
+	fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
+	fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to every row: of prepared files, and of Parquet files dropped into load/")
+	fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
+	fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
+	fs.IntVar(&f.prep.Options.MaxRecordBytes, "max-record-bytes", f.prep.Options.MaxRecordBytes, "longest record (line, CSV row, JSON element) taken; longer ones go to the rejects file")
+	fs.IntVar(&f.strike.Limit, "max-file-failures", f.strike.Limit, "a file that fails on its own account this many times is rejected with its last error (a panic or a stall rejects it at once)")
+	fs.DurationVar(&f.dedupe, "dedupe-window", lake.DefaultDedupeWindow, "a file whose content (SHA-256) its table took in within this window is skipped, not loaded again (0: off)")
+	fs.DurationVar(&f.prep.Options.StallTimeout, "stall-timeout", f.prep.Options.StallTimeout, "stop and reject work on a file (converting, reading its Parquet) that makes no progress for this long; a store that sends nothing is retried instead (0: never)")
+	fs.IntVar(&f.ld.MaxBatchFiles, "max-batch-files", f.ld.MaxBatchFiles, "most files appended in one commit")
+	fs.Int64Var(&f.ld.MaxBatchBytes, "max-batch-bytes", f.ld.MaxBatchBytes, "most bytes appended in one commit")
+	fs.BoolVar(&f.trail, "trail", true, "write the audit trail (trail/records/)")
+	fs.StringVar(&f.keyPEM, "trail-key", os.Getenv("LAGOON_TRAIL_KEY"), "Ed25519 private key (PEM, PKCS#8) signing trail records ($LAGOON_TRAIL_KEY)")
+	fs.StringVar(&f.piiKey, "pii-key-file", "", "file holding the secret key (at least 16 bytes) of the HMAC-SHA-256 that contracts' pii: hash columns take ($LAGOON_PII_KEY holds the key itself)")
+	fs.BoolVar(&f.side, "side-tables", true, "keep the trail, statistics and log tables")
+	fs.BoolVar(&f.maintain, "maintain", true, "maintain users' tables under stg/: compaction, manifests, snapshot expiry, old metadata, orphans (see lagoon maintain --help)")
+	fs.Int64Var(&f.maint.TargetFileSize, "compact-target-size", f.maint.TargetFileSize, "size in bytes compacted data files are written near (a table's write.target-file-size-bytes wins)")
+	fs.DurationVar(&f.maint.SnapshotAge, "snapshot-retention", f.maint.SnapshotAge, "snapshots older than this are expired (a table's history.expire.max-snapshot-age-ms wins)")
+	fs.IntVar(&f.maint.KeepSnapshots, "keep-snapshots", f.maint.KeepSnapshots, "snapshots always kept, however old (a table's history.expire.min-snapshots-to-keep wins)")
+	fs.DurationVar(&f.maint.OrphanAge, "orphan-age", f.maint.OrphanAge, "files of a table that no snapshot references are deleted once older than this (0: never)")
+	fs.DurationVar(&f.maintEvery, "maintain-every", time.Hour, "a table with no new snapshot is looked at again after this long (expiry, orphans)")
+	fs.BoolVar(&f.stats.Prd, "stats-prd", false, "statistics also cover the Iceberg tables under prd/")
+	fs.DurationVar(&f.lease, "claim-ttl", 2*time.Minute, "on S3: a worker's claim on a table not renewed for this long may be taken over")
 }
 
 // watchFlags configure how the daemon watches for new files: --once,
@@ -157,60 +173,17 @@ have not changed for --settle.`,
 var watchFlags = []string{"events", "rescan", "webhook-addr", "webhook-raw-keys", "queue", "max-receives", "http"}
 
 func (f *runFlags) run(ctx context.Context, g *globals) int {
-	lk, err := g.openOwnLake(ctx, g.lakeConfig()) // creates the catalog if it is missing
-	if err != nil {
-		return g.fail("run", err)
-	}
-	defer lk.Close()
-	if err := lk.RequireIdentity(); err != nil {
-		return g.fail("run", err)
-	}
-	if err := lk.MakePrefixes(); err != nil {
-		return g.fail("run", err)
-	}
-	release, err := f.hold(g, lk)
-	if err != nil {
-		return g.fail("run", err)
-	}
-	defer release()
-	f.prep.Settle = f.ld.Settle
-	if f.prep.PIIKey, err = piiKey(f.piiKey); err != nil {
-		return g.fail("run", err)
-	}
-	f.ld.PIIKey = f.prep.PIIKey
-	var side []daemon.SideTask
-	if f.side {
-		sink := logs.NewSink(lk.Store)
-		g.log = slog.New(logs.NewHandler(g.log.Handler(), sink))
-		side = sideTasks(lk, sink, f.trail, f.stats, g.log)
-	}
-	f.sideC.Claims = f.dm.Claims
-	f.ld.Locks = &lake.TableLocks{}
-	if f.trail {
-		key, err := readPrivateKey(f.keyPEM)
-		if err != nil {
-			return g.fail("run", err)
-		}
-		w := trail.NewWriter(lk.Store, key)
-		f.prep.Audit, f.ld.Audit = w, w
-	}
-	// Maintenance first: what it records (trail, log) is synced in the same pass.
-	side = append([]daemon.SideTask{f.maintenance(lk, g)}, side...)
-	dd := lake.Dedupe{Store: lk.Store, Window: f.dedupe, Audit: f.ld.Audit}
-	if dd.Audit == nil {
-		dd.Audit = lake.NoAudit{}
-	}
-	f.prep.Dedupe, f.ld.Dedupe = dd, dd
 	if f.once && isTerminal(g.stderr) {
 		f.onceWork = &onceWork{}
 		f.dm.Observer = f.onceWork
 		f.prep.Options.OnRows = f.onceWork.converted
 	}
-	stages, err := f.pipeline(lk, g)
+	w, err := f.openWorker(ctx, g)
 	if err != nil {
-		fmt.Fprintf(g.stderr, "lagoon run: %v\n", err)
-		return exitUsage
+		return g.fail("run", err)
 	}
+	defer w.close()
+	lk, side, stages := w.lk, w.side, w.stages
 	if f.httpAddr != "" {
 		f.metrics = metrics.New(f.metricsConfig(lk, g))
 		f.dm.Observer = f.metrics
@@ -242,6 +215,82 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	}
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
+}
+
+// worker is a lake opened for work: the stages of this worker's
+// pipeline and its side tasks; close gives the lake back.
+type worker struct {
+	lk     *lake.Lake
+	stages []daemon.Stage
+	side   []daemon.SideTask
+	close  func()
+}
+
+// openWorker opens the lake for work, holds it (see hold) and builds the
+// stages and side tasks the flags ask for; the logger then also feeds the
+// log table. run and lambda share it.
+func (f *runFlags) openWorker(ctx context.Context, g *globals) (*worker, error) {
+	lk, err := g.openOwnLake(ctx, g.lakeConfig()) // creates the catalog if it is missing
+	if err != nil {
+		return nil, err
+	}
+	release, err := f.take(g, lk)
+	if err != nil {
+		lk.Close()
+		return nil, err
+	}
+	w := &worker{lk: lk, close: func() { release(); lk.Close() }}
+	if err := f.build(g, w); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// take checks the lake is this one and holds it.
+func (f *runFlags) take(g *globals, lk *lake.Lake) (func(), error) {
+	if err := lk.RequireIdentity(); err != nil {
+		return nil, err
+	}
+	if err := lk.MakePrefixes(); err != nil {
+		return nil, err
+	}
+	return f.hold(g, lk)
+}
+
+// build makes the worker's stages and side tasks.
+func (f *runFlags) build(g *globals, w *worker) error {
+	lk := w.lk
+	f.prep.Settle = f.ld.Settle
+	var err error
+	if f.prep.PIIKey, err = piiKey(f.piiKey); err != nil {
+		return err
+	}
+	f.ld.PIIKey = f.prep.PIIKey
+	if f.side {
+		sink := logs.NewSink(lk.Store)
+		g.log = slog.New(logs.NewHandler(g.log.Handler(), sink))
+		w.side = sideTasks(lk, sink, f.trail, f.stats, g.log)
+	}
+	f.sideC.Claims = f.dm.Claims
+	f.ld.Locks = &lake.TableLocks{}
+	if f.trail {
+		key, err := readPrivateKey(f.keyPEM)
+		if err != nil {
+			return err
+		}
+		tw := trail.NewWriter(lk.Store, key)
+		f.prep.Audit, f.ld.Audit = tw, tw
+	}
+	// Maintenance first: what it records (trail, log) is synced in the same pass.
+	w.side = append([]daemon.SideTask{f.maintenance(lk, g)}, w.side...)
+	dd := lake.Dedupe{Store: lk.Store, Window: f.dedupe, Audit: f.ld.Audit}
+	if dd.Audit == nil {
+		dd.Audit = lake.NoAudit{}
+	}
+	f.prep.Dedupe, f.ld.Dedupe = dd, dd
+	w.stages = f.pipeline(lk, g)
+	return nil
 }
 
 // onceProgress shows, on a terminal, how far run --once is: the files
@@ -338,11 +387,10 @@ func ready(ctx context.Context, lk *lake.Lake) error {
 	return nil
 }
 
-// pipeline builds the stages --stages names, in pipeline order.
-func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
-	var stages []daemon.Stage
+// stageSet reads --stages: which of prepare and load this worker runs.
+func stageSet(list string) (map[string]bool, error) {
 	want := map[string]bool{}
-	for _, s := range strings.Split(f.stages, ",") {
+	for _, s := range strings.Split(list, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "prepare", "load":
 			want[s] = true
@@ -350,6 +398,14 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 			return nil, fmt.Errorf("--stages: unknown stage %q (prepare, load)", s)
 		}
 	}
+	return want, nil
+}
+
+// pipeline builds the stages --stages names (checked: stageSet), in
+// pipeline order.
+func (f *runFlags) pipeline(lk *lake.Lake, g *globals) []daemon.Stage {
+	var stages []daemon.Stage
+	want, _ := stageSet(f.stages)
 	book := strike.New(lk.Store, f.strike)
 	f.prep.Strikes, f.ld.Strikes = book, book
 	f.ld.StallTimeout = f.prep.Options.StallTimeout // one flag for both stages
@@ -362,7 +418,7 @@ func (f *runFlags) pipeline(lk *lake.Lake, g *globals) ([]daemon.Stage, error) {
 	if want["load"] {
 		stages = append(stages, loader.New(lk.Store, lk.Catalog, f.ld, g.log))
 	}
-	return stages, nil
+	return stages
 }
 
 // hold takes the lake for this process: the run lock of a local lake
