@@ -2,6 +2,7 @@ package lambdafn
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/lagoon-dev/lagoon/events"
@@ -16,7 +17,7 @@ func (h *Handler) work(ctx context.Context, msgs []Message) []Message {
 	stop := h.stopAt(ctx)
 	wctx, cancel := context.WithDeadline(ctx, stop)
 	defer cancel()
-	left := withKeys(msgs)
+	left := h.waiting(ctx, withKeys(msgs)) // a message delivered again may be done already
 	for pass := 1; len(left) > 0; pass++ {
 		if _, err := h.pipe.Tables(wctx, tablesOf(left)); err != nil && wctx.Err() == nil {
 			h.log.Warn("tables failed; their messages will come again unless a later pass loads them", "err", err)
@@ -43,12 +44,21 @@ func withKeys(msgs []Message) []Message {
 }
 
 // waiting keeps the messages some of whose files are still in place (or
-// cannot be looked at).
+// cannot be looked at). The messages are looked at all at once (a batch
+// is at most 10 on SQS; one request per key).
 func (h *Handler) waiting(ctx context.Context, msgs []Message) []Message {
+	wait := make([]bool, len(msgs))
+	var wg sync.WaitGroup
+	for i, m := range msgs {
+		wg.Go(func() {
+			done, err := events.Handled(ctx, h.st, m.Keys)
+			wait[i] = err != nil || !done
+		})
+	}
+	wg.Wait()
 	var out []Message
-	for _, m := range msgs {
-		done, err := events.Handled(ctx, h.st, m.Keys)
-		if err != nil || !done {
+	for i, m := range msgs {
+		if wait[i] {
 			out = append(out, m)
 		}
 	}
