@@ -154,19 +154,24 @@ func TestHandlerBatch(t *testing.T) {
 }
 
 // TestHandlerSweep: a scheduled event loads what waits with no message
-// for it, then syncs the side tables.
+// for it, rejects a file outside the layout (whose message was a dead
+// letter), then syncs the side tables.
 func TestHandlerSweep(t *testing.T) {
 	l := lakefixture.Open(t)
 	h, syncs := handlerOn(t, l)
 	lakefixture.Drop(t, l, "prepare/db/lost/e.csv", []byte("id\n1\n2\n3\n"))
+	lakefixture.Drop(t, l, "prepare/loose.csv", []byte("id\n1\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, err := h.Invoke(ctx, []byte(`{"version":"0","source":"aws.events","detail-type":"Scheduled Event","detail":{}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum := out.(daemon.Summary); sum.Rows != 3 || *syncs != 1 {
+	if sum := out.(daemon.Summary); sum.Rows != 3 || len(sum.Rejected) != 1 || *syncs != 1 {
 		t.Errorf("summary %+v, syncs %d", sum, *syncs)
+	}
+	if lakefixture.Exists(l, "prepare/loose.csv") || !lakefixture.Exists(l, "log/rejected/prepare/loose.csv") {
+		t.Error("the file outside the layout is not rejected")
 	}
 	if _, err := h.Invoke(ctx, []byte(`{"hello":"world"}`)); !errors.Is(err, lambdafn.ErrUnknownEvent) {
 		t.Errorf("an unknown event: %v", err)
