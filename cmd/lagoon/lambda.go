@@ -71,6 +71,9 @@ Deploy it with deploy/aws/lagoon.yaml; see docs/aws.md.`,
 func (f *runFlags) lambda(ctx context.Context, g *globals, cfg lambdafn.Config) int {
 	w, err := f.openWorker(ctx, g)
 	if err != nil {
+		if rerr := lambdafn.ReportInitError(ctx, os.Getenv(runtimeAPIEnv), err); rerr != nil {
+			g.log.Error("cannot report the init error", "err", rerr)
+		}
 		return g.fail("lambda", err)
 	}
 	defer w.close()

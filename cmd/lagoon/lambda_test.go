@@ -278,6 +278,10 @@ func TestLambdaExactlyOnce(t *testing.T) {
 	if letters != 2 {
 		t.Errorf("%d dead letters, want 2 (garbage, a key outside the layout)", letters)
 	}
+	id := f.api.Invoke([]byte(`{"hello":"world"}`), time.Minute)
+	if a, err := f.api.Wait(ctx, id); err != nil || !a.Error || !strings.Contains(string(a.Body), "not an event lagoon takes") {
+		t.Errorf("an unknown event: %+v %v", a, err)
+	}
 	if again := f.deliver(t, batches(t, msgs), time.Minute); len(again) != 0 {
 		t.Errorf("the whole lot delivered again: %v named", again)
 	}
@@ -345,6 +349,25 @@ func assertNothingWaits(tb testing.TB, l *lake.Lake) {
 				tb.Errorf("left waiting: %s (%v)", info.Key, err)
 			}
 		}
+	}
+}
+
+// TestLambdaInitError: a function that cannot open its lake says why to
+// the Runtime API (…/init/error) and exits 1.
+func TestLambdaInitError(t *testing.T) {
+	api, err := lambdaapi.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	cmd := exec.Command(lagoonBin, "lambda")
+	cmd.Env = append(os.Environ(), "AWS_LAMBDA_RUNTIME_API="+api.Addr, "LAGOON_ROOT="+t.TempDir(), "LAGOON_CATALOG=nonsense://x")
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != exitError {
+		t.Errorf("exit %v: %s", err, out)
+	}
+	if errs := api.InitErrors(); len(errs) != 1 || !strings.Contains(errs[0], "errorMessage") {
+		t.Errorf("init errors: %v (output %s)", errs, out)
 	}
 }
 
