@@ -117,7 +117,7 @@ func (s *SQS) receive(ctx context.Context, out chan<- Event) error {
 			failures++
 			wait := retry.Delay(failures)
 			s.log.Warn("sqs receive failed; retrying", "err", err, "in", wait)
-			sleep(ctx, wait)
+			lake.Sleep(ctx, wait)
 			continue
 		}
 		failures = 0
@@ -244,13 +244,4 @@ func (s *SQS) delete(ctx context.Context, receipt string) bool {
 		return false
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -1,6 +1,7 @@
 package lake
 
 import (
+	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -25,4 +26,15 @@ func (b Backoff) Delay(n int) time.Duration {
 		return d
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// Sleep waits d, or until ctx ends (whichever comes first): the wait
+// between retries.
+func Sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

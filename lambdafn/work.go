@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lagoon-dev/lagoon/events"
+	"github.com/lagoon-dev/lagoon/lake"
 )
 
 // work carries the messages' files through their tables' stages, pass
@@ -27,7 +28,7 @@ func (h *Handler) work(ctx context.Context, msgs []Message) []Message {
 		if len(left) == 0 || time.Until(stop) < 2*wait {
 			break
 		}
-		sleep(wctx, wait)
+		lake.Sleep(wctx, wait)
 	}
 	return left
 }
@@ -63,13 +64,4 @@ func (h *Handler) waiting(ctx context.Context, msgs []Message) []Message {
 		}
 	}
 	return out
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

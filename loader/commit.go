@@ -79,7 +79,7 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 		}
 		aside.Conflicts++
 		l.log.Debug("commit conflict, retrying", "table", ref.String(), "attempt", attempt+1, "err", err)
-		sleepCtx(ctx, time.Duration(attempt+1)*50*time.Millisecond)
+		lake.Sleep(ctx, conflictBackoff.Delay(attempt+1))
 	}
 	if errors.Is(err, errUnknownCommit) {
 		// Keep the intent: recovery will learn the outcome later.
@@ -90,6 +90,11 @@ func (l *Loader) commitBatch(ctx context.Context, ref lake.TableRef, srcs []*sou
 	}
 	return lake.Result{}, fmt.Errorf("commit %s: %w", ref, err)
 }
+
+// conflictBackoff spaces a batch's commit attempts after conflicts: the
+// one retry policy, jittered, so that workers beaten together do not try
+// again together.
+var conflictBackoff = lake.Backoff{Min: 50 * time.Millisecond, Max: 2 * time.Second}
 
 // abandon cleans up after a batch known not to be committed: data files
 // its attempts wrote (when CleanOrphans is on), then its intent.
@@ -571,15 +576,6 @@ func (r *batchReader) RecordBatch() arrow.RecordBatch { return r.cur }
 func (r *batchReader) Record() arrow.RecordBatch { return r.cur }
 
 func (r *batchReader) Err() error { return r.err }
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
 
 // receivedAt is when the batch's oldest file arrived: as prepare
 // recorded it in the file, or else the file's mtime.
