@@ -121,7 +121,8 @@ func (t *Task) one(ctx context.Context, tg target, m Maintainer) error {
 		defer release()
 		ctx = cctx
 	}
-	rep, err := m.Table(ctx, ref)
+	rep, err := Recorder{Store: t.Lake.Store, Audit: t.Audit, Log: t.Log}.Run(ctx, m, ref)
+	t.logMaintained(ref, rep)
 	if err != nil {
 		t.Log.Warn("table maintenance failed; will retry", "stage", "maintain", "table", ref.String(), "err", err)
 		return err
@@ -131,7 +132,7 @@ func (t *Task) one(ctx context.Context, tg target, m Maintainer) error {
 		next.swept = next.at
 	}
 	t.seen[ref] = next
-	return t.record(ctx, ref, rep)
+	return nil
 }
 
 // due reports whether tg has a new snapshot, or was last looked at Every
@@ -152,19 +153,15 @@ func currentSnapshot(ctx context.Context, lk *lake.Lake, ref lake.TableRef) (int
 	return 0, nil
 }
 
-// record logs and audits a run that changed the table.
-func (t *Task) record(ctx context.Context, ref lake.TableRef, rep Report) error {
+// logMaintained logs a run that changed the table.
+func (t *Task) logMaintained(ref lake.TableRef, rep Report) {
 	if !rep.Did() {
-		return nil
+		return
 	}
 	t.Log.Info("table maintained", logs.KeepKey, true, "stage", "maintain", "table", ref.String(), "files_rewritten", rep.FilesRewritten,
 		"files_written", rep.FilesWritten, "bytes_rewritten", rep.BytesRewritten, "manifests_rewritten", rep.ManifestsRewritten,
 		"snapshots_expired", rep.SnapshotsExpired, "orphans_deleted", rep.OrphansDeleted, "metadata_deleted", rep.MetadataDeleted,
 		"took", rep.Took)
-	if t.Audit == nil {
-		return nil
-	}
-	return t.Audit.Record(ctx, lake.AuditEvent{Kind: lake.AuditMaintained, Table: ref.String(), SnapshotID: rep.Snapshot, Detail: rep.Summary()})
 }
 
 // UserTables lists the tables lk owns under stg/ (not its side tables,

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/lagoon-dev/lagoon/lake"
 	"github.com/lagoon-dev/lagoon/loader"
 	"github.com/lagoon-dev/lagoon/maintain"
+	"github.com/lagoon-dev/lagoon/trail"
 )
 
 func maintainCmd() *command {
@@ -39,6 +42,12 @@ No row is lost or repeated: a compaction that an append beats is replayed
 over it, and expiry and orphan cleanup keep what a batch in flight may still
 commit. lagoon run does the same by itself (--maintain). --dry-run reports
 what is due and changes nothing; --json prints one object per table.
+
+Each run is recorded in the trail (signed with $LAGOON_TRAIL_KEY when set),
+once, even when it is cut: the table's next maintenance records what a cut
+run did. A local lake that lagoon run holds is refused (the daemon maintains
+it); on a bucket, a table another worker maintains right now is left, with
+an error naming it.
 
 Exit status 0 when every table was maintained, 1 when one failed (the others
 are maintained all the same).`,
@@ -82,7 +91,17 @@ func runMaintain(ctx context.Context, g *globals, only *lake.TableRef, cfg maint
 	if err != nil {
 		return g.fail("maintain", err)
 	}
-	reps, err := maintainAll(ctx, g, lk, refs, cfg)
+	release, err := holdForMaintenance(lk)
+	if err != nil {
+		return g.fail("maintain", err)
+	}
+	defer release()
+	key, err := readPrivateKey(os.Getenv("LAGOON_TRAIL_KEY"))
+	if err != nil {
+		return g.fail("maintain", err)
+	}
+	rec := maintain.Recorder{Store: lk.Store, Audit: trail.NewWriter(lk.Store, key), Log: g.log}
+	reps, err := maintainAll(ctx, g, lk, refs, cfg, rec)
 	if perr := printMaintained(g, reps); perr != nil && err == nil {
 		err = perr
 	}
@@ -102,7 +121,7 @@ func maintainTargets(ctx context.Context, lk *lake.Lake, only *lake.TableRef) ([
 
 // maintainAll maintains each table (side tables with their own retention),
 // saying on stderr how far it is.
-func maintainAll(ctx context.Context, g *globals, lk *lake.Lake, refs []lake.TableRef, cfg maintain.Config) ([]maintain.Report, error) {
+func maintainAll(ctx context.Context, g *globals, lk *lake.Lake, refs []lake.TableRef, cfg maintain.Config, rec maintain.Recorder) ([]maintain.Report, error) {
 	var reps []maintain.Report
 	var errs []error
 	for i, ref := range refs {
@@ -117,11 +136,46 @@ func maintainAll(ctx context.Context, g *globals, lk *lake.Lake, refs []lake.Tab
 				return loader.InFlight(ctx, lk.Store, ref)
 			}
 		}
-		rep, err := m.Table(ctx, ref)
+		rep, err := claimed(ctx, lk, ref, g.log, func(ctx context.Context) (maintain.Report, error) { return rec.Run(ctx, m, ref) })
 		reps = append(reps, rep)
 		errs = append(errs, err)
 	}
 	return reps, errors.Join(errs...)
+}
+
+// holdForMaintenance takes a local lake's run lock, which lagoon run
+// holds (it maintains the lake itself): one process maintains a local
+// lake. Workers on an object store share it through claims per table.
+func holdForMaintenance(lk *lake.Lake) (func(), error) {
+	local, ok := lk.Store.(*lake.Local)
+	if !ok {
+		return func() {}, nil
+	}
+	lock, err := lake.LockLocal(local)
+	if err != nil {
+		return nil, fmt.Errorf("%w (lagoon run maintains the lake itself; stop it to maintain by hand)", err)
+	}
+	return func() { lock.Release() }, nil
+}
+
+// errMaintained: another worker maintains the table right now.
+var errMaintained = errors.New("another worker maintains it now")
+
+// claimed runs fn under ref's maintenance claim, the daemon's, on an
+// object store (a local lake is held whole: holdForMaintenance).
+func claimed(ctx context.Context, lk *lake.Lake, ref lake.TableRef, log *slog.Logger, fn func(context.Context) (maintain.Report, error)) (maintain.Report, error) {
+	if _, local := lk.Store.(*lake.Local); local {
+		return fn(ctx)
+	}
+	cctx, release, ok, err := lake.Claims{Store: lk.Store, TTL: 2 * time.Minute, Log: log}.Claim(ctx, maintain.Zone, ref)
+	if err != nil || !ok {
+		if err == nil {
+			err = errMaintained
+		}
+		return maintain.Report{Table: ref.String()}, fmt.Errorf("maintain %s: %w", ref, err)
+	}
+	defer release()
+	return fn(cctx)
 }
 
 func printMaintained(g *globals, reps []maintain.Report) error {
