@@ -47,14 +47,15 @@ func sqsEvent(tb testing.TB, pairs ...string) []byte {
 func TestTriage(t *testing.T) {
 	body := s3Body("lake/prepare/shop/orders/a%20b.csv")
 	sns, _ := json.Marshal(map[string]string{"Type": "Notification", "Message": body})
+	bridge := `{"version":"0","detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"lake-bucket"},"object":{"key":"lake/prepare/shop/orders/a b.csv","size":3}}}`
 	ev := sqsEvent(t, "m1", body, "m2", string(sns), "m3", "not json at all",
 		"m4", s3Body("lake/prepare/orders.csv"), "m5", strings.Replace(body, "lake-bucket", "other-bucket", 1),
-		"m6", s3Body("lake/stg/shop/orders/data/x.parquet"))
+		"m6", s3Body("lake/stg/shop/orders/data/x.parquet"), "m7", bridge)
 	msgs, err := lambdafn.Triage(ev, "lake-bucket", "lake/")
-	if err != nil || len(msgs) != 6 {
+	if err != nil || len(msgs) != 7 {
 		t.Fatalf("%v %v", msgs, err)
 	}
-	for _, i := range []int{0, 1} {
+	for _, i := range []int{0, 1, 6} { // S3's own, SNS-wrapped, EventBridge's
 		if msgs[i].Dead != nil || len(msgs[i].Keys) != 1 || msgs[i].Keys[0] != "prepare/shop/orders/a b.csv" || msgs[i].Receives != 1 {
 			t.Errorf("message %d: %+v", i, msgs[i])
 		}
@@ -62,7 +63,7 @@ func TestTriage(t *testing.T) {
 	if msgs[2].Dead == nil || msgs[3].Dead == nil || len(msgs[3].Keys) != 0 {
 		t.Errorf("garbage and a key outside the layout: %+v", msgs[2:4])
 	}
-	for _, m := range msgs[4:] {
+	for _, m := range msgs[4:6] {
 		if m.Dead != nil || len(m.Keys) != 0 {
 			t.Errorf("no work: %+v", m)
 		}
