@@ -178,3 +178,30 @@ func TestHandlerSweep(t *testing.T) {
 		t.Errorf("an unknown event: %v", err)
 	}
 }
+
+// TestHandlerDirectNotification: a notification invoking the function
+// directly (no queue) loads its file, and is an error while the file
+// waits (a table another worker holds), so that Lambda retries it.
+func TestHandlerDirectNotification(t *testing.T) {
+	l := lakefixture.Open(t)
+	h, _ := handlerOn(t, l)
+	lakefixture.Drop(t, l, "load/db/direct/d.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 4)))
+	lakefixture.Drop(t, l, "load/db/held/h.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 2)))
+	claims := lake.Claims{Store: l.Store, TTL: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	_, release, ok, err := claims.Claim(context.Background(), lake.PrefixLoad, lake.TableRef{DB: "db", Table: "held"})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := h.Invoke(ctx, []byte(s3Body("load/db/direct/d.parquet"))); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.direct")); n != 4 {
+		t.Errorf("db.direct rows = %d", n)
+	}
+	if _, err := h.Invoke(ctx, []byte(s3Body("load/db/held/h.parquet"))); err == nil {
+		t.Error("a file still waiting: no error, so Lambda would not retry")
+	}
+}
