@@ -8,6 +8,8 @@ package lambdafn
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,9 +80,23 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error
 	if err == nil {
 		return h.batch(ctx, msgs), nil
 	}
+	return h.direct(ctx, event)
+}
+
+// direct works a notification that invoked the function itself: an
+// error while its files wait, so that Lambda retries it; keys outside the
+// layout are recorded as a dead letter, the others worked.
+func (h *Handler) direct(ctx context.Context, event []byte) (any, error) {
 	m := triage(event, h.cfg.Bucket, h.cfg.Prefix)
 	if m.Dead != nil && len(m.Keys) == 0 {
 		return nil, fmt.Errorf("%w: %v", ErrUnknownEvent, m.Dead)
+	}
+	if m.Dead != nil { // some of its keys are outside the layout: recorded, the others worked
+		sum := sha256.Sum256(event)
+		m.ID, m.Body = "direct-"+hex.EncodeToString(sum[:8]), string(event)
+		if !h.bury(ctx, m) {
+			return nil, fmt.Errorf("cannot record a dead letter: %w", m.Dead)
+		}
 	}
 	if left := h.work(ctx, []Message{m}); len(left) > 0 {
 		return nil, fmt.Errorf("files not loaded yet: %v", left[0].Keys)
@@ -92,14 +108,21 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error
 // again: those whose files are still waiting. Dead letters are recorded
 // and not named (one that cannot be recorded is named, to keep it).
 func (h *Handler) batch(ctx context.Context, msgs []Message) lambdaevents.SQSEventResponse {
-	var fail []lambdaevents.SQSBatchItemFailure
+	named := map[string]bool{}
 	for _, m := range msgs {
 		if m.Dead != nil && !h.bury(ctx, m) {
-			fail = append(fail, lambdaevents.SQSBatchItemFailure{ItemIdentifier: m.ID})
+			named[m.ID] = true
 		}
 	}
 	for _, m := range h.work(ctx, msgs) {
-		fail = append(fail, lambdaevents.SQSBatchItemFailure{ItemIdentifier: m.ID})
+		named[m.ID] = true
+	}
+	var fail []lambdaevents.SQSBatchItemFailure
+	for _, m := range msgs { // in the batch's order, each once
+		if named[m.ID] {
+			fail = append(fail, lambdaevents.SQSBatchItemFailure{ItemIdentifier: m.ID})
+			delete(named, m.ID)
+		}
 	}
 	return lambdaevents.SQSEventResponse{BatchItemFailures: fail}
 }
