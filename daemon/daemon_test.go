@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -135,4 +137,46 @@ func (h holdOne) Claim(ctx context.Context, zone string, ref lake.TableRef) (con
 		return nil, nil, false, nil
 	}
 	return h.Claims.Claim(ctx, zone, ref)
+}
+
+// TestPreparedOutputLoadsAtOnce: what prepare publishes is loaded by the
+// same daemon at once — no event for it, no sweep, and no settling (an
+// hour here), since this process published it whole.
+func TestPreparedOutputLoadsAtOnce(t *testing.T) {
+	l := lakefixture.Open(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fin := &lake.Finished{}
+	pc := prepare.DefaultStageConfig()
+	pc.Settle, pc.Finished = time.Hour, fin
+	lc := loader.DefaultConfig()
+	lc.Settle, lc.Finished = time.Hour, fin
+	d := daemon.New([]daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}, daemon.DefaultConfig(), log)
+	ev := make(chan events.Event)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx, ev) })
+	defer func() { cancel(); wg.Wait() }()
+	key := "prepare/db/quick/q.ndjson"
+	lakefixture.Drop(t, l, key, []byte("{\"id\":1}\n{\"id\":2}\n"))
+	old := time.Now().Add(-2 * time.Hour) // settled long ago, for prepare
+	if err := os.Chtimes(filepath.Join(lakefixture.Root(l), key), old, old); err != nil {
+		t.Fatal(err)
+	}
+	ev <- events.Event{Key: key}
+	deadline := time.Now().Add(20 * time.Second)
+	for lakefixture.Exists(l, key) || !tableHas(l, "db.quick") {
+		if time.Now().After(deadline) {
+			t.Fatal("the prepared output was not loaded at once")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.quick")); n != 2 {
+		t.Errorf("rows = %d", n)
+	}
+}
+
+func tableHas(l *lake.Lake, name string) bool {
+	ref, _ := lake.ParseTableRef(name)
+	tbl, err := l.LoadTable(context.Background(), ref)
+	return err == nil && tbl.CurrentSnapshot() != nil
 }

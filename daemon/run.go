@@ -172,10 +172,10 @@ func (s *scheduler) finished(ctx context.Context, r done) {
 	j.running = false
 	zone := s.d.stages[r.key.stage].Zone()
 	s.sum.add(zone, r.res)
-	if zone == lake.PrefixPrepare && r.res.Files > 0 {
-		// What prepare published waits in load/: an event may bring it,
-		// a sweep makes sure.
-		s.after(ctx, 0, rescanKey)
+	if next := r.key.stage + 1; r.res.Files > 0 && next < len(s.d.stages) {
+		// What this stage published waits for the next one: its job for
+		// the table is marked now, not left to an event or a sweep.
+		s.mark(jobKey{next, r.key.ref}, []string{r.key.ref.Dir(s.d.stages[next].Zone())})
 	}
 	switch {
 	case r.err != nil:

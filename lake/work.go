@@ -145,9 +145,10 @@ func PublishTemp(key string) string {
 // ListSettled lists the files under dirs that are finished, oldest first
 // (then by key): settled, not held open for writing by any process (where
 // the store can tell: WriterFinder), not being published (see
-// PublishTemp); ignored names are left out. Files not finished yet are
+// PublishTemp); ignored names are left out. A file this process
+// published whole (fin) needs no settling. Files not finished yet are
 // counted in res.
-func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, res *Result) ([]ObjectInfo, error) {
+func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, fin *Finished, res *Result) ([]ObjectInfo, error) {
 	var out []ObjectInfo
 	seen := map[string]bool{}
 	for _, dir := range dirs {
@@ -158,7 +159,7 @@ func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Durat
 			seen[info.Key] = true
 			switch {
 			case Ignored(info.Key):
-			case !Settled(info, settle, now):
+			case !fin.Has(info.Key) && !Settled(info, settle, now):
 				res.Wait(info, settle)
 			default:
 				out = append(out, info)

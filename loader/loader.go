@@ -36,6 +36,9 @@ type Config struct {
 	// Settle is how long a file must go unmodified before it is loaded, so
 	// that a file still being written is not loaded half.
 	Settle time.Duration
+	// Finished, when set, names the files this process's prepare stage
+	// published whole: they are loaded without settling.
+	Finished *lake.Finished
 	// CommitAttempts bounds the retries of a commit that meets a conflict.
 	CommitAttempts int
 	// CleanOrphans removes, after a crash, the data files that an attempt
@@ -161,7 +164,7 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 // collect lists the table's settled Parquet files, oldest first, rejecting
 // keys that are not Parquet or do not map to this table's columns.
 func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
-	infos, err := lake.ListSettled(ctx, l.st, dirs, l.cfg.Settle, l.cfg.Now(), res)
+	infos, err := lake.ListSettled(ctx, l.st, dirs, l.cfg.Settle, l.cfg.Now(), l.cfg.Finished, res)
 	if err != nil {
 		return nil, err
 	}

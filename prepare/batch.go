@@ -291,6 +291,9 @@ func (s *Stage) publish(ctx context.Context, in intent) ([]lake.Rejected, error)
 		if err := s.st.Rename(ctx, o.Temp, o.Final); err != nil && !errors.Is(err, lake.ErrNotExist) {
 			return nil, err
 		}
+		if s.cfg.Finished != nil {
+			s.cfg.Finished.Mark(o.Final) // whole: the loader need not wait for it to settle
+		}
 	}
 	var rejected []lake.Rejected
 	if err := s.auditPrepared(ctx, in); err != nil {

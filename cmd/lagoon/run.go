@@ -274,6 +274,8 @@ func (f *runFlags) build(g *globals, w *worker) error {
 	}
 	f.sideC.Claims = f.dm.Claims
 	f.ld.Locks = &lake.TableLocks{}
+	f.prep.Finished = &lake.Finished{}
+	f.ld.Finished = f.prep.Finished // prepare's outputs are whole: loaded without settling
 	if f.trail {
 		key, err := readPrivateKey(f.keyPEM)
 		if err != nil {
