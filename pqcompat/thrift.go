@@ -333,10 +333,22 @@ func (d *decoder) strct(depth int) (Value, error) {
 			return Value{}, fmt.Errorf("field %d: %w", id, err)
 		}
 		if !d.skip {
-			v.Fields = append(v.Fields, Field{ID: id, Value: f})
+			v.put(id, f)
 		}
 		last = id
 	}
+}
+
+// put keeps a decoded field. A field id met again replaces the earlier
+// value in its place, as a generated Thrift reader (arrow-go's) assigns
+// each occurrence in turn: the last one is what readers see, and the
+// only one the repairs look at and encode again.
+func (v *Value) put(id int16, f Value) {
+	if old := v.Get(id); old != nil {
+		*old = f
+		return
+	}
+	v.Fields = append(v.Fields, Field{ID: id, Value: f})
 }
 
 // field reads a struct field's value; a bool field's value is in its
