@@ -108,6 +108,17 @@ func invoke(tb testing.TB, h *lambdafn.Handler, within time.Duration, event []by
 	return ids
 }
 
+// holdLoad claims table db.<name>'s load, as another worker would.
+func holdLoad(tb testing.TB, l *lake.Lake, name string) (release func()) {
+	tb.Helper()
+	claims := lake.Claims{Store: l.Store, TTL: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	_, release, ok, err := claims.Claim(context.Background(), lake.PrefixLoad, lake.TableRef{DB: "db", Table: name})
+	if err != nil || !ok {
+		tb.Fatal(ok, err)
+	}
+	return release
+}
+
 // TestHandlerBatch: one invocation carries a dropped file to its table
 // (prepared, then loaded); garbage is a dead letter that does not fail the
 // batch; a table another worker holds fails its message alone, which
@@ -118,11 +129,7 @@ func TestHandlerBatch(t *testing.T) {
 	lakefixture.Drop(t, l, "prepare/db/events/e.ndjson", []byte("{\"id\":1}\n{\"id\":2}\n"))
 	lakefixture.Drop(t, l, "load/db/orders/o.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5)))
 	lakefixture.Drop(t, l, "load/db/held/h.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)))
-	claims := lake.Claims{Store: l.Store, TTL: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	_, release, ok, err := claims.Claim(context.Background(), lake.PrefixLoad, lake.TableRef{DB: "db", Table: "held"})
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
+	release := holdLoad(t, l, "held")
 	batch := sqsEvent(t, "e", s3Body("prepare/db/events/e.ndjson"), "o", s3Body("load/db/orders/o.parquet"),
 		"g", "garbage", "h", s3Body("load/db/held/h.parquet"), "gone", s3Body("load/db/orders/long-gone.parquet"))
 	if failed := invoke(t, h, 2*time.Second, batch); strings.Join(failed, ",") != "h" {
@@ -187,11 +194,7 @@ func TestHandlerDirectNotification(t *testing.T) {
 	h, _ := handlerOn(t, l)
 	lakefixture.Drop(t, l, "load/db/direct/d.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 4)))
 	lakefixture.Drop(t, l, "load/db/held/h.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 2)))
-	claims := lake.Claims{Store: l.Store, TTL: time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	_, release, ok, err := claims.Claim(context.Background(), lake.PrefixLoad, lake.TableRef{DB: "db", Table: "held"})
-	if err != nil || !ok {
-		t.Fatal(ok, err)
-	}
+	release := holdLoad(t, l, "held")
 	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

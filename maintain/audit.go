@@ -46,7 +46,8 @@ func (r Recorder) journal() journal.Journal[run] {
 }
 
 // Run maintains ref with m and records what it did; first it records
-// the runs of ref that were cut.
+// the runs of ref that were cut. The run's intent is stored before its
+// first commit only: a run that commits nothing stores none.
 func (r Recorder) Run(ctx context.Context, m Maintainer, ref lake.TableRef) (Report, error) {
 	if m.Config.DryRun {
 		return m.Table(ctx, ref) // changes nothing: nothing to record
@@ -54,26 +55,30 @@ func (r Recorder) Run(ctx context.Context, m Maintainer, ref lake.TableRef) (Rep
 	if err := r.recoverRuns(ctx, m, ref); err != nil {
 		return Report{Table: ref.String()}, err
 	}
-	in, err := r.begin(ctx, m, ref)
-	if err != nil {
-		return Report{Table: ref.String()}, err
+	var in *run
+	m.BeforeCommit = func(ctx context.Context, tbl *table.Table) error {
+		if in != nil {
+			return nil
+		}
+		began := newRun(ref, tbl)
+		if err := r.journal().Write(ctx, ref.String(), began.ID, began); err != nil {
+			return err
+		}
+		in = &began
+		return nil
 	}
 	rep, err := m.Table(ctx, ref)
 	if err != nil {
 		return rep, err // the intent stays: the next run records what this one did
 	}
-	if err := r.record(ctx, ref, rep); err != nil {
+	if err := r.record(ctx, ref, rep); err != nil || in == nil {
 		return rep, err
 	}
 	return rep, r.journal().Drop(ctx, ref.String(), in.ID)
 }
 
-// begin stores the intent of a run of ref.
-func (r Recorder) begin(ctx context.Context, m Maintainer, ref lake.TableRef) (run, error) {
-	tbl, err := m.Catalog.LoadTable(ctx, ref.Ident())
-	if err != nil {
-		return run{}, fmt.Errorf("maintain %s: %w", ref, err)
-	}
+// newRun is the intent of a run of ref about to change tbl.
+func newRun(ref lake.TableRef, tbl *table.Table) run {
 	in := run{ID: uuid.NewString(), Table: ref.String(), Began: time.Now().UTC()}
 	if s := tbl.CurrentSnapshot(); s != nil {
 		in.Snapshot = s.SnapshotID
@@ -81,7 +86,7 @@ func (r Recorder) begin(ctx context.Context, m Maintainer, ref lake.TableRef) (r
 	if snaps := tbl.Metadata().Snapshots(); len(snaps) > 0 {
 		in.Oldest = snaps[0].SnapshotID
 	}
-	return in, r.journal().Write(ctx, ref.String(), in.ID, in)
+	return in
 }
 
 // record audits a run that changed the table.

@@ -123,6 +123,10 @@ type Maintainer struct {
 	Lake   lake.Identity
 	Config Config
 	Log    *slog.Logger
+	// BeforeCommit, when set, is called before each commit with the table
+	// as it stands (Recorder: a run's intent, once it is to change the
+	// table).
+	BeforeCommit func(ctx context.Context, tbl *table.Table) error
 }
 
 // Table runs every step that is due on ref and reports what it did. A
@@ -196,6 +200,11 @@ func once(lookup func(context.Context, lake.TableRef) (time.Time, error)) func(c
 func (m Maintainer) commit(ctx context.Context, ref lake.TableRef, tbl *table.Table, tx *table.Transaction) (*table.Table, error) {
 	if m.Config.DryRun {
 		return tbl, nil
+	}
+	if m.BeforeCommit != nil {
+		if err := m.BeforeCommit(ctx, tbl); err != nil {
+			return tbl, err
+		}
 	}
 	next, err := tx.Commit(ctx)
 	if next != nil && err != nil {

@@ -34,7 +34,9 @@ import (
 // batches form then). Killed in 3–4, recovery redoes step 4, each part of
 // which is safe to repeat. So a source leaves prepare/ only once its rows
 // are durably in load/, and its rows reach load/ once.
-const intentPrefix = lake.PrefixTmp + "lagoon/prepare/"
+//
+// IntentPrefix holds those intents (lagoon status counts them).
+const IntentPrefix = lake.PrefixTmp + "lagoon/prepare/"
 
 const (
 	stateWriting    = "writing"
@@ -76,11 +78,11 @@ func (in intent) ref() lake.TableRef { return lake.TableRef{DB: in.DB, Table: in
 // journal keeps the stage's intents, grouped by table:
 // tmp/lagoon/prepare/<db>.<table>/<batch>.json.
 func (s *Stage) journal() journal.Journal[intent] {
-	return journal.Journal[intent]{Store: s.st, Prefix: intentPrefix, Log: s.log}
+	return journal.Journal[intent]{Store: s.st, Prefix: IntentPrefix, Log: s.log}
 }
 
 func (in intent) key() string {
-	return journal.Journal[intent]{Prefix: intentPrefix}.Key(in.ref().String(), in.Batch)
+	return journal.Journal[intent]{Prefix: IntentPrefix}.Key(in.ref().String(), in.Batch)
 }
 
 // outputFinal is the published name of the batch's i-th output.

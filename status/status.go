@@ -16,6 +16,8 @@ import (
 
 	"github.com/lagoon-dev/lagoon/internal/human"
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/loader"
+	"github.com/lagoon-dev/lagoon/prepare"
 )
 
 // Stages are the zones files wait in, by stage name.
@@ -23,7 +25,7 @@ var Stages = map[string]string{"prepare": lake.PrefixPrepare, "load": lake.Prefi
 
 // intentPrefixes are where the stages keep the intents of batches in
 // flight, one folder per table (<db>.<table>/<batch>.json).
-var intentPrefixes = map[string]string{"prepare": lake.PrefixTmp + "lagoon/prepare/", "load": lake.PrefixTmp + "lagoon/intents/"}
+var intentPrefixes = map[string]string{"prepare": prepare.IntentPrefix, "load": loader.IntentPrefix}
 
 // Waiting is what waits in one stage of one table.
 type Waiting struct {

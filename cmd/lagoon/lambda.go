@@ -77,19 +77,11 @@ func (f *runFlags) lambda(ctx context.Context, g *globals, cfg lambdafn.Config) 
 		return g.fail("lambda", err)
 	}
 	defer w.close()
-	if loc, ok := w.lk.Store.(located); ok {
-		cfg.Bucket, cfg.Prefix = loc.Bucket(), loc.Prefix()
-	}
+	cfg.Bucket, cfg.Prefix = bucketOf(w.lk)
 	d := daemon.New(w.stages, f.dm, g.log)
 	sync := func(ctx context.Context) error { return daemon.SyncSide(ctx, w.side, f.sideC.Claims, g.log) }
 	h := lambdafn.New(d, w.lk.Store, sync, cfg, g.log)
 	g.log.Info("lagoon lambda ready", "root", g.root)
 	lambda.StartWithOptions(h.Invoke, lambda.WithContext(ctx))
 	return exitOK
-}
-
-// located is a store in a bucket (lake.S3).
-type located interface {
-	Bucket() string
-	Prefix() string
 }

@@ -14,7 +14,6 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -40,20 +39,9 @@ func newFnLake(t *testing.T, bucket string, env ...string) *fnLake {
 	t.Helper()
 	lakefixture.Moto(t)
 	ctx := context.Background()
-	lakefixture.Bucket(t, lakefixture.S3Client(t), bucket)
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fnLake{root: "s3://" + bucket + "/lake", bucket: bucket, q: sqs.NewFromConfig(cfg)}
-	qo, err := f.q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(bucket + "-events")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.url = aws.ToString(qo.QueueUrl)
-	if code, out, errOut := lagoon(t, "init", "--root", f.root, "--s3-path-style", "--events", "sqs", "--queue", bucket+"-events"); code != exitOK {
-		t.Fatalf("init: %d %s %s", code, out, errOut)
-	}
+	f := &fnLake{root: "s3://" + bucket + "/lake", bucket: bucket}
+	f.q, f.url = sqsLake(t, bucket, bucket+"-events")
+	var err error
 	if f.api, err = lambdaapi.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -69,3 +69,18 @@ func (g *globals) relocate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// located is a store in a bucket (lake.S3).
+type located interface {
+	Bucket() string
+	Prefix() string
+}
+
+// bucketOf is where lk's store is in its bucket ("", "" for a store in
+// none: a local lake), for telling its notifications from others'.
+func bucketOf(lk *lake.Lake) (bucket, prefix string) {
+	if loc, ok := lk.Store.(located); ok {
+		return loc.Bucket(), loc.Prefix()
+	}
+	return "", ""
+}

@@ -483,14 +483,14 @@ func (f *runFlags) source(g *globals, lk *lake.Lake) (eventSource, error) {
 		if f.sqs.Queue == "" {
 			return nil, fmt.Errorf("--events sqs needs --queue")
 		}
-		st := lk.Store.(*lake.S3)
 		cfg := f.sqs
-		cfg.Bucket, cfg.Prefix, cfg.Rescan = st.Bucket(), st.Prefix(), f.ev.Rescan
+		cfg.Bucket, cfg.Prefix = bucketOf(lk)
+		cfg.Rescan = f.ev.Rescan
 		return events.NewSQS(sqs.NewFromConfig(*lk.AWS), lk.Store, cfg, g.log), nil
 	case kind == "webhook" && !isLocal:
-		st := lk.Store.(*lake.S3)
 		cfg := f.hook
-		cfg.Bucket, cfg.Prefix, cfg.Rescan = st.Bucket(), st.Prefix(), f.ev.Rescan
+		cfg.Bucket, cfg.Prefix = bucketOf(lk)
+		cfg.Rescan = f.ev.Rescan
 		cfg.Token = os.Getenv("LAGOON_WEBHOOK_TOKEN")
 		if cfg.Token == "" {
 			return nil, fmt.Errorf("--events webhook needs a token in LAGOON_WEBHOOK_TOKEN")

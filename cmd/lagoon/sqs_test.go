@@ -26,20 +26,8 @@ func TestSQSEvents(t *testing.T) {
 	lakefixture.Moto(t)
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
-	lakefixture.Bucket(t, c, "events-bucket")
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("lagoon-events")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := "s3://events-bucket/lake"
-	if code, out, errOut := lagoon(t, "init", "--root", root, "--s3-path-style", "--events", "sqs", "--queue", "lagoon-events"); code != exitOK {
-		t.Fatalf("init: %d %s %s", code, out, errOut)
-	}
+	q, url := sqsLake(t, "events-bucket", "lagoon-events")
 	nc, err := c.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String("events-bucket")})
 	if err != nil || len(nc.QueueConfigurations) != 2 {
 		t.Fatalf("notification configuration: %+v, %v", nc, err)
@@ -77,11 +65,34 @@ func TestSQSEvents(t *testing.T) {
 		t.Errorf("orders rows = %d", n)
 	}
 	// Every message is deleted once its object is handled: the queue drains.
-	waitFor(t, 30*time.Second, func() bool { return queueEmpty(t, q, aws.ToString(qo.QueueUrl)) })
+	waitFor(t, 30*time.Second, func() bool { return queueEmpty(t, q, url) })
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("daemon exit: %v\n%s", err, stderr.String())
 	}
+}
+
+// sqsLake makes a bucket on moto (lakefixture.Moto first) and a queue,
+// and inits the lake at s3://bucket/lake with the bucket's notifications
+// going to the queue (lagoon init --events sqs); it returns the queue's
+// client and URL.
+func sqsLake(tb testing.TB, bucket, queue string) (*sqs.Client, string) {
+	tb.Helper()
+	ctx := context.Background()
+	lakefixture.Bucket(tb, lakefixture.S3Client(tb), bucket)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := sqs.NewFromConfig(cfg)
+	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queue)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if code, out, errOut := lagoon(tb, "init", "--root", "s3://"+bucket+"/lake", "--s3-path-style", "--events", "sqs", "--queue", queue); code != exitOK {
+		tb.Fatalf("init: %d %s %s", code, out, errOut)
+	}
+	return q, aws.ToString(qo.QueueUrl)
 }
 
 func queueEmpty(tb testing.TB, q *sqs.Client, url string) bool {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -51,20 +50,8 @@ func shareAmongWorkers(t *testing.T, disrupt func(*workers, testing.TB, *rand.Ra
 	lakefixture.Moto(t)
 	ctx := context.Background()
 	c := lakefixture.S3Client(t)
-	lakefixture.Bucket(t, c, "shared")
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := sqs.NewFromConfig(cfg)
-	qo, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("shared-events")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	root := "s3://shared/lake"
-	if code, out, errOut := lagoon(t, "init", "--root", root, "--s3-path-style", "--events", "sqs", "--queue", "shared-events"); code != exitOK {
-		t.Fatalf("init: %d %s %s", code, out, errOut)
-	}
+	q, url := sqsLake(t, "shared", "shared-events")
 	args := []string{"run", "--root", root, "--s3-path-style", "--catalog", dsn, "--queue", "shared-events",
 		"--settle", "0", "--rescan", "2s", "--claim-ttl", "3s", "--prepare-batch-files", "3", "--max-batch-files", "4",
 		// maintenance at every pass, racing the loads: compaction, expiry down to 3 snapshots
@@ -86,7 +73,7 @@ func shareAmongWorkers(t *testing.T, disrupt func(*workers, testing.TB, *rand.Ra
 			t.Fatal(err)
 		}
 		dup := fmt.Sprintf(`{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"shared"},"object":{"key":%q}}}]}`, "lake/"+key)
-		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: qo.QueueUrl, MessageBody: aws.String(dup)}); err != nil {
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(dup)}); err != nil {
 			t.Fatal(err)
 		}
 		if i%4 == 3 {
