@@ -239,6 +239,8 @@ func TestLambdaExactlyOnce(t *testing.T) {
 	outside := lambdaevents.SQSMessage{MessageId: "outside-1", EventSource: "aws:sqs",
 		Body: `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"fn-once"},"object":{"key":"lake/prepare/loose.csv"}}}]}`}
 	msgs = append([]lambdaevents.SQSMessage{garbage, outside}, msgs...)
+	sns, _ := json.Marshal(map[string]string{"Type": "Notification", "Message": msgs[2].Body})
+	msgs[2].Body = string(sns) // one notification wrapped by SNS, as a topic would deliver it
 	f.start(t)
 	f.start(t)
 	evs := batches(t, msgs)
@@ -275,6 +277,16 @@ func TestLambdaExactlyOnce(t *testing.T) {
 	}
 	assertIDsOnce(t, f.lk, "feed.events", files/2*rows)
 	assertIDsOnce(t, f.lk, "feed.parquet", files/2*rows)
+	// A file whose notification was lost is loaded by the scheduled sweep.
+	f.drop(t, files, 2, rows)
+	f.more(t) // its notifications, dropped
+	id = f.api.Invoke([]byte(`{"version":"0","source":"aws.events","detail-type":"Scheduled Event","detail":{}}`), time.Minute)
+	if a, err := f.api.Wait(ctx, id); err != nil || a.Error {
+		t.Fatalf("the scheduled sweep: %+v %v", a, err)
+	}
+	assertNothingWaits(t, f.lk)
+	assertIDsOnce(t, f.lk, "feed.events", (files+2)/2*rows)
+	assertIDsOnce(t, f.lk, "feed.parquet", (files+2)/2*rows)
 }
 
 // TestLambdaDeadlineCut: invocations are cut by short deadlines, and some
