@@ -156,11 +156,6 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if err != nil {
 		return false, 0, fmt.Errorf("stage schema: %w", err)
 	}
-	rdr, err := newBatchReader(ctx, staged.Schema(), srcs, loadedAt)
-	if err != nil {
-		return false, 0, err
-	}
-	defer rdr.Release()
 	var written attempt
 	defer func() {
 		if !done && (!tried || lake.IsCommitConflict(err)) {
@@ -168,17 +163,9 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 		}
 	}()
 	props := commitProps(batch, srcs)
-	rows = -1 // all rows read, unless an upsert kept some out
-	if c.UpsertMode() {
-		rows, err = l.upsertRecords(ctx, ref, tx, staged, rdr, c, props, &written)
-	} else {
-		err = appendRecords(ctx, tx, staged, rdr, props, &written)
-	}
+	rows, err = l.writeBatch(ctx, ref, tx, staged, srcs, c, props, batch, loadedAt, &written)
 	if err != nil {
-		if rdr.err != nil {
-			return false, 0, rdr.err
-		}
-		return false, 0, fmt.Errorf("append: %w", err)
+		return false, 0, err
 	}
 	if err := unchanged(ctx, l.st, srcs); err != nil {
 		return false, 0, err
@@ -189,9 +176,6 @@ func (l *Loader) tryCommit(ctx context.Context, ref lake.TableRef, srcs []*sourc
 	if lake.IsCommitConflict(err) && !c.UpsertMode() {
 		// an upsert looked the stored rows up: it is done again, whole
 		err = l.recommit(ctx, ref, tbl, srcs, c, props, &written, err)
-	}
-	if rows < 0 {
-		rows = rdr.rows.Load()
 	}
 	if err != nil {
 		return l.afterFailedCommit(ctx, ref, batch, err, rows)
@@ -297,6 +281,40 @@ func pinned(tbl *table.Table) (*table.Transaction, error) {
 		return nil, fmt.Errorf("pin %s: %w", strings.Join(tbl.Identifier(), "."), err)
 	}
 	return tx, nil
+}
+
+// writeBatch writes the batch's data files for staged (the table as tx
+// has it) and adds them to tx: copied when every file can be (see
+// copyPlans), re-encoded otherwise. It returns the rows added; what it
+// wrote is in written.
+func (l *Loader) writeBatch(ctx context.Context, ref lake.TableRef, tx *table.Transaction, staged *table.StagedTable, srcs []*source, c *contract.Contract, props iceberg.Properties, batch string, loadedAt time.Time, written *attempt) (int64, error) {
+	if plans := copyPlans(c, staged, srcs, loadedAt); plans != nil {
+		err := l.copyBatch(ctx, ref, tx, staged, srcs, plans, batch, props, written)
+		if !errors.Is(err, errRecode) {
+			return countRows(srcs), err
+		}
+	}
+	rdr, err := newBatchReader(ctx, staged.Schema(), srcs, loadedAt)
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	rows := int64(-1) // all rows read, unless an upsert kept some out
+	if c.UpsertMode() {
+		rows, err = l.upsertRecords(ctx, ref, tx, staged, rdr, c, props, written)
+	} else {
+		err = appendRecords(ctx, tx, staged, rdr, props, written)
+	}
+	if err != nil {
+		if rdr.err != nil {
+			return 0, rdr.err
+		}
+		return 0, fmt.Errorf("append: %w", err)
+	}
+	if rows < 0 {
+		rows = rdr.rows.Load()
+	}
+	return rows, nil
 }
 
 // writeQueue bounds the record batches (of readBatchRows rows) waiting for

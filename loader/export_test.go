@@ -17,3 +17,6 @@ func BeforeCommit(tb testing.TB, f func(table string)) {
 	testCommitHook.Store(&f)
 	tb.Cleanup(func() { testCommitHook.Store(nil) })
 }
+
+// CopiedBy is the created_by of data files written by copying chunks.
+const CopiedBy = copiedBy

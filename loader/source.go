@@ -284,9 +284,7 @@ func (s *source) records(ctx context.Context, target *iceberg.Schema, loadedAt t
 				yield(nil, s.readErr(ctx, err))
 				return
 			}
-			if hook := testBatchHook.Load(); hook != nil {
-				(*hook)(s.info.Key)
-			}
+			onBatch(s.info.Key)
 			out, err := proj.apply(ctx, rec)
 			rec.Release()
 			if err != nil {
@@ -320,6 +318,14 @@ func beforeCommit(ref lake.TableRef) {
 // testBatchHook, set by tests only, is called for every batch read
 // (atomic: a stalled read a test left behind may still call it).
 var testBatchHook atomic.Pointer[func(key string)]
+
+// onBatch calls testBatchHook, if set, for a batch of key read (or the
+// whole file copied).
+func onBatch(key string) {
+	if hook := testBatchHook.Load(); hook != nil {
+		(*hook)(key)
+	}
+}
 
 // decodeAll reads every row of the file into the shape of schema target
 // and discards it: a check that the whole file is readable.
