@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,6 +27,16 @@ import (
 // row reads back right either way.
 func TestUsersParquetIsCopied(t *testing.T) {
 	ms := &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
+	every := sch("id", i64, "at", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"},
+		"local", &arrow.TimestampType{Unit: arrow.Microsecond}, "d", dec(10, 2), "big", dec(30, 4),
+		"day", arrow.FixedWidthTypes.Date32, "t", arrow.FixedWidthTypes.Time64us, "f", f32, "n", i32,
+		"ok", arrow.FixedWidthTypes.Boolean, "raw", arrow.BinaryTypes.Binary,
+		"tags", arrow.ListOf(i64), "who", arrow.StructOf(arrow.Field{Name: "name", Type: str, Nullable: true}),
+		"attrs", arrow.MapOf(str, i32))
+	everyRows := `[{"id":1,"at":"2026-01-02T03:04:05.123456Z","local":"2026-01-02T03:04:05.5","d":"12.34","big":"-123456789012345678901234.5678",
+		"day":"2026-01-02","t":"12:34:56.789012","f":1.5,"n":-7,"ok":true,"raw":"AAEC","tags":[1,null,3],"who":{"name":"x"},"attrs":[{"key":"a","value":1}]},
+		{"id":2,"at":null,"local":null,"d":null,"big":null,"day":null,"t":null,"f":null,"n":null,"ok":null,"raw":null,"tags":[],"who":null,"attrs":null},
+		{"id":3,"tags":null,"who":{"name":null},"attrs":[]}]`
 	cases := []struct {
 		name   string
 		first  []byte // loaded before, when set
@@ -33,9 +44,13 @@ func TestUsersParquetIsCopied(t *testing.T) {
 		body   []byte
 		copied bool
 		rows   int
+		lo     int64  // the least id (the rows' are lo, lo+1, …)
+		extra  string // columns the table adds to the file's, as DuckDB SQL
 	}{
 		{name: "a flat feed", key: "load/db/t/a.parquet", body: lakefixture.ParquetBytes(t, lakefixture.Ints(0, 5000)), copied: true, rows: 5000},
-		{name: "under a path column", key: "load/db/t/region=eu/a.parquet", body: lakefixture.ParquetBytes(t, lakefixture.Ints(0, 300)), copied: true, rows: 300},
+		{name: "every type a table holds", key: "load/db/t/a.parquet", body: lakefixture.Parquet(t, every, everyRows), copied: true, rows: 3, lo: 1},
+		{name: "under a path column", key: "load/db/t/region=eu/a.parquet", body: lakefixture.ParquetBytes(t, lakefixture.Ints(0, 300)),
+			copied: true, rows: 300, extra: ", 'eu' AS region"},
 		{name: "milliseconds are re-encoded", key: "load/db/t/a.parquet",
 			body: lakefixture.Parquet(t, sch("id", i64, "at", ms), `[{"id":1,"at":"2026-01-02T03:04:05.678Z"},{"id":2,"at":null}]`), rows: 2},
 		{name: "a column the table widened is re-encoded", first: lakefixture.Parquet(t, sch("id", i64), `[{"id":1}]`),
@@ -61,8 +76,9 @@ func TestUsersParquetIsCopied(t *testing.T) {
 				t.Fatalf("data file written by %q; copied = %v wanted", got, tc.copied)
 			}
 			if tc.copied {
+				sameRows(t, l, tc.body, tc.extra)
 				sameChunk(t, tc.body, df, "id")
-				checkPruning(t, l, tc.rows)
+				checkPruning(t, l, tc.lo, tc.lo+int64(tc.rows)-1)
 			}
 			if strings.Contains(tc.key, "region=eu") && rows[0]["region"] != "eu" {
 				t.Errorf("path column: %v", rows[0])
@@ -92,6 +108,20 @@ func TestCorruptCopyIsRejected(t *testing.T) {
 		t.Fatalf("%d rows, want the first file's 10", n)
 	}
 	lakefixture.AssertNoOrphans(t, l, lake.TableRef{DB: "db", Table: "t"})
+}
+
+// sameRows has DuckDB read the source file and the table: the same rows.
+func sameRows(tb testing.TB, l *lake.Lake, body []byte, extra string) {
+	tb.Helper()
+	src := filepath.Join(tb.TempDir(), "src.parquet")
+	if err := os.WriteFile(src, body, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	want := lakefixture.DuckCanonicalRows(tb, "SELECT *"+extra+" FROM read_parquet("+lakefixture.DuckQuote(src)+")")
+	got := lakefixture.DuckCanonicalRows(tb, "SELECT * EXCLUDE (_etl_loaded_at) FROM "+lakefixture.DuckTable(tb, l, "db.t"))
+	if strings.Join(want, "\n") != strings.Join(got, "\n") {
+		tb.Fatalf("DuckDB reads the table as\n%s\nand the file as\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // newestFile is the path of the data file the table's last commit added.
@@ -165,13 +195,13 @@ func chunkBytes(tb testing.TB, b []byte, col string) []byte {
 
 // checkPruning plans scans by id: one inside the rows' range finds the
 // file, one past it none — the statistics a copy wrote are the values'.
-func checkPruning(tb testing.TB, l *lake.Lake, rows int) {
+func checkPruning(tb testing.TB, l *lake.Lake, lo, hi int64) {
 	tb.Helper()
 	tbl := lakefixture.Table(tb, l, "db.t")
 	for _, tc := range []struct {
 		id    int64
 		files int
-	}{{0, 1}, {int64(rows - 1), 1}, {int64(rows), 0}, {-1, 0}} {
+	}{{lo, 1}, {hi, 1}, {hi + 1, 0}, {lo - 1, 0}} {
 		tasks, err := tbl.Scan(table.WithRowFilter(iceberg.EqualTo(iceberg.Reference("id"), tc.id))).PlanFiles(context.Background())
 		if err != nil {
 			tb.Fatal(err)

@@ -54,7 +54,7 @@ func isInt(lt schema.LogicalType, bits int8, signed bool) bool {
 // fitsDecimal: a decimal of the same precision and scale, on INT32, INT64
 // or at most 16 fixed bytes.
 func fitsDecimal(p *schema.PrimitiveNode, t iceberg.DecimalType) bool {
-	dt, ok := p.LogicalType().(*schema.DecimalLogicalType)
+	dt, ok := p.LogicalType().(schema.DecimalLogicalType)
 	if !ok || int(dt.Precision()) != t.Precision() || int(dt.Scale()) != t.Scale() {
 		return false
 	}
@@ -74,9 +74,9 @@ func fitsTime(p *schema.PrimitiveNode, t iceberg.Type) bool {
 		return false
 	}
 	switch lt := p.LogicalType().(type) {
-	case *schema.TimeLogicalType:
+	case schema.TimeLogicalType:
 		return t.Equals(iceberg.PrimitiveTypes.Time) && lt.TimeUnit() == schema.TimeUnitMicros
-	case *schema.TimestampLogicalType:
+	case schema.TimestampLogicalType:
 		if lt.TimeUnit() != schema.TimeUnitMicros {
 			return false
 		}
