@@ -288,7 +288,7 @@ func pinned(tbl *table.Table) (*table.Transaction, error) {
 // copyPlans), re-encoded otherwise. It returns the rows added; what it
 // wrote is in written.
 func (l *Loader) writeBatch(ctx context.Context, ref lake.TableRef, tx *table.Transaction, staged *table.StagedTable, srcs []*source, c *contract.Contract, props iceberg.Properties, batch string, loadedAt time.Time, written *attempt) (int64, error) {
-	if plans := copyPlans(c, staged, srcs, loadedAt); plans != nil {
+	if plans := copyPlans(c, staged, srcs, loadedAt, l.cfg.CopyRowGroupBytes); plans != nil {
 		err := l.copyBatch(ctx, ref, tx, staged, srcs, plans, batch, props, written)
 		if !errors.Is(err, errRecode) {
 			return countRows(srcs), err
@@ -435,52 +435,61 @@ func (l *Loader) tableFor(ctx context.Context, ref lake.TableRef, first *source,
 }
 
 // evolve merges each file's schema into the table's within tx: new columns
-// are added, legal widenings applied. A file whose types conflict is
-// returned as a *RejectError and the transaction is left as it was.
+// are added, legal widenings applied. The files' schemas are merged on a
+// scratch transaction first, then taken in as one schema change:
+// iceberg-go asserts each change's base schema, so a second change in one
+// transaction would fail its commit for good. A file whose types conflict
+// is returned as a *RejectError and tx is left as it was.
 func evolve(tx *table.Transaction, srcs []*source, mode contract.Mode) error {
+	staged, err := tx.StagedTable()
+	if err != nil {
+		return err
+	}
+	scratch := staged.Table.NewTransaction()
+	frozen := mode == contract.Freeze || mode == contract.DiscardRows
 	for _, s := range srcs {
 		sc, err := s.icebergSchema()
 		if err != nil {
 			return reject(s.info.Key, "unsupported schema", err)
 		}
-		if err := evolveFor(tx, s, sc, mode); err != nil {
+		if mode == contract.DiscardColumns {
+			sc, s.discarded = discardColumns(tx, sc, staged.Schema())
+		}
+		if err := scratch.UpdateSchema(true, false).UnionByNameWith(sc).Commit(); err != nil {
+			return rejectFit(s, mode, err)
+		}
+		merged, err := scratch.StagedTable()
+		if err != nil {
 			return err
 		}
+		if frozen && !sameFields(merged.Schema(), staged.Schema()) {
+			return rejectFit(s, mode, fmt.Errorf("it would change the table's schema from %s to %s", staged.Schema(), merged.Schema()))
+		}
+	}
+	if frozen {
+		return nil
+	}
+	merged, err := scratch.StagedTable()
+	if err != nil {
+		return err
+	}
+	if err := tx.UpdateSchema(true, false).UnionByNameWith(merged.Schema()).Commit(); err != nil {
+		return fmt.Errorf("evolve schema: %w", err)
 	}
 	return nil
 }
 
-// evolveFor merges one file's schema into the table's, as the contract's
-// mode says: evolve adds and widens; freeze rejects a file that would
-// change the table; discard_columns leaves out the file's columns the
-// table lacks (s.discarded names them) and merges the rest.
-func evolveFor(tx *table.Transaction, s *source, sc *iceberg.Schema, mode contract.Mode) error {
-	staged, err := tx.StagedTable()
-	if err != nil {
-		return err
-	}
-	if mode == contract.DiscardColumns {
-		sc, s.discarded = discardColumns(tx, sc, staged.Schema())
-	}
-	up := tx.UpdateSchema(true, false).UnionByNameWith(sc)
-	if mode != contract.Freeze && mode != contract.DiscardRows {
-		if err := up.Commit(); err != nil {
-			return reject(s.info.Key, "schema does not fit the table", err)
-		}
-		return nil
-	}
-	after, err := up.Apply()
-	if err == nil && !sameFields(after, staged.Schema()) {
-		err = fmt.Errorf("it would change the table's schema from %s to %s", staged.Schema(), after)
-	}
-	if err != nil && mode == contract.DiscardRows {
+// rejectFit is the rejection of a file whose schema the table does not
+// take in (err), worded as the contract's mode says.
+func rejectFit(s *source, mode contract.Mode, err error) error {
+	switch mode {
+	case contract.DiscardRows:
 		// prepare discards the rows; a Parquet file is taken or left whole
 		return reject(s.info.Key, "the table's contract discards rows of new columns (mode discard_rows), and a Parquet file in load/ is not split", err)
-	}
-	if err != nil {
+	case contract.Freeze:
 		return reject(s.info.Key, "the table's contract freezes its schema (mode freeze)", err)
 	}
-	return nil
+	return reject(s.info.Key, "schema does not fit the table", err)
 }
 
 // discardColumns is sc without the columns the table lacks or holds with

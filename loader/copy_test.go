@@ -64,7 +64,7 @@ func TestUsersParquetIsCopied(t *testing.T) {
 				loadAll(t, newLoader(t, l))
 			}
 			lakefixture.Drop(t, l, tc.key, tc.body)
-			if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+			if res := loadAll(t, newLoader(t, l, copyAny)); res.Files != 1 {
 				t.Fatalf("load: %+v", res)
 			}
 			rows := lakefixture.Rows(t, l, "db.t")
@@ -101,7 +101,7 @@ func TestCorruptCopyIsRejected(t *testing.T) {
 	}
 	body[4+n+2] ^= 0x10 // inside the first page's zstd frame
 	lakefixture.Drop(t, l, "load/db/t/bad.parquet", body)
-	if res := loadAll(t, newLoader(t, l)); len(res.Rejected) != 1 || res.Files != 0 {
+	if res := loadAll(t, newLoader(t, l, copyAny)); len(res.Rejected) != 1 || res.Files != 0 {
 		t.Fatalf("load: %+v; want the file rejected", res)
 	}
 	if n := len(lakefixture.Rows(t, l, "db.t")); n != 10 {
@@ -123,6 +123,9 @@ func sameRows(tb testing.TB, l *lake.Lake, body []byte, extra string) {
 		tb.Fatalf("DuckDB reads the table as\n%s\nand the file as\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// copyAny has the loader copy files of row groups of any size.
+func copyAny(c *loader.Config) { c.CopyRowGroupBytes = 0 }
 
 // newestFile is the path of the data file the table's last commit added.
 func newestFile(tb testing.TB, l *lake.Lake) string {
@@ -210,4 +213,59 @@ func checkPruning(tb testing.TB, l *lake.Lake, lo, hi int64) {
 			tb.Errorf("a scan for id = %d plans %d files, want %d", tc.id, len(tasks), tc.files)
 		}
 	}
+}
+
+// TestCopiesOfABatchAreMerged: the files of one batch whose columns are
+// the same are copied into one data file, each file's rows keeping its
+// own constants (lineage here); a file of other columns gets its own.
+func TestCopiesOfABatchAreMerged(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/first.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 10)))
+	loadAll(t, newLoader(t, l, copyAny))
+	before := len(dataFiles(t, l))
+	for i, key := range []string{"a", "b", "c"} {
+		lakefixture.Drop(t, l, "load/db/t/"+key+".parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(100*(i+1), 50)))
+	}
+	lakefixture.Drop(t, l, "load/db/t/d.parquet", lakefixture.Parquet(t, sch("id", i64, "extra", str), `[{"id":1000,"extra":"x"}]`))
+	lineage := func(c *loader.Config) { c.CopyRowGroupBytes, c.Lineage = 0, true }
+	if res := loadAll(t, newLoader(t, l, lineage)); res.Files != 4 {
+		t.Fatalf("load: %+v", res)
+	}
+	files := dataFiles(t, l)
+	if n := len(files) - before; n != 2 {
+		t.Fatalf("%d data files added, want 2 (a, b, c merged; d alone)", n)
+	}
+	for _, f := range files[before:] {
+		if got := createdBy(t, strings.TrimPrefix(f, "file://")); got != loader.CopiedBy {
+			t.Fatalf("%s written by %q, not copied", f, got)
+		}
+	}
+	got := lakefixture.DuckCanonicalRows(t, "SELECT _etl_source_key AS k, count(*)::INTEGER AS n, min(id) AS lo FROM "+
+		lakefixture.DuckTable(t, l, "db.t")+" WHERE _etl_source_key IS NOT NULL GROUP BY 1")
+	want := lakefixture.Canonical(t, `{"k":"load/db/t/a.parquet","n":50,"lo":"100"}`, `{"k":"load/db/t/b.parquet","n":50,"lo":"200"}`,
+		`{"k":"load/db/t/c.parquet","n":50,"lo":"300"}`, `{"k":"load/db/t/d.parquet","n":1,"lo":"1000"}`)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("rows per source file:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSmallRowGroupsAreReencoded: by default a file of small row groups
+// is re-encoded, its rows merged into larger ones, not copied.
+func TestSmallRowGroupsAreReencoded(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Ints(0, 1000)))
+	loadAll(t, newLoader(t, l))
+	if got := createdBy(t, newestFile(t, l)); got == loader.CopiedBy {
+		t.Fatalf("a file of one 10 kB row group was copied")
+	}
+}
+
+// dataFiles lists the table's live data files, in the order added.
+func dataFiles(tb testing.TB, l *lake.Lake) []string {
+	tb.Helper()
+	files, err := lake.DataFiles(context.Background(), lakefixture.Table(tb, l, "db.t"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files
 }

@@ -18,15 +18,19 @@ import (
 
 // copyPlans are the plans that write every file of a batch anew without
 // re-encoding it (see source.copyPlan), or nil when one of them must be
-// re-encoded, or the table is one a copy cannot feed: an upsert table
+// re-encoded: a column that does not fit, row groups smaller than
+// minGroup on average, or a table a copy cannot feed: an upsert table
 // (rows are looked up), or one partitioned otherwise than by load day (a
 // file may span partitions).
-func copyPlans(c *contract.Contract, staged *table.StagedTable, srcs []*source, loadedAt time.Time) []pqcopy.Plan {
+func copyPlans(c *contract.Contract, staged *table.StagedTable, srcs []*source, loadedAt time.Time, minGroup int64) []pqcopy.Plan {
 	if c.UpsertMode() || !defaultPartitioned(staged.Table) {
 		return nil
 	}
 	plans := make([]pqcopy.Plan, len(srcs))
 	for i, s := range srcs {
+		if s.info.Size < minGroup*int64(max(1, s.pf.NumRowGroups())) {
+			return nil
+		}
 		p, ok := s.copyPlan(staged.Schema(), loadedAt)
 		if !ok {
 			return nil
@@ -36,18 +40,41 @@ func copyPlans(c *contract.Contract, staged *table.StagedTable, srcs []*source, 
 	return plans
 }
 
-// writeCopies writes each file of a batch anew as its plan says, into
-// the table's data/ folder beside register's copies (dropCopies deletes
-// those of a batch not committed), and returns their URLs. An error
-// wrapping pqcopy.ErrUnfit names a file that cannot be copied; the
-// copies written are deleted then, and the batch is re-encoded.
-func (l *Loader) writeCopies(ctx context.Context, ref lake.TableRef, batch string, srcs []*source, plans []pqcopy.Plan) ([]string, error) {
-	urls := make([]string, 0, len(srcs))
+// copyOutputs groups a batch's files into the data files that copying
+// them writes: files of one output schema together, in order, up to
+// target bytes of source each (one file alone may be larger).
+func copyOutputs(srcs []*source, plans []pqcopy.Plan, target int64) [][]pqcopy.Part {
+	var outs [][]pqcopy.Part
+	var sizes []int64
+	open := map[string]int{} // output schema → the output its files go to
 	for i, s := range srcs {
-		dst := copyPrefix(ref, batch) + path.Base(s.info.Key)
-		err := lake.ProtectFile(s.info.Key, func() error { return s.writeCopy(ctx, l.st, dst, plans[i]) })
+		key := plans[i].SchemaString()
+		j, ok := open[key]
+		if !ok || sizes[j]+s.info.Size > target {
+			outs, sizes = append(outs, nil), append(sizes, 0)
+			j = len(outs) - 1
+			open[key] = j
+		}
+		part := pqcopy.Part{Source: pqcopy.Source{R: s.obj, Size: s.info.Size, File: s.pf}, Plan: plans[i]}
+		outs[j], sizes[j] = append(outs[j], part), sizes[j]+s.info.Size
+	}
+	return outs
+}
+
+// writeCopies writes a batch's files anew by copying their chunks, merged
+// as copyOutputs groups them, into the table's data/ folder beside
+// register's copies (dropCopies deletes those of a batch not committed),
+// and returns their URLs. An error wrapping pqcopy.ErrUnfit names a file
+// that cannot be copied; the copies written are deleted then, and the
+// batch is re-encoded.
+func (l *Loader) writeCopies(ctx context.Context, ref lake.TableRef, batch string, srcs []*source, plans []pqcopy.Plan, target int64) ([]string, error) {
+	var urls []string
+	for i, parts := range copyOutputs(srcs, plans, target) {
+		first := sourceOf(srcs, parts[0])
+		dst := copyPrefix(ref, batch) + fmt.Sprintf("%04d-", i) + path.Base(first.info.Key)
+		err := lake.ProtectFile(first.info.Key, func() error { return l.writeCopy(ctx, dst, first, srcs, parts) })
 		if errors.Is(err, pqcopy.ErrUnfit) || errors.Is(err, lake.ErrInternal) {
-			l.log.Info("file re-encoded: its chunks cannot be copied", "key", s.info.Key, "reason", err)
+			l.log.Info("batch re-encoded: a file's chunks cannot be copied", "table", ref.String(), "reason", err)
 			if derr := lake.DeleteAll(ctx, l.st, copyPrefix(ref, batch)); derr != nil {
 				return nil, derr // tried again: no copy of a re-encoded batch stays
 			}
@@ -61,25 +88,37 @@ func (l *Loader) writeCopies(ctx context.Context, ref lake.TableRef, batch strin
 	return urls, nil
 }
 
-// writeCopy writes the file anew to dst as plan says.
-func (s *source) writeCopy(ctx context.Context, st lake.Store, dst string, plan pqcopy.Plan) error {
-	defer s.prog.Load().Arm(s.info.Key)()
-	onBatch(s.info.Key)
-	w, err := st.Create(ctx, dst)
+// sourceOf is the source a part reads.
+func sourceOf(srcs []*source, p pqcopy.Part) *source {
+	for _, s := range srcs {
+		if s.pf == p.Source.File {
+			return s
+		}
+	}
+	return srcs[0]
+}
+
+// writeCopy writes parts as one file at dst; first is the first part's
+// source (its progress is the batch's).
+func (l *Loader) writeCopy(ctx context.Context, dst string, first *source, srcs []*source, parts []pqcopy.Part) error {
+	defer first.prog.Load().Arm(first.info.Key)()
+	for _, p := range parts {
+		onBatch(sourceOf(srcs, p).info.Key)
+	}
+	w, err := l.st.Create(ctx, dst)
 	if err != nil {
-		return fmt.Errorf("copy %s: %w", s.info.Key, err)
+		return fmt.Errorf("copy into %s: %w", dst, err)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	src := pqcopy.Source{R: s.obj, Size: s.info.Size, File: s.pf}
-	if _, err = pqcopy.Write(ctx, bw, src, plan); err == nil {
+	if _, err = pqcopy.Write(ctx, bw, parts...); err == nil {
 		err = bw.Flush()
 	}
 	if err != nil {
 		w.Abort()
-		return fmt.Errorf("copy %s: %w", s.info.Key, err)
+		return fmt.Errorf("copy into %s: %w", dst, err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("copy %s: %w", s.info.Key, err)
+		return fmt.Errorf("copy into %s: %w", dst, err)
 	}
 	return nil
 }
@@ -92,7 +131,8 @@ var errRecode = errors.New("re-encode the batch")
 // writeCopies) and adds them to tx, as appendRecords adds what it wrote;
 // errRecode when one turned out unfit (tx is untouched then).
 func (l *Loader) copyBatch(ctx context.Context, ref lake.TableRef, tx *table.Transaction, staged *table.StagedTable, srcs []*source, plans []pqcopy.Plan, batch string, props iceberg.Properties, written *attempt) error {
-	urls, err := l.writeCopies(ctx, ref, batch, srcs, plans)
+	target := staged.Properties().GetInt(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault)
+	urls, err := l.writeCopies(ctx, ref, batch, srcs, plans, int64(target))
 	if errors.Is(err, pqcopy.ErrUnfit) || errors.Is(err, lake.ErrInternal) {
 		return fmt.Errorf("%w: %w", errRecode, err)
 	}

@@ -71,21 +71,29 @@ type Config struct {
 	// PIIKey is the HMAC key of a contract's hashed personal-data columns
 	// (nil: a contract that hashes stops its table).
 	PIIKey []byte
+	// CopyRowGroupBytes is the least mean size of a file's row groups
+	// (compressed) for its column chunks to be copied into the table as
+	// they are (see package pqcopy): a batch with a file of smaller ones
+	// is re-encoded, its rows merged into row groups readers take in
+	// fewer steps. Zero copies any file.
+	CopyRowGroupBytes int64
 	// Now is the clock (the load time of a batch); tests may replace it.
 	Now func() time.Time
 }
 
 // DefaultConfig returns the defaults: 1,000 files or 1 GiB per commit, a
-// 2 s settle time, 20 commit attempts, a minute's stall timeout.
+// 2 s settle time, 20 commit attempts, a minute's stall timeout, chunks
+// copied from files of row groups of 1 MiB or more.
 func DefaultConfig() Config {
 	return Config{
-		MaxBatchFiles:  1000,
-		MaxBatchBytes:  1 << 30,
-		Settle:         2 * time.Second,
-		CommitAttempts: 20,
-		StallTimeout:   time.Minute,
-		Lineage:        true,
-		Now:            time.Now,
+		MaxBatchFiles:     1000,
+		MaxBatchBytes:     1 << 30,
+		Settle:            2 * time.Second,
+		CommitAttempts:    20,
+		StallTimeout:      time.Minute,
+		Lineage:           true,
+		CopyRowGroupBytes: 1 << 20,
+		Now:               time.Now,
 	}
 }
 

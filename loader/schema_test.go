@@ -165,3 +165,24 @@ func schemaString(tb testing.TB, l *lake.Lake) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// TestBatchOfFilesAddingColumns: files of one batch that each add other
+// columns (and one the same) are taken in as one schema change: before,
+// a second change in the commit's transaction failed it for good, and the
+// table stopped loading.
+func TestBatchOfFilesAddingColumns(t *testing.T) {
+	l := lakefixture.Open(t)
+	lakefixture.Drop(t, l, "load/db/t/first.parquet", lakefixture.Parquet(t, sch("id", i64), `[{"id":1}]`))
+	loadAll(t, newLoader(t, l))
+	lakefixture.Drop(t, l, "load/db/t/a.parquet", lakefixture.Parquet(t, sch("id", i64, "a", str, "both", i32), `[{"id":2,"a":"x","both":1}]`))
+	lakefixture.Drop(t, l, "load/db/t/b.parquet", lakefixture.Parquet(t, sch("id", i64, "b", f64, "both", i32), `[{"id":3,"b":1.5,"both":2}]`))
+	if res := loadAll(t, newLoader(t, l)); res.Files != 2 || res.Commits != 1 {
+		t.Fatalf("load: %+v; want both files in one commit", res)
+	}
+	if got := schemaString(t, l); got != "id:long a:string both:int b:double" {
+		t.Errorf("schema %s", got)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.t")); n != 3 {
+		t.Errorf("%d rows", n)
+	}
+}

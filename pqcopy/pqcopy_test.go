@@ -221,7 +221,7 @@ func copyFile(tb testing.TB, path string, change func(*pqcopy.Plan)) (string, er
 		change(&plan)
 	}
 	var out bytes.Buffer
-	n, err := pqcopy.Write(context.Background(), &out, pqcopy.Source{R: f, Size: st.Size(), File: pf}, plan)
+	n, err := pqcopy.Write(context.Background(), &out, pqcopy.Part{Source: pqcopy.Source{R: f, Size: st.Size(), File: pf}, Plan: plan})
 	if err != nil {
 		return "", err
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -54,59 +55,86 @@ type Column struct {
 	Value []byte
 }
 
-// Source is the file copied: its bytes, and arrow-go's reader of them.
+// Source is a file copied: its bytes, and arrow-go's reader of them.
 type Source struct {
 	R    io.ReaderAt
 	Size int64
 	File *file.Reader
 }
 
-// Write writes src anew to w as plan says, row group by row group: the
-// copied chunks, then the constants, then the footer. Row groups without
-// rows are left out. An error wrapping ErrUnfit means src cannot be
-// copied; w then holds a part, to discard. It returns the bytes written.
-// A panic reading the source's metadata is ErrUnfit too.
-func Write(ctx context.Context, w io.Writer, src Source, plan Plan) (n int64, err error) {
+// Part is one source file and the plan for it. The parts of one Write
+// share the output schema; their constants' values may differ.
+type Part struct {
+	Source Source
+	Plan   Plan
+}
+
+// Write writes the parts as one file to w, row group by row group: each
+// part's row groups in turn, their copied chunks and constants in the
+// plan's order, then the footer (the first plan's CreatedBy and
+// Metadata). Row groups without rows are left out. An error wrapping
+// ErrUnfit means a source cannot be copied; w then holds a part, to
+// discard. It returns the bytes written. A panic reading a source's
+// metadata is ErrUnfit too.
+func Write(ctx context.Context, w io.Writer, parts ...Part) (n int64, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: reading the file panicked: %v", ErrUnfit, r)
 		}
 	}()
-	pf := src.File
-	if err := check(pf, plan); err != nil {
-		return 0, err
+	if len(parts) == 0 {
+		return 0, errors.New("pqcopy: nothing to write")
 	}
-	stats, err := scanAll(ctx, pf, plan)
-	if err != nil {
-		return 0, err
+	stats := make([][][]metadata.EncodedStatistics, len(parts))
+	for i, p := range parts {
+		if err := check(p.Source.File, p.Plan, parts[0].Plan); err != nil {
+			return 0, err
+		}
+		if stats[i], err = scanAll(ctx, p.Source.File, p.Plan); err != nil {
+			return 0, err
+		}
 	}
 	out := &counter{w: w}
 	if _, err := io.WriteString(out, "PAR1"); err != nil {
 		return out.n, err
 	}
 	var groups []rowGroup
+	for i, p := range parts {
+		if groups, err = writeGroups(ctx, out, p, stats[i], groups); err != nil {
+			return out.n, err
+		}
+	}
+	return out.n, writeFooter(out, parts[0].Plan, groups)
+}
+
+// writeGroups writes a part's row groups with rows, after groups.
+func writeGroups(ctx context.Context, out *counter, p Part, stats [][]metadata.EncodedStatistics, groups []rowGroup) ([]rowGroup, error) {
+	pf := p.Source.File
 	for i := range pf.NumRowGroups() {
 		if err := ctx.Err(); err != nil {
-			return out.n, err
+			return groups, err
 		}
 		rg := pf.MetaData().RowGroup(i)
 		if rg.NumRows() == 0 {
 			continue
 		}
-		g, err := writeGroup(out, src, rg, plan, stats[i], len(groups))
+		g, err := writeGroup(out, p.Source, rg, p.Plan, stats[i], len(groups))
 		if err != nil {
-			return out.n, err
+			return groups, err
 		}
 		groups = append(groups, g)
 	}
-	return out.n, writeFooter(out, plan, groups)
+	return groups, nil
 }
 
-// check refuses a plan a copy cannot carry out, or a source whose chunks
-// are not all in it, plain.
-func check(pf *file.Reader, plan Plan) error {
+// check refuses a plan a copy cannot carry out, or one whose output
+// schema is not first's.
+func check(pf *file.Reader, plan, first Plan) error {
 	if len(plan.Columns) != plan.Schema.NumColumns() {
 		return fmt.Errorf("pqcopy: %d columns planned for a schema of %d", len(plan.Columns), plan.Schema.NumColumns())
+	}
+	if plan.SchemaString() != first.SchemaString() {
+		return errors.New("pqcopy: the parts of one file have different schemas")
 	}
 	src := pf.MetaData().Schema
 	for i, c := range plan.Columns {
@@ -124,6 +152,14 @@ func check(pf *file.Reader, plan Plan) error {
 		return fmt.Errorf("%w: an encrypted file", ErrUnfit)
 	}
 	return nil
+}
+
+// SchemaString is the plan's output schema as arrow-go prints it: names,
+// types, field ids. Plans of one string may be parts of one file.
+func (p Plan) SchemaString() string {
+	var b strings.Builder
+	schema.PrintSchema(p.Schema.Root(), &b, 1)
+	return b.String()
 }
 
 // sameLevels checks that out can take in's pages: the same physical type
