@@ -79,7 +79,7 @@ func scanReader(cr file.ColumnChunkReader, stats metadata.TypedStatistics, maxRe
 
 // batchReader is a typed arrow-go column chunk reader.
 type batchReader[T any] interface {
-	ReadBatch(n int64, values []T, def, rep []int16) (int64, int, error)
+	ReadBatchInPage(n int64, values []T, def, rep []int16) (int64, int, error)
 	HasNext() bool
 	Err() error
 }
@@ -91,7 +91,7 @@ func scanTyped[T any](r batchReader[T], st updater[T], maxRep int16) (levels, ro
 	vals := make([]T, scanBatch)
 	def, rep := make([]int16, scanBatch), make([]int16, scanBatch)
 	for r.HasNext() {
-		n, v, err := r.ReadBatch(scanBatch, vals, def, rep)
+		n, v, err := r.ReadBatchInPage(scanBatch, vals, def, rep) // values valid within the page: not cloned
 		if err != nil {
 			return 0, 0, err
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/file"
+
 	"github.com/lagoon-dev/lagoon/internal/lakefixture"
 	"github.com/lagoon-dev/lagoon/internal/orccraft"
 	"github.com/lagoon-dev/lagoon/lake"
@@ -55,6 +57,65 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
 	}
 	assertExactlyOnce(t, root, files*rowsPerFile)
+}
+
+// TestCopyCrashExactlyOnce is TestCrashExactlyOnce with files of row
+// groups large enough to be loaded by copying their column chunks (each
+// under a path column, a constant of the copy): SIGKILLed while copies are
+// written or committed, the daemon loads every row once and leaves no copy
+// behind — without maintenance, whose orphan sweep would hide a copy left
+// (and whose compaction would re-encode the copies).
+func TestCopyCrashExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test: skipped with -short")
+	}
+	const files, rowsPerFile, kills = 36, 25000, 30
+	root := t.TempDir()
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	bodies := make([][]byte, files)
+	for i := range files {
+		bodies[i] = lakefixture.ParquetBytes(t, lakefixture.Blobs(i*rowsPerFile, rowsPerFile))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
+	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4", "--rescan", "500ms",
+		"--side-every", "150ms", "--maintain=false")
+	wg.Wait()
+	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error", "--maintain=false")
+	if code != exitOK {
+		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
+	}
+	assertExactlyOnce(t, root, files*rowsPerFile)
+	assertCopied(t, root)
+}
+
+// assertCopied checks that the data files of crash.events were written
+// by copying chunks, not re-encoded (the test would not test the copy).
+func assertCopied(tb testing.TB, root string) {
+	tb.Helper()
+	l := lakefixture.OpenAt(tb, root)
+	files, err := lake.DataFiles(context.Background(), lakefixture.Table(tb, l, "crash.events"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	copied := 0
+	for _, f := range files {
+		pf, err := file.OpenParquetFile(strings.TrimPrefix(f, "file://"), false)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if strings.Contains(pf.MetaData().GetCreatedBy(), "column chunks copied") {
+			copied++
+		}
+		pf.Close()
+	}
+	if copied == 0 {
+		tb.Fatalf("none of %d data files was copied", len(files))
+	}
 }
 
 // TestPrepareCrashExactlyOnce is the crash test of the whole pipeline:
