@@ -49,6 +49,10 @@ type Config struct {
 	ClaimRetry time.Duration
 	// Observer, when set, is told what each job did (metrics).
 	Observer Observer
+	// Finished, shared with the stages, learns the files an event says
+	// their writer closed (events.Event.Closed): they are taken without
+	// settling. Nil: every file settles.
+	Finished *lake.Finished
 }
 
 // Observer is told the result of every job: stage zone, table, counts.

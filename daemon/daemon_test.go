@@ -180,3 +180,54 @@ func tableHas(l *lake.Lake, name string) bool {
 	tbl, err := l.LoadTable(context.Background(), ref)
 	return err == nil && tbl.CurrentSnapshot() != nil
 }
+
+// TestClosedFileNeedsNoSettle: with a settle of an hour, a file its
+// writer closed is taken at once (the close watch of events.Local), while
+// one still being written waits; the half written first is not taken.
+func TestClosedFileNeedsNoSettle(t *testing.T) {
+	l := lakefixture.Open(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fin := &lake.Finished{}
+	pc := prepare.DefaultStageConfig()
+	pc.Settle, pc.Finished = time.Hour, fin
+	lc := loader.DefaultConfig()
+	lc.Settle, lc.Finished = time.Hour, fin
+	dc := daemon.DefaultConfig()
+	dc.Finished = fin
+	d := daemon.New([]daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}, dc, log)
+	ev := make(chan events.Event)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx, ev) })
+	watch := events.NewLocal(lakefixture.Root(l), events.LocalConfig{Prefixes: []string{"prepare/"}, Rescan: time.Hour}, log)
+	wg.Go(func() { watch.Run(ctx, ev) })
+	defer func() { cancel(); wg.Wait() }()
+	time.Sleep(200 * time.Millisecond) // the watches are in place
+	path := filepath.Join(lakefixture.Root(l), "prepare", "db", "closed", "c.ndjson")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("{\"id\":1}\n")
+	time.Sleep(500 * time.Millisecond)
+	if tableHas(l, "db.closed") {
+		t.Fatal("a file still open for writing was taken")
+	}
+	f.WriteString("{\"id\":2}\n")
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !tableHas(l, "db.closed") {
+		if time.Now().After(deadline) {
+			t.Fatal("the closed file was not taken at once")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(lakefixture.Rows(t, l, "db.closed")); n != 2 {
+		t.Errorf("rows = %d, want both lines", n)
+	}
+}

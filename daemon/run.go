@@ -83,6 +83,9 @@ func (s *scheduler) event(ctx context.Context, e events.Event) {
 	if lake.Ignored(e.Key) {
 		return
 	}
+	if e.Closed && s.d.cfg.Finished != nil {
+		s.d.cfg.Finished.Mark(e.Key)
+	}
 	stage := s.stageOf(e.Key)
 	if stage < 0 {
 		return

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -19,9 +20,13 @@ import (
 
 // Event is one hint. Rescan asks the consumer to list the lake again (a
 // periodic sweep, or events were lost); otherwise Key names an object.
+// Closed says that its writer closed it, or that it was moved into place:
+// it is whole as it stands, and needs no quiet period (see
+// lake.Finished); a later write makes it settle again.
 type Event struct {
 	Key    string
 	Rescan bool
+	Closed bool
 }
 
 // LocalConfig tunes the local watcher.
@@ -38,12 +43,14 @@ func DefaultLocalConfig() LocalConfig {
 }
 
 // Local watches folders of a local lake with fsnotify, recursively: new
-// sub-folders are watched as they appear and their contents reported.
+// sub-folders are watched as they appear and their contents reported. On
+// Linux it also reports files closed after writing (see closeWatch).
 type Local struct {
 	root string
 	cfg  LocalConfig
 	log  *slog.Logger
 	w    *fsnotify.Watcher
+	cw   *closeWatch // nil: no close events, files settle
 }
 
 // NewLocal returns a watcher of the lake at root (an absolute directory).
@@ -51,9 +58,10 @@ func NewLocal(root string, cfg LocalConfig, log *slog.Logger) *Local {
 	return &Local{root: root, cfg: cfg, log: log}
 }
 
-// Run sends events to out until ctx ends; it owns the fsnotify watcher and
-// closes it on return. It returns nil when ctx ends, or the error that
-// stopped watching.
+// Run sends events to out until ctx ends; it owns the fsnotify watcher
+// and the close watch, and the close watch's reader, and closes them on
+// return. It returns nil when ctx ends, or the error that stopped
+// watching.
 func (l *Local) Run(ctx context.Context, out chan<- Event) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -61,6 +69,16 @@ func (l *Local) Run(ctx context.Context, out chan<- Event) error {
 	}
 	defer w.Close()
 	l.w = w
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	if l.cw, err = newCloseWatch(); err != nil {
+		l.log.Info("no close events: files settle before they are taken", "err", err)
+	} else {
+		defer l.cw.close()
+		wg.Go(func() { l.readCloses(ctx, out) })
+	}
 	for _, p := range l.cfg.Prefixes {
 		dir := filepath.Join(l.root, filepath.FromSlash(p))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -100,6 +118,14 @@ func (l *Local) Run(ctx context.Context, out chan<- Event) error {
 	}
 }
 
+// readCloses sends the close watch's events until ctx ends; should it
+// fail, files settle instead.
+func (l *Local) readCloses(ctx context.Context, out chan<- Event) {
+	if err := l.watchCloses(ctx, l.cw, out); err != nil {
+		l.log.Warn("close events stopped: files settle before they are taken", "err", err)
+	}
+}
+
 func (l *Local) handle(ctx context.Context, ev fsnotify.Event, out chan<- Event) bool {
 	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Write) {
 		return true
@@ -133,7 +159,7 @@ func (l *Local) addTree(ctx context.Context, dir string, out chan<- Event) error
 			if err := l.w.Add(p); err != nil {
 				return fmt.Errorf("watch %s: %w", p, err)
 			}
-			return nil
+			return l.cw.add(p)
 		}
 		if out != nil && !send(ctx, out, Event{Key: l.key(p)}) {
 			return fs.SkipAll

@@ -8,16 +8,18 @@ import (
 // finishedFor is how long a mark is kept: past it, any settle has passed.
 const finishedFor = time.Hour
 
-// Finished is the files this process published whole (prepare's outputs,
-// renamed into place), so that the next stage takes them at once instead
-// of waiting for them to settle. It is shared by the process's stages; the
-// zero value is ready, and a nil *Finished knows no file.
+// Finished is the files known whole: those this process published
+// (prepare's outputs, renamed into place), and those whose writer was seen
+// closing them (events.Event.Closed), so that a stage takes them at once
+// instead of waiting for them to settle. A file modified after its mark
+// settles again. It is shared by the process's stages and its event
+// source; the zero value is ready, and a nil *Finished knows no file.
 type Finished struct {
 	mu   sync.Mutex
 	keys map[string]time.Time // key → when it was marked
 }
 
-// Mark notes that key was published whole.
+// Mark notes that key is whole as it stands now.
 func (f *Finished) Mark(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -33,13 +35,14 @@ func (f *Finished) Mark(key string) {
 	f.keys[key] = now
 }
 
-// Has reports whether key was published whole by this process.
-func (f *Finished) Has(key string) bool {
+// Has reports whether the file info describes is known whole: marked, and
+// not modified since.
+func (f *Finished) Has(info ObjectInfo) bool {
 	if f == nil {
 		return false
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, ok := f.keys[key]
-	return ok
+	at, ok := f.keys[info.Key]
+	return ok && !info.ModTime.After(at)
 }

@@ -130,6 +130,8 @@ func (s *S3) Open(ctx context.Context, key string) (Object, error) {
 	return &s3Object{ctx: ctx, s: s, key: key, size: info.Size, etag: info.Version}, nil
 }
 
+var _ RangeReader = (*s3Object)(nil)
+
 type s3Object struct {
 	ctx  context.Context
 	s    *S3
@@ -171,6 +173,14 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 		err = io.EOF
 	}
 	return n, err
+}
+
+// ReadRange streams the n bytes at off with one ranged GET.
+func (o *s3Object) ReadRange(off, n int64) (io.ReadCloser, error) {
+	if off < 0 || n <= 0 || off+n > o.size {
+		return nil, fmt.Errorf("read %s: range %d+%d of %d bytes", o.key, off, n, o.size)
+	}
+	return o.get(off, off+n-1)
 }
 
 // Read streams from the current position, one GET for the rest.

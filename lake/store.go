@@ -141,6 +141,13 @@ type Object interface {
 	Size() int64
 }
 
+// RangeReader is an Object that streams a byte range in one request (an
+// S3 object: one ranged GET, where ReadAt would make one per call).
+type RangeReader interface {
+	// ReadRange streams the n bytes at off; the caller closes it.
+	ReadRange(off, n int64) (io.ReadCloser, error)
+}
+
 // Writer streams one object; see Store.Create.
 type Writer interface {
 	io.WriteCloser

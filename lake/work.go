@@ -145,9 +145,9 @@ func PublishTemp(key string) string {
 // ListSettled lists the files under dirs that are finished, oldest first
 // (then by key): settled, not held open for writing by any process (where
 // the store can tell: WriterFinder), not being published (see
-// PublishTemp); ignored names are left out. A file this process
-// published whole (fin) needs no settling. Files not finished yet are
-// counted in res.
+// PublishTemp); ignored names are left out. A file known whole (fin:
+// published by this process, or closed by its writer) needs no settling.
+// Files not finished yet are counted in res.
 func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Duration, now time.Time, fin *Finished, res *Result) ([]ObjectInfo, error) {
 	var out []ObjectInfo
 	seen := map[string]bool{}
@@ -159,7 +159,7 @@ func ListSettled(ctx context.Context, st Store, dirs []string, settle time.Durat
 			seen[info.Key] = true
 			switch {
 			case Ignored(info.Key):
-			case !fin.Has(info.Key) && !Settled(info, settle, now):
+			case !fin.Has(info) && !Settled(info, settle, now):
 				res.Wait(info, settle)
 			default:
 				out = append(out, info)

@@ -269,3 +269,34 @@ func dataFiles(tb testing.TB, l *lake.Lake) []string {
 	}
 	return files
 }
+
+// TestCopyOnS3: on a bucket (moto's S3, Glue's catalog) a file of large
+// row groups is copied too, each chunk streamed in one ranged GET, and
+// reads back whole.
+func TestCopyOnS3(t *testing.T) {
+	moto := lakefixture.Moto(t)
+	proxy := lakefixture.NewGlueProxy(t, moto)
+	t.Setenv("AWS_ENDPOINT_URL_GLUE", proxy.URL)
+	lakefixture.Bucket(t, lakefixture.S3Client(t), "copy")
+	l, err := lake.Open(context.Background(), lake.Config{Root: "s3://copy/lake", S3PathStyle: true, CatalogPrefix: "copy_"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	put(t, l, "load/db/t/a.parquet", lakefixture.ParquetBytes(t, lakefixture.Blobs(0, 30000)))
+	if res := loadAll(t, newLoader(t, l)); res.Files != 1 {
+		t.Fatalf("load: %+v", res)
+	}
+	rows := lakefixture.Rows(t, l, "db.t")
+	seen := map[any]bool{}
+	for _, r := range rows {
+		seen[r["id"]] = true
+	}
+	if len(rows) != 30000 || len(seen) != 30000 {
+		t.Fatalf("%d rows, %d ids; want 30,000 of each", len(rows), len(seen))
+	}
+	files := dataFiles(t, l)
+	if len(files) != 1 || !strings.Contains(files[0], "/data/") || strings.Contains(files[0], "_etl_loaded_at_day=") {
+		t.Fatalf("data files %v: want one copy in data/", files)
+	}
+}

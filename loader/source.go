@@ -96,6 +96,19 @@ func (o watchedObject) ReadAt(b []byte, off int64) (int, error) {
 
 func (o watchedObject) Read(b []byte) (int, error) { return o.s.prog.Load().Read(o.Object, b) }
 
+// ReadRange streams a range in one request where the object can
+// (lake.RangeReader), else through ReadAt; its reads count too.
+func (o watchedObject) ReadRange(off, n int64) (io.ReadCloser, error) {
+	if rr, ok := o.Object.(lake.RangeReader); ok {
+		rc, err := rr.ReadRange(off, n)
+		if err != nil {
+			return nil, err
+		}
+		return o.s.prog.Load().Reader(rc), nil
+	}
+	return io.NopCloser(io.NewSectionReader(o, off, n)), nil
+}
+
 // openSource opens and checks a waiting file, under a watchdog of stall
 // (see lake.Watch). Problems of the file itself come back as *RejectError
 // or *lake.FileError; other errors are transient.

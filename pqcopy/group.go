@@ -84,7 +84,12 @@ func copySourceChunk(out *counter, src Source, rg *metadata.RowGroupMetaData, co
 		return chunk{}, fmt.Errorf("%w: column %s: %v", ErrUnfit, to.Path(), err)
 	}
 	cc := chunk{codec: meta.Compression(), values: meta.NumValues(), start: out.n, compressed: length}
-	cp, err := copyChunk(out, io.NewSectionReader(src.R, from, length), length)
+	rc, err := openRange(src.R, from, length)
+	if err != nil {
+		return chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
+	}
+	cp, err := copyChunk(out, rc, length)
+	rc.Close()
 	if err != nil {
 		return chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
 	}
@@ -94,6 +99,20 @@ func copySourceChunk(out *counter, src Source, rg *metadata.RowGroupMetaData, co
 	cc.data, cc.dictionary = cc.start+cp.firstData, cp.dictionary
 	cc.uncompressed, cc.encodings, cc.pageStats = cp.uncompressed, cp.encodings, cp.pageStats
 	return cc, nil
+}
+
+// rangeReader is a source that streams a byte range in one request (an
+// S3 object: one GET per chunk, not one per buffer).
+type rangeReader interface {
+	ReadRange(off, n int64) (io.ReadCloser, error)
+}
+
+// openRange streams the n bytes of r at off.
+func openRange(r io.ReaderAt, off, n int64) (io.ReadCloser, error) {
+	if rr, ok := r.(rangeReader); ok {
+		return rr.ReadRange(off, n)
+	}
+	return io.NopCloser(io.NewSectionReader(r, off, n)), nil
 }
 
 // chunkRange is where a column chunk's pages lie in a file of size bytes:

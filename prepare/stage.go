@@ -30,7 +30,9 @@ type StageConfig struct {
 	// is also the window in which small files gather into one batch.
 	Settle time.Duration
 	// Finished, when set, is told of every output published (renamed into
-	// place whole), for the loader of this process.
+	// place whole), for the loader of this process; the files under
+	// prepare/ it knows whole (closed by their writer) are taken without
+	// settling.
 	Finished *lake.Finished
 	// BatchFiles and BatchBytes bound one batch (one conversion, whose
 	// output is one or more Parquet files). A file of BatchBytes or more
@@ -210,7 +212,7 @@ func (s *Stage) leaveOut(ctx context.Context, ref lake.TableRef, batch []waiting
 // has an unsupported format or the wrong table, and moves Parquet on to
 // load/ after a check.
 func (s *Stage) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
-	infos, err := lake.ListSettled(ctx, s.st, dirs, s.cfg.Settle, s.cfg.Now(), nil, res)
+	infos, err := lake.ListSettled(ctx, s.st, dirs, s.cfg.Settle, s.cfg.Now(), s.cfg.Finished, res)
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ have not changed for --settle.`,
 // lambda share.
 func (f *runFlags) pipelineFlags(fs *flag.FlagSet) {
 	fs.IntVar(&f.dm.Workers, "workers", f.dm.Workers, "tables loaded at once")
-	fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is loaded")
+	fs.DurationVar(&f.ld.Settle, "settle", f.ld.Settle, "how long a file must be unchanged before it is taken (a file whose writer is seen closing it, on a local lake on Linux, is taken at once)")
 	fs.BoolVar(&f.prep.Lineage, "lineage", f.prep.Lineage, "add "+prepare.LineageColumn+" (the source file's key) to every row: of prepared files, and of Parquet files dropped into load/")
 	fs.IntVar(&f.prep.BatchFiles, "prepare-batch-files", f.prep.BatchFiles, "most files converted into one Parquet output")
 	fs.Int64Var(&f.prep.BatchBytes, "prepare-batch-bytes", f.prep.BatchBytes, "most bytes of small files converted together")
@@ -276,6 +276,7 @@ func (f *runFlags) build(g *globals, w *worker) error {
 	f.ld.Locks = &lake.TableLocks{}
 	f.prep.Finished = &lake.Finished{}
 	f.ld.Finished = f.prep.Finished // prepare's outputs are whole: loaded without settling
+	f.dm.Finished = f.prep.Finished // as are files their writer was seen closing
 	if f.trail {
 		key, err := readPrivateKey(f.keyPEM)
 		if err != nil {

@@ -1,0 +1,22 @@
+//go:build !linux
+
+package events
+
+import (
+	"context"
+	"errors"
+)
+
+// closeWatch is Linux's (inotify); elsewhere files settle.
+type closeWatch struct{}
+
+func newCloseWatch() (*closeWatch, error) { return nil, errors.New("no close events on this system") }
+
+func (c *closeWatch) add(string) error { return nil }
+
+func (c *closeWatch) close() {}
+
+func (l *Local) watchCloses(ctx context.Context, _ *closeWatch, _ chan<- Event) error {
+	<-ctx.Done()
+	return nil
+}
