@@ -51,7 +51,13 @@ type Local struct {
 	log  *slog.Logger
 	w    *fsnotify.Watcher
 	cw   *closeWatch // nil: no close events, files settle
+	// ready, when set, is called once the watches are in place.
+	ready func()
 }
+
+// OnReady has f called once Run has its watches in place: from then on a
+// file dropped is reported.
+func (l *Local) OnReady(f func()) { l.ready = f }
 
 // NewLocal returns a watcher of the lake at root (an absolute directory).
 func NewLocal(root string, cfg LocalConfig, log *slog.Logger) *Local {
@@ -87,6 +93,9 @@ func (l *Local) Run(ctx context.Context, out chan<- Event) error {
 		if err := l.addTree(ctx, dir, nil); err != nil {
 			return err
 		}
+	}
+	if l.ready != nil {
+		l.ready()
 	}
 	tick := time.NewTicker(l.cfg.Rescan)
 	defer tick.Stop()

@@ -203,7 +203,12 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	if err != nil {
 		return g.fail("run", err)
 	}
-	g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle)
+	running := func() { g.log.Info("lagoon running", "root", g.root, "workers", f.dm.Workers, "settle", f.ld.Settle) }
+	if r, ok := src.(readier); ok {
+		r.OnReady(running) // once its watches are in place: a file dropped then is seen
+	} else {
+		running()
+	}
 	stopHTTP, err := f.serveHTTP(ctx, g, lk)
 	if err != nil {
 		return g.fail("run", err)
@@ -216,6 +221,10 @@ func (f *runFlags) run(ctx context.Context, g *globals) int {
 	g.log.Info("lagoon stopped", "files", sum.Files, "rows", sum.Rows, "rejected", len(sum.Rejected))
 	return exitOK
 }
+
+// readier is an event source that says when it is ready (events.Local:
+// its watches in place).
+type readier interface{ OnReady(func()) }
 
 // worker is a lake opened for work: the stages of this worker's
 // pipeline and its side tasks; close gives the lake back.
