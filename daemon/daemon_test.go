@@ -144,18 +144,8 @@ func (h holdOne) Claim(ctx context.Context, zone string, ref lake.TableRef) (con
 // hour here), since this process published it whole.
 func TestPreparedOutputLoadsAtOnce(t *testing.T) {
 	l := lakefixture.Open(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fin := &lake.Finished{}
-	pc := prepare.DefaultStageConfig()
-	pc.Settle, pc.Finished = time.Hour, fin
-	lc := loader.DefaultConfig()
-	lc.Settle, lc.Finished = time.Hour, fin
-	d := daemon.New([]daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}, daemon.DefaultConfig(), log)
 	ev := make(chan events.Event)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { d.Run(ctx, ev) })
-	defer func() { cancel(); wg.Wait() }()
+	defer settledHourly(t, l, ev, nil)()
 	key := "prepare/db/quick/q.ndjson"
 	lakefixture.Drop(t, l, key, []byte("{\"id\":1}\n{\"id\":2}\n"))
 	old := time.Now().Add(-2 * time.Hour) // settled long ago, for prepare
@@ -175,6 +165,29 @@ func TestPreparedOutputLoadsAtOnce(t *testing.T) {
 	}
 }
 
+// settledHourly runs a daemon of prepare and load with an hour's settle
+// on l, fed by ev (and by watch, when set, which tells the daemon of
+// files closed); the function returned stops them.
+func settledHourly(tb testing.TB, l *lake.Lake, ev chan events.Event, watch *events.Local) (stop func()) {
+	tb.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fin := &lake.Finished{}
+	pc := prepare.DefaultStageConfig()
+	pc.Settle, pc.Finished = time.Hour, fin
+	lc := loader.DefaultConfig()
+	lc.Settle, lc.Finished = time.Hour, fin
+	dc := daemon.DefaultConfig()
+	dc.Finished = fin
+	d := daemon.New([]daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}, dc, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { d.Run(ctx, ev) })
+	if watch != nil {
+		wg.Go(func() { watch.Run(ctx, ev) })
+	}
+	return func() { cancel(); wg.Wait() }
+}
+
 func tableHas(l *lake.Lake, name string) bool {
 	ref, _ := lake.ParseTableRef(name)
 	tbl, err := l.LoadTable(context.Background(), ref)
@@ -186,23 +199,13 @@ func tableHas(l *lake.Lake, name string) bool {
 // one still being written waits; the half written first is not taken.
 func TestClosedFileNeedsNoSettle(t *testing.T) {
 	l := lakefixture.Open(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	fin := &lake.Finished{}
-	pc := prepare.DefaultStageConfig()
-	pc.Settle, pc.Finished = time.Hour, fin
-	lc := loader.DefaultConfig()
-	lc.Settle, lc.Finished = time.Hour, fin
-	dc := daemon.DefaultConfig()
-	dc.Finished = fin
-	d := daemon.New([]daemon.Stage{prepare.NewStage(l.Store, l.Catalog, pc, log), loader.New(l.Store, l.Catalog, lc, log)}, dc, log)
 	ev := make(chan events.Event)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { d.Run(ctx, ev) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	watch := events.NewLocal(lakefixture.Root(l), events.LocalConfig{Prefixes: []string{"prepare/"}, Rescan: time.Hour}, log)
-	wg.Go(func() { watch.Run(ctx, ev) })
-	defer func() { cancel(); wg.Wait() }()
-	time.Sleep(200 * time.Millisecond) // the watches are in place
+	ready := make(chan struct{})
+	watch.OnReady(func() { close(ready) })
+	defer settledHourly(t, l, ev, watch)()
+	<-ready
 	path := filepath.Join(lakefixture.Root(l), "prepare", "db", "closed", "c.ndjson")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

@@ -28,35 +28,11 @@ import (
 // files keep arriving, restarting it each time, and then proves that the
 // table holds every dropped row exactly once and load/ is empty.
 func TestCrashExactlyOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("crash test: skipped with -short")
-	}
-	const files, rowsPerFile, kills = 150, 40, 60
-	root := t.TempDir()
-	seed := time.Now().UnixNano()
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(uint64(seed), 1))
-
-	bodies := make([][]byte, files)
-	for i := range files {
-		bodies[i] = lakefixture.ParquetBytes(t, lakefixture.Ints(i*rowsPerFile, rowsPerFile))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
-
-	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "3", "--rescan", "500ms",
-		"--side-every", "150ms")
-	wg.Wait()
-
+	const files, rowsPerFile = 150, 40
 	// A compaction killed half-way leaves its new files unreferenced, for
 	// the orphan sweep: here at once (nothing else runs), not 3 days on.
-	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error", "--orphan-age", "1ms")
-	if code != exitOK {
-		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
-	}
-	assertExactlyOnce(t, root, files*rowsPerFile)
+	crashLoads(t, files*rowsPerFile, 60, []string{"--max-batch-files", "3"}, []string{"--orphan-age", "1ms"},
+		func(i int) []byte { return lakefixture.ParquetBytes(t, lakefixture.Ints(i*rowsPerFile, rowsPerFile)) }, files)
 }
 
 // TestCopyCrashExactlyOnce is TestCrashExactlyOnce with files of row
@@ -66,31 +42,43 @@ func TestCrashExactlyOnce(t *testing.T) {
 // behind — without maintenance, whose orphan sweep would hide a copy left
 // (and whose compaction would re-encode the copies).
 func TestCopyCrashExactlyOnce(t *testing.T) {
+	const files, rowsPerFile = 36, 25000
+	noMaintenance := []string{"--maintain=false"}
+	root := crashLoads(t, files*rowsPerFile, 30, append([]string{"--max-batch-files", "4"}, noMaintenance...), noMaintenance,
+		func(i int) []byte { return lakefixture.ParquetBytes(t, lakefixture.Blobs(i*rowsPerFile, rowsPerFile)) }, files)
+	assertCopied(t, root)
+}
+
+// crashLoads drops files (body(i) each) into load/ slowly while `lagoon
+// run` (with flags) is SIGKILLed kills times and restarted, then runs
+// --once (with final flags) and checks the table holds want rows, each
+// once (assertExactlyOnce). It returns the lake's root.
+func crashLoads(t *testing.T, want, kills int, flags, final []string, body func(i int) []byte, files int) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("crash test: skipped with -short")
 	}
-	const files, rowsPerFile, kills = 36, 25000, 30
 	root := t.TempDir()
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
 	bodies := make([][]byte, files)
 	for i := range files {
-		bodies[i] = lakefixture.ParquetBytes(t, lakefixture.Blobs(i*rowsPerFile, rowsPerFile))
+		bodies[i] = body(i)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { dropSlowly(ctx, t, root, bodies) })
-	killRepeatedly(t, rng, kills, "run", "--root", root, "--settle", "0", "--max-batch-files", "4", "--rescan", "500ms",
-		"--side-every", "150ms", "--maintain=false")
+	args := append([]string{"run", "--root", root, "--settle", "0", "--rescan", "500ms", "--side-every", "150ms"}, flags...)
+	killRepeatedly(t, rng, kills, args...)
 	wg.Wait()
-	code, out, errOut := lagoon(t, "run", "--root", root, "--once", "--settle", "0", "--log-level", "error", "--maintain=false")
-	if code != exitOK {
+	args = append([]string{"run", "--root", root, "--once", "--settle", "0", "--log-level", "error"}, final...)
+	if code, out, errOut := lagoon(t, args...); code != exitOK {
 		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
 	}
-	assertExactlyOnce(t, root, files*rowsPerFile)
-	assertCopied(t, root)
+	assertExactlyOnce(t, root, want)
+	return root
 }
 
 // assertCopied checks that the data files of crash.events were written
