@@ -553,8 +553,85 @@ func newBatchReader(ctx context.Context, target *iceberg.Schema, srcs []*source,
 		}
 	}
 	r.refs.Store(1)
-	r.next, r.stop = iter.Pull2(iter.Seq2[arrow.RecordBatch, error](seq))
+	r.next, r.stop = iter.Pull2(coalesced(seq))
 	return r, nil
+}
+
+// coalesceRows: a record batch of fewer rows is joined to its neighbours
+// (see coalesced).
+const coalesceRows = readBatchRows / 4
+
+// coalesced joins runs of small record batches of one schema (small
+// files, one after another) into batches of up to readBatchRows rows: the Parquet
+// writer's cost per batch (level buffers zeroed, pages, statistics) is
+// then paid per 64K rows, not per file. A batch of 1,000 files of 100 rows
+// spent a seventh of its CPU zeroing level buffers.
+func coalesced(in iter.Seq2[arrow.RecordBatch, error]) iter.Seq2[arrow.RecordBatch, error] {
+	return func(yield func(arrow.RecordBatch, error) bool) {
+		var held []arrow.RecordBatch
+		var rows int64
+		defer func() { releaseRecords(held) }()
+		flush := func() bool {
+			if len(held) == 0 {
+				return true
+			}
+			rec, err := concatRecords(held, rows)
+			releaseRecords(held)
+			held, rows = nil, 0
+			return yield(rec, err)
+		}
+		for rec, err := range in {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			joins := len(held) > 0 && held[0].Schema().Equal(rec.Schema())
+			if !joins || rows+rec.NumRows() > readBatchRows || rec.NumRows() >= coalesceRows {
+				if !flush() {
+					rec.Release()
+					return
+				}
+			}
+			if rec.NumRows() >= coalesceRows {
+				if !yield(rec, nil) {
+					return
+				}
+				continue
+			}
+			held, rows = append(held, rec), rows+rec.NumRows()
+		}
+		flush()
+	}
+}
+
+// concatRecords is recs (of one schema, rows in all) as one record
+// batch; one batch alone is itself.
+func concatRecords(recs []arrow.RecordBatch, rows int64) (arrow.RecordBatch, error) {
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
+	}
+	sc := recs[0].Schema()
+	cols := make([]arrow.Array, 0, sc.NumFields())
+	defer func() { releaseAll(cols) }()
+	parts := make([]arrow.Array, len(recs))
+	for i := range sc.NumFields() {
+		for j, r := range recs {
+			parts[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(parts, memoryPool)
+		if err != nil {
+			return nil, fmt.Errorf("join record batches: %w", err)
+		}
+		cols = append(cols, c)
+	}
+	return array.NewRecordBatch(sc, cols, rows), nil
+}
+
+func releaseRecords(recs []arrow.RecordBatch) {
+	for _, r := range recs {
+		r.Release()
+	}
 }
 
 func (r *batchReader) Retain() { r.refs.Add(1) }
