@@ -18,7 +18,7 @@ func TestCoalesced(t *testing.T) {
 	defer other.Release()
 	in := []arrow.RecordBatch{
 		lakefixture.Ints(0, 100), lakefixture.Ints(100, 100), // joined
-		lakefixture.Ints(200, coalesceRows), // large: alone
+		lakefixture.Ints(200, coalesceRows),                                                   // large: alone
 		lakefixture.Ints(200+coalesceRows, 10), other, lakefixture.Ints(300+coalesceRows, 10), // a schema between
 	}
 	for range readBatchRows/(coalesceRows-1) + 1 { // more than fills a batch
