@@ -17,6 +17,10 @@ const finishedFor = time.Hour
 type Finished struct {
 	mu   sync.Mutex
 	keys map[string]time.Time // key → when it was marked
+	// pruneAt is the size at which old marks are pruned next: twice what
+	// was left by the last prune, so that pruning costs O(1) a mark
+	// however many files close an hour.
+	pruneAt int
 }
 
 // Mark notes that key is whole as it stands now.
@@ -27,10 +31,13 @@ func (f *Finished) Mark(key string) {
 		f.keys = map[string]time.Time{}
 	}
 	now := time.Now()
-	for k, at := range f.keys { // marks are few: prune as they come
-		if now.Sub(at) > finishedFor {
-			delete(f.keys, k)
+	if len(f.keys) >= f.pruneAt {
+		for k, at := range f.keys {
+			if now.Sub(at) > finishedFor {
+				delete(f.keys, k)
+			}
 		}
+		f.pruneAt = max(2*len(f.keys), 1024)
 	}
 	f.keys[key] = now
 }
