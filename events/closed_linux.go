@@ -20,9 +20,10 @@ import (
 // known whole; writers on other machines (NFS) send nothing, and their
 // files settle as before.
 type closeWatch struct {
-	f   *os.File
-	mu  sync.Mutex
-	wds map[int32]string // watch descriptor → folder
+	f    *os.File
+	mu   sync.Mutex
+	wds  map[int32]string // watch descriptor → folder
+	full bool             // inotify's watch limit met: no more folders
 }
 
 func newCloseWatch() (*closeWatch, error) {
@@ -33,12 +34,18 @@ func newCloseWatch() (*closeWatch, error) {
 	return &closeWatch{f: os.NewFile(uintptr(fd), "inotify"), wds: map[int32]string{}}, nil
 }
 
-// add watches dir for files closed or moved in.
+// add watches dir for files closed or moved in. Once inotify's watch
+// limit is met it says so once, then adds nothing more (those folders'
+// files settle).
 func (c *closeWatch) add(dir string) error {
-	if c == nil {
+	if c == nil || c.full {
 		return nil
 	}
 	wd, err := unix.InotifyAddWatch(int(c.f.Fd()), dir, unix.IN_CLOSE_WRITE|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
+	if errors.Is(err, unix.ENOSPC) {
+		c.full = true
+		return fmt.Errorf("watch %s: inotify's watch limit (fs.inotify.max_user_watches) is reached: folders from here on get no close events", dir)
+	}
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}

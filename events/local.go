@@ -168,7 +168,11 @@ func (l *Local) addTree(ctx context.Context, dir string, out chan<- Event) error
 			if err := l.w.Add(p); err != nil {
 				return fmt.Errorf("watch %s: %w", p, err)
 			}
-			return l.cw.add(p)
+			if err := l.cw.add(p); err != nil {
+				// inotify's watch limit, say: this folder's files settle
+				l.log.Warn("no close events for a folder: its files settle before they are taken", "dir", p, "err", err)
+			}
+			return nil
 		}
 		if out != nil && !send(ctx, out, Event{Key: l.key(p)}) {
 			return fs.SkipAll
