@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -56,8 +57,10 @@ func writeGroup(out *counter, src Source, rg *metadata.RowGroupMetaData, plan Pl
 		field(3, pqcompat.I64(rg.NumRows())),
 		field(5, pqcompat.I64(start)),
 		field(6, pqcompat.I64(out.n-start)),
-		field(7, pqcompat.Value{Type: pqcompat.TypeI16, Int: int64(ordinal)}),
 	)
+	if ordinal <= math.MaxInt16 { // an i16, optional: past it, left out
+		meta.Set(7, pqcompat.Value{Type: pqcompat.TypeI16, Int: int64(ordinal)})
+	}
 	return rowGroup{meta: meta, rows: rg.NumRows()}, nil
 }
 
