@@ -708,7 +708,13 @@ func copyPrefix(ref lake.TableRef, batch string) string {
 // dropCopies deletes the copies register made for a batch that was not
 // committed: on S3 too, where no orphan sweep runs, they go.
 func (l *Loader) dropCopies(ctx context.Context, in intent) error {
-	return lake.DeleteAll(ctx, l.st, copyPrefix(in.ref(), in.Batch))
+	return l.deleteCopies(ctx, in.ref(), in.Batch)
+}
+
+// deleteCopies deletes the copies (registered or copied chunk by chunk)
+// made for a batch of ref.
+func (l *Loader) deleteCopies(ctx context.Context, ref lake.TableRef, batch string) error {
+	return lake.DeleteAll(ctx, l.st, copyPrefix(ref, batch))
 }
 
 // registrable reports whether every file of a batch was prepared for the

@@ -41,10 +41,11 @@ func copyPlans(c *contract.Contract, staged *table.StagedTable, srcs []*source, 
 }
 
 // copyOutputs groups a batch's files into the data files that copying
-// them writes: files of one output schema together, in order, up to
-// target bytes of source each (one file alone may be larger).
-func copyOutputs(srcs []*source, plans []pqcopy.Plan, target int64) [][]pqcopy.Part {
-	var outs [][]pqcopy.Part
+// them writes, as indices of srcs: files of one output schema together,
+// in order, up to target bytes of source each (one file alone may be
+// larger).
+func copyOutputs(srcs []*source, plans []pqcopy.Plan, target int64) [][]int {
+	var outs [][]int
 	var sizes []int64
 	open := map[string]int{} // output schema → the output its files go to
 	for i, s := range srcs {
@@ -55,8 +56,7 @@ func copyOutputs(srcs []*source, plans []pqcopy.Plan, target int64) [][]pqcopy.P
 			j = len(outs) - 1
 			open[key] = j
 		}
-		part := pqcopy.Part{Source: pqcopy.Source{R: s.obj, Size: s.info.Size, File: s.pf}, Plan: plans[i]}
-		outs[j], sizes[j] = append(outs[j], part), sizes[j]+s.info.Size
+		outs[j], sizes[j] = append(outs[j], i), sizes[j]+s.info.Size
 	}
 	return outs
 }
@@ -64,21 +64,21 @@ func copyOutputs(srcs []*source, plans []pqcopy.Plan, target int64) [][]pqcopy.P
 // writeCopies writes a batch's files anew by copying their chunks, merged
 // as copyOutputs groups them, into the table's data/ folder beside
 // register's copies (dropCopies deletes those of a batch not committed),
-// and returns their URLs. An error wrapping pqcopy.ErrUnfit names a file
-// that cannot be copied; the copies written are deleted then, and the
-// batch is re-encoded.
+// and returns their URLs. When a file cannot be copied (pqcopy.ErrUnfit,
+// or a panic reading it), the copies written are deleted and the error
+// wraps errRecode: the batch is re-encoded.
 func (l *Loader) writeCopies(ctx context.Context, ref lake.TableRef, batch string, srcs []*source, plans []pqcopy.Plan, target int64) ([]string, error) {
 	var urls []string
-	for i, parts := range copyOutputs(srcs, plans, target) {
-		first := sourceOf(srcs, parts[0])
+	for i, idx := range copyOutputs(srcs, plans, target) {
+		first := srcs[idx[0]]
 		dst := copyPrefix(ref, batch) + fmt.Sprintf("%04d-", i) + path.Base(first.info.Key)
-		err := lake.ProtectFile(first.info.Key, func() error { return l.writeCopy(ctx, dst, first, srcs, parts) })
+		err := lake.ProtectFile(first.info.Key, func() error { return l.writeCopy(ctx, dst, srcs, plans, idx) })
 		if errors.Is(err, pqcopy.ErrUnfit) || errors.Is(err, lake.ErrInternal) {
 			l.log.Info("batch re-encoded: a file's chunks cannot be copied", "table", ref.String(), "reason", err)
-			if derr := lake.DeleteAll(ctx, l.st, copyPrefix(ref, batch)); derr != nil {
+			if derr := l.deleteCopies(ctx, ref, batch); derr != nil {
 				return nil, derr // tried again: no copy of a re-encoded batch stays
 			}
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errRecode, err)
 		}
 		if err != nil {
 			return nil, err
@@ -88,22 +88,16 @@ func (l *Loader) writeCopies(ctx context.Context, ref lake.TableRef, batch strin
 	return urls, nil
 }
 
-// sourceOf is the source a part reads.
-func sourceOf(srcs []*source, p pqcopy.Part) *source {
-	for _, s := range srcs {
-		if s.pf == p.Source.File {
-			return s
-		}
-	}
-	return srcs[0]
-}
-
-// writeCopy writes parts as one file at dst; first is the first part's
-// source (its progress is the batch's).
-func (l *Loader) writeCopy(ctx context.Context, dst string, first *source, srcs []*source, parts []pqcopy.Part) error {
+// writeCopy writes the files srcs[idx] as one file at dst, each as its
+// plan says; the first file's progress is the batch's.
+func (l *Loader) writeCopy(ctx context.Context, dst string, srcs []*source, plans []pqcopy.Plan, idx []int) error {
+	first := srcs[idx[0]]
 	defer first.prog.Load().Arm(first.info.Key)()
-	for _, p := range parts {
-		onBatch(sourceOf(srcs, p).info.Key)
+	parts := make([]pqcopy.Part, 0, len(idx))
+	for _, i := range idx {
+		s := srcs[i]
+		onBatch(s.info.Key)
+		parts = append(parts, pqcopy.Part{Source: pqcopy.Source{R: s.obj, Size: s.info.Size, File: s.pf}, Plan: plans[i]})
 	}
 	w, err := l.st.Create(ctx, dst)
 	if err != nil {
@@ -133,9 +127,6 @@ var errRecode = errors.New("re-encode the batch")
 func (l *Loader) copyBatch(ctx context.Context, ref lake.TableRef, tx *table.Transaction, staged *table.StagedTable, srcs []*source, plans []pqcopy.Plan, batch string, props iceberg.Properties, written *attempt) error {
 	target := staged.Properties().GetInt(table.WriteTargetFileSizeBytesKey, table.WriteTargetFileSizeBytesDefault)
 	urls, err := l.writeCopies(ctx, ref, batch, srcs, plans, int64(target))
-	if errors.Is(err, pqcopy.ErrUnfit) || errors.Is(err, lake.ErrInternal) {
-		return fmt.Errorf("%w: %w", errRecode, err)
-	}
 	if err != nil {
 		return err
 	}

@@ -222,3 +222,48 @@ func TestSlowWriterIsWaitedFor(t *testing.T) {
 		t.Errorf("rows = %d, want 30", n)
 	}
 }
+
+// TestClosedFileLoadsWithoutSettle: `lagoon run` with a settle of an hour
+// takes a file whose writer closed it at once, through both stages (a
+// file under prepare/) and through the loader alone (a Parquet file under
+// load/): the close watch, the daemon and both stages share what is known
+// whole. The tables' folders exist before the daemon starts: a file
+// closed in a folder before its watch is in place settles.
+func TestClosedFileLoadsWithoutSettle(t *testing.T) {
+	root := t.TempDir()
+	l := lakefixture.OpenAt(t, root)
+	files := map[string][]byte{
+		"prepare/web/closed/c.ndjson": []byte("{\"id\":1}\n{\"id\":2}\n"),
+		"load/web/parquet/p.parquet":  lakefixture.ParquetBytes(t, lakefixture.Ints(0, 3)),
+	}
+	for key := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, filepath.FromSlash(key))), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stderr syncBuffer
+	cmd := exec.Command(lagoonBin, "run", "--root", root, "--settle", "1h", "--rescan", "1h")
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(stderr.String(), "lagoon running") })
+	for key, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(key))
+		if err := os.WriteFile(p, body, 0o644); err != nil { // modified now: only its close says it is whole
+			t.Fatal(err)
+		}
+	}
+	for name, rows := range map[string]int{"web.closed": 2, "web.parquet": 3} {
+		ref, _ := lake.ParseTableRef(name)
+		waitFor(t, 10*time.Second, func() bool {
+			tbl, err := l.LoadTable(context.Background(), ref)
+			return err == nil && tbl.CurrentSnapshot() != nil
+		})
+		if n := len(lakefixture.Rows(t, l, name)); n != rows {
+			t.Errorf("%s: %d rows, want %d", name, n, rows)
+		}
+	}
+	stop(t, cmd, &stderr)
+}
