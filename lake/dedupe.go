@@ -81,23 +81,28 @@ func (d Dedupe) Find(ctx context.Context, ref TableRef, key, sha string, batch m
 }
 
 // Note records files ref took in (after their commit, or their publish
-// under load/). Files without a SHA-256 are left out.
+// under load/), up to StoreFanout at a time. Files without a SHA-256 are
+// left out. Entries are put unsynced (UnsyncedPutter): one lost to a power
+// failure, or torn, reads as absent, and costs at most one re-sent file
+// loaded again; a killed process loses none.
 func (d Dedupe) Note(ctx context.Context, ref TableRef, files ...Taken) error {
 	if !d.On() {
 		return nil
 	}
-	for _, t := range files {
+	now := d.now().UTC()
+	return Each(ctx, len(files), func(ctx context.Context, i int) error {
+		t := files[i]
 		if t.SHA256 == "" {
-			continue
+			return nil
 		}
 		if t.At.IsZero() {
-			t.At = d.now().UTC()
+			t.At = now
 		}
-		if err := PutJSON(ctx, d.Store, takenKey(ref, t.SHA256), t); err != nil {
+		if err := PutJSONUnsynced(ctx, d.Store, takenKey(ref, t.SHA256), t); err != nil {
 			return fmt.Errorf("content index of %s: %w", ref, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Skip settles a duplicate: it is recorded in the audit trail as

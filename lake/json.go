@@ -18,6 +18,20 @@ func PutJSON(ctx context.Context, st Store, key string, v any) error {
 	return st.Put(ctx, key, bytes.NewReader(body))
 }
 
+// PutJSONUnsynced stores v as JSON under key without waiting for the disk
+// when the store can (UnsyncedPutter), durably otherwise.
+func PutJSONUnsynced(ctx context.Context, st Store, key string, v any) error {
+	u, ok := st.(UnsyncedPutter)
+	if !ok {
+		return PutJSON(ctx, st, key, v)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return u.PutUnsynced(ctx, key, bytes.NewReader(body))
+}
+
 // PutJSONIfAbsent stores v as JSON under key unless key exists (an error
 // wrapping ErrExist).
 func PutJSONIfAbsent(ctx context.Context, st Store, key string, v any) error {

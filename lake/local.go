@@ -195,18 +195,25 @@ func openErr(key, p string, err error) error {
 
 // Put implements Store: temp file, fsync, rename, fsync of the folder.
 func (l *Local) Put(_ context.Context, key string, r io.Reader) error {
-	return l.put(key, r, false)
+	return l.put(key, r, false, true)
+}
+
+// PutUnsynced implements UnsyncedPutter: Put without either fsync (a
+// process killed after it returns leaves the object whole; a power
+// failure may lose it, or leave it empty).
+func (l *Local) PutUnsynced(_ context.Context, key string, r io.Reader) error {
+	return l.put(key, r, false, false)
 }
 
 // PutIfAbsent implements Store with link(2), which fails when the target
 // exists, so exactly one of several concurrent writers wins.
 func (l *Local) PutIfAbsent(_ context.Context, key string, r io.Reader) error {
-	return l.put(key, r, true)
+	return l.put(key, r, true, true)
 }
 
-func (l *Local) put(key string, r io.Reader, exclusive bool) error {
+func (l *Local) put(key string, r io.Reader, exclusive, sync bool) error {
 	dst := l.Path(key)
-	tmp, err := writeTemp(filepath.Dir(dst), r)
+	tmp, err := writeTemp(filepath.Dir(dst), r, sync)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
@@ -218,6 +225,9 @@ func (l *Local) put(key string, r io.Reader, exclusive bool) error {
 	}
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, mapErr(key, err))
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(filepath.Dir(dst))
 }
@@ -286,7 +296,7 @@ func (w *localWriter) Abort() error {
 }
 
 // writeTemp writes r to a new dot-named file in dir, fsynced and closed.
-func writeTemp(dir string, r io.Reader) (string, error) {
+func writeTemp(dir string, r io.Reader, sync bool) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -295,7 +305,7 @@ func writeTemp(dir string, r io.Reader) (string, error) {
 		return "", err
 	}
 	_, err = io.Copy(f, r)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -383,7 +393,10 @@ func (l *Local) Rename(_ context.Context, from, to string) error {
 	return syncDir(filepath.Dir(dst))
 }
 
-var _ Swapper = (*Local)(nil)
+var (
+	_ Swapper        = (*Local)(nil)
+	_ UnsyncedPutter = (*Local)(nil)
+)
 
 // swapLock is the lock file of a folder's compare-and-swaps: one per
 // folder, so that they do not pile up beside keys that come and go.
@@ -413,7 +426,7 @@ func (l *Local) PutIfVersion(ctx context.Context, key, version string, r io.Read
 	if cur.Version != version {
 		return "", fmt.Errorf("put %s: %w", key, ErrChanged)
 	}
-	if err := l.put(key, r, false); err != nil {
+	if err := l.put(key, r, false, true); err != nil {
 		return "", err
 	}
 	info, err := l.Stat(ctx, key)

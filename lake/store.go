@@ -72,19 +72,16 @@ func IgnoreNotExist(err error) error {
 	return err
 }
 
-// Unchanged checks that every file of infos is still the version listed:
-// a *ChangedError for the first that is not.
+// Unchanged checks that every file of infos is still the version listed
+// (up to StoreFanout at a time): a *ChangedError for one that is not.
 func Unchanged(ctx context.Context, st Store, infos []ObjectInfo) error {
-	for _, want := range infos {
-		ok, err := IsCurrent(ctx, st, want.Key, want.Version)
-		if err != nil {
-			return err
+	return Each(ctx, len(infos), func(ctx context.Context, i int) error {
+		ok, err := IsCurrent(ctx, st, infos[i].Key, infos[i].Version)
+		if err == nil && !ok {
+			err = &ChangedError{Key: infos[i].Key}
 		}
-		if !ok {
-			return &ChangedError{Key: want.Key}
-		}
-	}
-	return nil
+		return err
+	})
 }
 
 // Swapper is a Store that replaces an object only while it is still the
@@ -129,6 +126,17 @@ type ObjectInfo struct {
 	// Version changes whenever the object is written again under the same
 	// key (local: size and nanosecond mtime; S3: the ETag).
 	Version string
+}
+
+// UnsyncedPutter is a Store that can store an object without waiting for
+// it to reach the disk: atomically (readers see the old object or the
+// new one whole), durable across a crash of the process, but not
+// necessarily across a power failure. It is for entries of an index whose
+// loss costs only work, never data: the content index (Dedupe), whose
+// lost or torn entry reads as absent. A local directory has it (a put
+// there waits for two fsyncs); S3's puts are durable anyway.
+type UnsyncedPutter interface {
+	PutUnsynced(ctx context.Context, key string, r io.Reader) error
 }
 
 // Object is an open object: random access for Parquet footers and row

@@ -90,7 +90,11 @@ func fencedCommit(t *testing.T, l *lake.Lake, pauseAt func(testing.TB, func(stri
 		}
 		done <- o
 	}()
-	<-paused
+	select {
+	case <-paused:
+	case o := <-done:
+		t.Fatalf("the worker to pause finished without reaching the point: %d files, %v", o.files, o.err)
+	}
 	if res := loadAll(t, newLoader(t, l)); res.Files != 2 { // the other worker
 		t.Fatalf("other worker: %+v", res)
 	}

@@ -235,19 +235,26 @@ func (l *Loader) finish(ctx context.Context, in intent, srcs []*source, rows int
 }
 
 // deleteLoaded deletes an intent's files that are still the version that
-// was loaded; a file written again under the same key since is kept.
+// was loaded (up to lake.StoreFanout at a time); a file written again
+// under the same key since is kept.
 func (l *Loader) deleteLoaded(ctx context.Context, in intent) error {
-	var deleted []lake.AuditFile
-	for _, f := range in.Files {
+	gone := make([]bool, len(in.Files))
+	err := lake.Each(ctx, len(in.Files), func(ctx context.Context, i int) error {
+		f := in.Files[i]
 		ok, err := lake.DeleteTaken(ctx, l.st, f.Key, f.Version)
 		if errors.Is(err, lake.ErrChanged) {
 			l.log.Warn("file changed after it was loaded; keeping the new version", "key", f.Key)
-			continue
+			return nil
 		}
-		if err != nil {
-			return err
-		}
-		if ok {
+		gone[i] = ok
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var deleted []lake.AuditFile
+	for i, f := range in.Files {
+		if gone[i] {
 			deleted = append(deleted, lake.AuditFile{Key: f.Key, Size: f.Size})
 		}
 	}
@@ -277,27 +284,41 @@ func (l *Loader) auditLoaded(ctx context.Context, in intent, snapshot int64, row
 		return nil
 	}
 	ev := lake.AuditEvent{Kind: lake.AuditLoaded, Table: in.ref().String(), SnapshotID: snapshot, Detail: "batch " + in.Batch}
-	for _, f := range in.Files {
-		current, err := lake.IsCurrent(ctx, l.st, f.Key, f.Version)
-		if err != nil {
-			return err
+	files := make([]*lake.AuditFile, len(in.Files))
+	err := lake.Each(ctx, len(in.Files), func(ctx context.Context, i int) error {
+		var err error
+		files[i], err = l.loadedFile(ctx, in.Files[i], rows)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f != nil {
+			ev.Files = append(ev.Files, *f)
+			ev.Rows += f.Rows
 		}
-		if !current {
-			continue
-		}
-		sum := f.SHA256
-		if sum == "" {
-			if sum, err = lake.SHA256Of(ctx, l.st, f.Key); err != nil {
-				return err
-			}
-		}
-		ev.Files = append(ev.Files, lake.AuditFile{Key: f.Key, Size: f.Size, SHA256: sum, Rows: rows[f.Key]})
-		ev.Rows += rows[f.Key]
 	}
 	if len(ev.Files) == 0 {
 		return nil
 	}
 	return l.cfg.Audit.Record(ctx, ev)
+}
+
+// loadedFile is f as the "loaded" record lists it, or nil when it is no
+// longer the version that was loaded.
+func (l *Loader) loadedFile(ctx context.Context, f intentFile, rows map[string]int64) (*lake.AuditFile, error) {
+	current, err := lake.IsCurrent(ctx, l.st, f.Key, f.Version)
+	if err != nil || !current {
+		return nil, err
+	}
+	sum := f.SHA256
+	if sum == "" {
+		if sum, err = lake.SHA256Of(ctx, l.st, f.Key); err != nil {
+			return nil, err
+		}
+	}
+	return &lake.AuditFile{Key: f.Key, Size: f.Size, SHA256: sum, Rows: rows[f.Key]}, nil
 }
 
 // auditSchemaChange records a "schema_changed" event when the snapshot's

@@ -231,9 +231,10 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 			s.close()
 		}
 	}()
-	hash, seen := l.cfg.Dedupe.WantsSHA256(l.cfg.Audit), map[string]string{}
-	for _, w := range batch {
-		s, err := openSource(ctx, l.st, w.info, w.key, sourceOptions{stall: l.cfg.StallTimeout, hash: hash, lineage: l.cfg.Lineage})
+	opened, errs := l.openAll(ctx, batch)
+	seen := map[string]string{}
+	for i, w := range batch {
+		s, err := opened[i], errs[i]
 		if err == nil {
 			var dup bool
 			if dup, err = l.duplicate(ctx, ref, s, seen); dup || err != nil {
@@ -278,6 +279,26 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 		srcs = slices.Delete(srcs, i, i+1)
 	}
 	return res, nil
+}
+
+// openAll opens (checks and hashes) the batch's files, up to
+// lake.StoreFanout at a time: the i-th source, or why it did not open.
+func (l *Loader) openAll(ctx context.Context, batch []waiting) ([]*source, []error) {
+	opt := sourceOptions{stall: l.cfg.StallTimeout, hash: l.cfg.Dedupe.WantsSHA256(l.cfg.Audit), lineage: l.cfg.Lineage}
+	srcs, errs := make([]*source, len(batch)), make([]error, len(batch))
+	lake.Each(ctx, len(batch), func(ctx context.Context, i int) error {
+		errs[i] = lake.ProtectFile(batch[i].info.Key, func() (err error) {
+			srcs[i], err = openSource(ctx, l.st, batch[i].info, batch[i].key, opt)
+			return err
+		})
+		return nil // each file's error is its own
+	})
+	for i := range batch {
+		if srcs[i] == nil && errs[i] == nil { // not started: ctx ended
+			errs[i] = fmt.Errorf("open %s: %w", batch[i].info.Key, context.Cause(ctx))
+		}
+	}
+	return srcs, errs
 }
 
 // commitWatched is commitBatch under a watchdog of l.cfg.StallTimeout
