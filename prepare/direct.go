@@ -1,6 +1,8 @@
 package prepare
 
 import (
+	"unicode/utf8"
+
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
@@ -154,6 +156,10 @@ func (d *decoder) value(b array.Builder, t *Type, at *colPath, depth int) error 
 		if lb, ok := b.(*array.ListBuilder); ok && t.Kind == TList {
 			return d.list(lb, t, at, depth)
 		}
+	case '"':
+		if sb, ok := b.(*array.StringBuilder); ok {
+			return d.text(sb, at)
+		}
 	}
 	// A scalar, or a shape the column does not take as is (JSON text, a
 	// map, a mismatch): the tree path decides, on this value alone.
@@ -168,6 +174,21 @@ func (d *decoder) value(b array.Builder, t *Type, at *colPath, depth int) error 
 		ce.path = at.String() + ce.path
 	}
 	return err
+}
+
+// text appends the JSON string at d.p.i to a string column: what
+// appendValue does with it (its UTF-8 checked, unless it is plain ASCII),
+// without a Value. Strings are most of a feed's values.
+func (d *decoder) text(b *array.StringBuilder, at *colPath) error {
+	s, ascii, err := d.p.strASCII()
+	if err != nil {
+		return err
+	}
+	if !ascii && !utf8.ValidString(s) {
+		return &convError{path: at.String(), msg: invalidUTF8(s).Error()}
+	}
+	b.Append(s)
+	return nil
 }
 
 func (d *decoder) list(b *array.ListBuilder, t *Type, at *colPath, depth int) error {

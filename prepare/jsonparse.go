@@ -212,9 +212,22 @@ func (p *jsonParser) digits() int {
 
 // str parses a string at p.i (which holds the opening quote).
 func (p *jsonParser) str() (string, error) {
+	s, _, err := p.strASCII()
+	return s, err
+}
+
+// strASCII is str, also reporting whether the string is plain ASCII (so
+// valid UTF-8 without a check). A string with escapes reports false.
+func (p *jsonParser) strASCII() (string, bool, error) {
 	p.i++
 	start := p.i
-	for p.i+8 <= len(p.b) && !special8(binary.LittleEndian.Uint64(p.b[p.i:])) {
+	var seen uint64 // every byte scanned, or-ed: its high bits say non-ASCII
+	for p.i+8 <= len(p.b) {
+		w := binary.LittleEndian.Uint64(p.b[p.i:])
+		if special8(w) {
+			break
+		}
+		seen |= w
 		p.i += 8 // eight plain bytes at a time
 	}
 	for p.i < len(p.b) {
@@ -223,15 +236,17 @@ func (p *jsonParser) str() (string, error) {
 		case c == '"':
 			s := bytesString(p.b[start:p.i])
 			p.i++
-			return s, nil
+			return s, seen&0x8080808080808080 == 0, nil
 		case c == '\\':
-			return p.strSlow(start)
+			s, err := p.strSlow(start)
+			return s, false, err
 		case c < 0x20:
-			return "", p.errf("control character in string")
+			return "", false, p.errf("control character in string")
 		}
+		seen |= uint64(c)
 		p.i++
 	}
-	return "", p.errf("unterminated string")
+	return "", false, p.errf("unterminated string")
 }
 
 // special8 reports whether any of the eight bytes in w is a quote, a
