@@ -304,6 +304,11 @@ func exactIntOf(v Value, lo, hi int64) (int64, bool) {
 
 // toFloat accepts numbers a float of bits holds exactly (see exactFloat).
 func toFloat(v Value, bits int) (float64, bool) {
+	if bits == 64 && (v.Kind == KNumber || v.Kind == KText) {
+		if f, ok := simpleFloat(v.Str); ok {
+			return f, true // the usual case
+		}
+	}
 	if !numeric(v) {
 		return 0, false
 	}
@@ -338,8 +343,44 @@ func parseDate(s string, ok bool) (time.Time, bool) {
 	if !ok || len(s) != 10 {
 		return time.Time{}, false
 	}
+	if d, ok := simpleDate(s); ok {
+		return d, true // the usual case
+	}
 	d, err := time.Parse(time.DateOnly, s)
 	return d, err == nil
+}
+
+// simpleDate reads a valid YYYY-MM-DD as time.Parse(time.DateOnly) does,
+// a few times faster; anything else reports false, for time.Parse.
+func simpleDate(s string) (time.Time, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	y, ok1 := digitsValue(s[:4])
+	m, ok2 := digitsValue(s[5:7])
+	d, ok3 := digitsValue(s[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+}
+
+// digitsValue is the value of s if s is all ASCII digits.
+func digitsValue(s string) (int, bool) {
+	n := 0
+	for i := range len(s) {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn is the number of days of month m of year y.
+func daysIn(m time.Month, y int) int {
+	return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // parseTimestamp returns microseconds since the epoch. Into a zoned column

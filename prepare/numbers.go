@@ -90,6 +90,51 @@ func (l literal) sig() int { return len(l.digits) }
 // (any decimal of 15 digits survives the round trip).
 const doubleDigits = 15
 
+// simpleFloat parses the commonest literal exactly and fast: an optional
+// minus, an integer part without leading zeros, an optional fraction, no
+// exponent, at most doubleDigits digits in all ("-2494.44"). Its digits
+// and its power of ten are both exact doubles, so one division rounds
+// correctly (strconv's own exact fast path), and a decimal of so few
+// digits keeps every one. Anything else reports false, for exactFloat.
+func simpleFloat(s string) (float64, bool) {
+	i, neg := 0, len(s) > 0 && s[0] == '-'
+	if neg {
+		i++
+	}
+	var m uint64
+	digits, frac, start := 0, -1, i
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+		case c == '.' && frac < 0 && i > start:
+			frac = i + 1
+		default:
+			return 0, false
+		}
+	}
+	intDigits := digits
+	if frac >= 0 {
+		intDigits = frac - 1 - start
+	}
+	if digits == 0 || digits > doubleDigits || frac == len(s) || intDigits > 1 && s[start] == '0' {
+		return 0, false
+	}
+	f := float64(m)
+	if frac >= 0 {
+		f /= pow10[len(s)-frac]
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// pow10 holds the powers of ten a double holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
 // exactFloat parses s, a decimal literal (a JSON number, or text numeric
 // took), into a float of bits (32 or 64) and reports whether the float is
 // the literal's value to every digit written: out of range, rounded to

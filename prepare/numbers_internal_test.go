@@ -1,6 +1,10 @@
 package prepare
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 // TestExactNumbers: a literal is taken only when the type holds its value
 // to the last digit written.
@@ -64,4 +68,68 @@ func TestNoteFastPath(t *testing.T) {
 			t.Errorf("%s: fast %+v, readLiteral %+v", s, fast, slow)
 		}
 	}
+}
+
+// TestSimpleFloat: the fast path takes only literals numeric takes, and
+// gives exactFloat's value to the bit (negative zero included).
+func TestSimpleFloat(t *testing.T) {
+	cases := []struct {
+		s  string
+		ok bool
+	}{
+		{"0", true}, {"-0", true}, {"2494.44", true}, {"-0.5", true}, {"123456789012345", true},
+		{"0.00000000000001", true}, {"12345678901234.5", true},
+		{"1234567890123456", false}, {"00.5", false}, {"01", false}, {".5", false}, {"5.", false},
+		{"+1", false}, {"1e3", false}, {"-", false}, {"", false}, {"1.2.3", false}, {"1_0", false}, {"--1", false},
+	}
+	for _, c := range cases {
+		f, ok := simpleFloat(c.s)
+		if ok != c.ok {
+			t.Errorf("simpleFloat(%q) took it: %v, want %v", c.s, ok, c.ok)
+		}
+		if ok {
+			agreesWithExact(t, c.s, f)
+		}
+	}
+}
+
+// FuzzSimpleFloat checks simpleFloat against numeric and exactFloat on
+// any text (CSV fields and JSON numbers reach it).
+func FuzzSimpleFloat(f *testing.F) {
+	for _, s := range []string{"0", "-0", "2494.44", "1e3", "00.5", "123456789012345", "0.1234567890123456"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, ok := simpleFloat(s); ok {
+			agreesWithExact(t, s, v)
+		}
+	})
+}
+
+func agreesWithExact(tb testing.TB, s string, f float64) {
+	tb.Helper()
+	if !numeric(Value{Kind: KText, Str: s}) {
+		tb.Fatalf("simpleFloat took %q, which numeric does not", s)
+	}
+	want, ok := exactFloat(s, 64)
+	if !ok || math.Float64bits(want) != math.Float64bits(f) {
+		tb.Fatalf("simpleFloat(%q) = %v (%x), exactFloat = %v (%x), %v", s, f, math.Float64bits(f), want, math.Float64bits(want), ok)
+	}
+}
+
+// FuzzSimpleDate checks simpleDate against time.Parse(time.DateOnly).
+func FuzzSimpleDate(f *testing.F) {
+	for _, s := range []string{"2023-07-22", "2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "2023-00-10", "2023-13-01", "2023-04-31", "2023-7-22x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := simpleDate(s)
+		want, err := time.Parse(time.DateOnly, s)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != want.Location()) {
+			t.Fatalf("simpleDate(%q) = %v, time.Parse = %v, %v", s, got, want, err)
+		}
+		if !ok && err == nil && len(s) == 10 && s[4] == '-' && s[7] == '-' && isDigits(s[:4]+s[5:7]+s[8:]) {
+			t.Fatalf("simpleDate refused %q, which time.Parse takes", s)
+		}
+	})
 }
