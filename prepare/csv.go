@@ -140,12 +140,9 @@ func (c *csvReader) split(line int) error {
 // part of the field.
 func (c *csvReader) unquoted(p int) int {
 	rest := c.rec[p:]
-	n := bytes.IndexByte(rest, c.sep)
-	if nl := bytes.IndexByte(rest, '\n'); n < 0 || nl >= 0 && nl < n {
-		n = nl
-	}
-	if n < 0 {
-		n = len(rest)
+	n := 0 // a field is short: a loop beats two searches (one of them to the line's end)
+	for n < len(rest) && rest[n] != c.sep && rest[n] != '\n' {
+		n++
 	}
 	end := p + n
 	if (end == len(c.rec) || c.rec[end] == '\n') && end > p && c.rec[end-1] == '\r' {
