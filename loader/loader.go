@@ -121,8 +121,8 @@ func New(st lake.Store, cat catalog.Catalog, cfg Config, log *slog.Logger) *Load
 	return &Loader{st: st, cat: cat, cfg: cfg, log: log}
 }
 
-// waiting is one file found under load/ for a table.
-type waiting struct {
+// loadFile is one file found under load/ for a table, to be loaded.
+type loadFile struct {
 	info lake.ObjectInfo
 	key  lake.Key
 }
@@ -158,7 +158,7 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 		return res, err
 	}
 	for len(files) > 0 {
-		var batch []waiting
+		var batch []loadFile
 		batch, files = l.takeBatch(files)
 		r, err := l.loadBatch(ctx, ref, batch)
 		res.Add(r)
@@ -171,7 +171,7 @@ func (l *Loader) LoadTable(ctx context.Context, ref lake.TableRef, dirs []string
 
 // collect lists the table's settled Parquet files, oldest first, rejecting
 // keys that are not Parquet or do not map to this table's columns.
-func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]waiting, error) {
+func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, res *lake.Result) ([]loadFile, error) {
 	infos, err := lake.ListSettled(ctx, l.st, dirs, l.cfg.Settle, l.cfg.Now(), l.cfg.Finished, res)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, 
 	if infos, err = l.cfg.Strikes.Hold(ctx, infos, res); err != nil {
 		return nil, err
 	}
-	var out []waiting
+	var out []loadFile
 	for _, info := range infos {
 		w, reason := checkKey(info, ref)
 		if reason == "" {
@@ -193,21 +193,21 @@ func (l *Loader) collect(ctx context.Context, ref lake.TableRef, dirs []string, 
 	return out, nil
 }
 
-func checkKey(info lake.ObjectInfo, ref lake.TableRef) (waiting, string) {
+func checkKey(info lake.ObjectInfo, ref lake.TableRef) (loadFile, string) {
 	k, err := lake.ParseKey(info.Key)
 	if err != nil {
-		return waiting{}, err.Error()
+		return loadFile{}, err.Error()
 	}
 	if k.Table != ref {
-		return waiting{}, fmt.Sprintf("maps to table %s, not %s", k.Table, ref)
+		return loadFile{}, fmt.Sprintf("maps to table %s, not %s", k.Table, ref)
 	}
 	if !strings.HasSuffix(strings.ToLower(k.Name), ".parquet") {
-		return waiting{}, "load/ takes Parquet files (.parquet) only; put other formats under prepare/"
+		return loadFile{}, "load/ takes Parquet files (.parquet) only; put other formats under prepare/"
 	}
-	return waiting{info: info, key: k}, ""
+	return loadFile{info: info, key: k}, ""
 }
 
-func (l *Loader) takeBatch(files []waiting) (batch, rest []waiting) {
+func (l *Loader) takeBatch(files []loadFile) (batch, rest []loadFile) {
 	var bytes int64
 	n := 0
 	for n < len(files) && n < l.cfg.MaxBatchFiles {
@@ -223,7 +223,7 @@ func (l *Loader) takeBatch(files []waiting) (batch, rest []waiting) {
 // loadBatch opens the batch's files, rejecting bad ones, and commits the
 // rest; a file found bad while its rows are read is rejected and the batch
 // committed again without it.
-func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiting) (lake.Result, error) {
+func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []loadFile) (lake.Result, error) {
 	res := lake.Result{Table: ref}
 	var srcs []*source
 	defer func() {
@@ -283,7 +283,7 @@ func (l *Loader) loadBatch(ctx context.Context, ref lake.TableRef, batch []waiti
 
 // openAll opens (checks and hashes) the batch's files, up to
 // lake.StoreFanout at a time: the i-th source, or why it did not open.
-func (l *Loader) openAll(ctx context.Context, batch []waiting) ([]*source, []error) {
+func (l *Loader) openAll(ctx context.Context, batch []loadFile) ([]*source, []error) {
 	opt := sourceOptions{stall: l.cfg.StallTimeout, hash: l.cfg.Dedupe.WantsSHA256(l.cfg.Audit), lineage: l.cfg.Lineage}
 	srcs, errs := make([]*source, len(batch)), make([]error, len(batch))
 	lake.Each(ctx, len(batch), func(ctx context.Context, i int) error {
@@ -346,7 +346,7 @@ func blamed(err error) (string, bool) {
 // called it, closes srcs).
 func (l *Loader) loadEach(ctx context.Context, ref lake.TableRef, srcs []*source, res lake.Result) (lake.Result, error) {
 	for _, s := range srcs {
-		r, err := l.loadBatch(ctx, ref, []waiting{{info: s.info, key: s.key}})
+		r, err := l.loadBatch(ctx, ref, []loadFile{{info: s.info, key: s.key}})
 		res.Add(r)
 		if err != nil {
 			return res, err
