@@ -162,10 +162,15 @@ func TestMaintenanceCrashExactlyOnce(t *testing.T) {
 	maint := []string{"--side-every", "100ms", "--maintain-every", "0s", "--snapshot-retention", "0s", "--keep-snapshots", "2", "--orphan-age", "1ms"}
 	killRepeatedly(t, rng, kills, append([]string{"run", "--root", root, "--settle", "0", "--max-batch-files", "2", "--rescan", "300ms"}, maint...)...)
 	wg.Wait()
-	code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0", "--log-level", "error"}, maint...)...)
+	code, out, errOut := lagoon(t, append([]string{"run", "--root", root, "--once", "--settle", "0", "--log-level", "warn"}, maint...)...)
 	if code != exitOK {
 		t.Fatalf("final run --once exit %d: %s %s", code, out, errOut)
 	}
+	defer func() {
+		if t.Failed() { // what the final run's maintenance said, for the orphans it left
+			t.Logf("final run --once: %s\n%s", out, errOut)
+		}
+	}()
 	assertExactlyOnce(t, root, files*rowsPerFile)
 	l := lakefixture.OpenAt(t, root)
 	if rows, ids := lakefixture.DuckIDs(t, l, "crash.events"); rows != files*rowsPerFile || ids != files*rowsPerFile {
