@@ -17,14 +17,11 @@ const StoreFanout = 16
 // the first error; once one fails, no new call starts (those in flight
 // run to their end). fn gets ctx itself, never a context that ends with
 // Each: what it opens (an S3 object reads through its context) outlives
-// the call. A panic in fn is its call's error (Protect). With n ≤ 1 fn
+// the call. A panic in fn is its call's error (Protect). A single call
 // runs on the caller's goroutine.
 func Each(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	if n <= 1 {
-		if n == 1 {
-			return fn(ctx, 0)
-		}
-		return nil
+	if n == 1 {
+		return Protect(func() error { return fn(ctx, 0) })
 	}
 	var g errgroup.Group
 	g.SetLimit(StoreFanout)

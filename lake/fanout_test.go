@@ -66,15 +66,17 @@ func TestEach(t *testing.T) {
 		}
 	})
 	t.Run("a panic is an error", func(t *testing.T) {
-		err := lake.Each(ctx, 3, func(ctx context.Context, i int) error {
-			if i == 1 {
-				panic("bad")
+		for _, n := range []int{1, 3} { // alone on the caller's goroutine, or among others
+			err := lake.Each(ctx, n, func(ctx context.Context, i int) error {
+				if i == n/2 {
+					panic("bad")
+				}
+				return nil
+			})
+			var pe *lake.PanicError
+			if !errors.As(err, &pe) {
+				t.Fatalf("%d calls: err = %v, want a *lake.PanicError", n, err)
 			}
-			return nil
-		})
-		var pe *lake.PanicError
-		if !errors.As(err, &pe) {
-			t.Fatalf("err = %v, want a *lake.PanicError", err)
 		}
 	})
 	t.Run("none and one", func(t *testing.T) {

@@ -11,11 +11,11 @@ import (
 
 // PutJSON stores v as JSON under key (atomically, see Store.Put).
 func PutJSON(ctx context.Context, st Store, key string, v any) error {
-	body, err := json.Marshal(v)
+	body, err := jsonBody(key, v)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return err
 	}
-	return st.Put(ctx, key, bytes.NewReader(body))
+	return st.Put(ctx, key, body)
 }
 
 // PutJSONUnsynced stores v as JSON under key without waiting for the disk
@@ -25,21 +25,21 @@ func PutJSONUnsynced(ctx context.Context, st Store, key string, v any) error {
 	if !ok {
 		return PutJSON(ctx, st, key, v)
 	}
-	body, err := json.Marshal(v)
+	body, err := jsonBody(key, v)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return err
 	}
-	return u.PutUnsynced(ctx, key, bytes.NewReader(body))
+	return u.PutUnsynced(ctx, key, body)
 }
 
 // PutJSONIfAbsent stores v as JSON under key unless key exists (an error
 // wrapping ErrExist).
 func PutJSONIfAbsent(ctx context.Context, st Store, key string, v any) error {
-	body, err := json.Marshal(v)
+	body, err := jsonBody(key, v)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", key, err)
+		return err
 	}
-	return st.PutIfAbsent(ctx, key, bytes.NewReader(body))
+	return st.PutIfAbsent(ctx, key, body)
 }
 
 // PutJSONIfVersion stores v as JSON under key if the object there is
@@ -50,11 +50,20 @@ func PutJSONIfVersion(ctx context.Context, st Store, key, version string, v any)
 	if !ok {
 		return "", fmt.Errorf("put %s: %w", key, ErrNoSwap)
 	}
-	body, err := json.Marshal(v)
+	body, err := jsonBody(key, v)
 	if err != nil {
-		return "", fmt.Errorf("put %s: %w", key, err)
+		return "", err
 	}
-	return sw.PutIfVersion(ctx, key, version, bytes.NewReader(body))
+	return sw.PutIfVersion(ctx, key, version, body)
+}
+
+// jsonBody is v as the JSON body of a put of key.
+func jsonBody(key string, v any) (io.Reader, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("put %s: %w", key, err)
+	}
+	return bytes.NewReader(b), nil
 }
 
 // ErrCorrupt classifies an object of lagoon's own whose bytes do not
