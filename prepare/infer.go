@@ -387,7 +387,7 @@ func temporalKind(s string) TKind {
 		return TUnknown
 	}
 	if len(s) == 10 {
-		if _, err := time.Parse(time.DateOnly, s); err == nil {
+		if _, ok := parseDate(s, true); ok {
 			return TDate
 		}
 		return TUnknown
