@@ -23,21 +23,15 @@ var copiedCodecs = []compress.Compression{
 	compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Gzip, compress.Codecs.Zstd,
 }
 
-// rowGroup is one row group written: its footer entry and its rows.
-type rowGroup struct {
-	meta pqcompat.Value
-	rows int64
-}
-
 // writeGroup writes one row group's chunks to out (copies, then
 // constants, as plan orders them) and returns its footer entry.
-func writeGroup(out *counter, src Source, rg *metadata.RowGroupMetaData, plan Plan, stats []metadata.EncodedStatistics, ordinal int) (rowGroup, error) {
+func writeGroup(out *counter, src Source, rg *metadata.RowGroupMetaData, plan Plan, stats []metadata.EncodedStatistics, ordinal int) (RowGroup, error) {
 	start := out.n
 	var cols []pqcompat.Value
 	var unc int64
 	for j, c := range plan.Columns {
 		col := plan.Schema.Column(j)
-		var cc chunk
+		var cc Chunk
 		var err error
 		if c.Source >= 0 {
 			cc, err = copySourceChunk(out, src, rg, c.Source, col)
@@ -46,61 +40,74 @@ func writeGroup(out *counter, src Source, rg *metadata.RowGroupMetaData, plan Pl
 			stats[j] = constantStats(c.Value)
 		}
 		if err != nil {
-			return rowGroup{}, err
+			return RowGroup{}, err
 		}
-		unc += cc.uncompressed
-		cols = append(cols, cc.value(col, stats[j]))
+		unc += cc.Uncompressed
+		cols = append(cols, cc.Entry(col, stats[j]))
 	}
+	return NewRowGroup(cols, unc, rg.NumRows(), start, out.n-start, ordinal), nil
+}
+
+// RowGroup is a row group written: its footer entry and its rows.
+type RowGroup struct {
+	meta pqcompat.Value
+	rows int64
+}
+
+// NewRowGroup is the footer entry of the row group whose chunks' entries
+// are cols, with rows rows, uncompressed bytes in its chunks' pages, and
+// its chunks at start for size bytes; ordinal is its place in the file.
+func NewRowGroup(cols []pqcompat.Value, uncompressed, rows, start, size int64, ordinal int) RowGroup {
 	meta := pqcompat.Struct(
 		field(1, pqcompat.List(pqcompat.TypeStruct, cols...)),
-		field(2, pqcompat.I64(unc)),
-		field(3, pqcompat.I64(rg.NumRows())),
+		field(2, pqcompat.I64(uncompressed)),
+		field(3, pqcompat.I64(rows)),
 		field(5, pqcompat.I64(start)),
-		field(6, pqcompat.I64(out.n-start)),
+		field(6, pqcompat.I64(size)),
 	)
 	if ordinal <= math.MaxInt16 { // an i16, optional: past it, left out
 		meta.Set(7, pqcompat.Value{Type: pqcompat.TypeI16, Int: int64(ordinal)})
 	}
-	return rowGroup{meta: meta, rows: rg.NumRows()}, nil
+	return RowGroup{meta: meta, rows: rows}
 }
 
-// chunk is one column chunk written.
-type chunk struct {
-	codec        compress.Compression
-	values       int64
-	start, data  int64 // where the chunk and its first data page are
-	dictionary   bool
-	compressed   int64
-	uncompressed int64
-	encodings    []int32
-	pageStats    map[pageKind]int32
+// Chunk is one column chunk written: what its footer entry says of it.
+type Chunk struct {
+	Codec        compress.Compression
+	Values       int64 // levels, nulls included
+	Start, Data  int64 // where the chunk and its first data page are
+	Dictionary   bool
+	Compressed   int64
+	Uncompressed int64
+	Encodings    []int32 // sorted
+	PageStats    map[PageKind]int32
 }
 
 // copySourceChunk copies source leaf col of row group rg to out.
-func copySourceChunk(out *counter, src Source, rg *metadata.RowGroupMetaData, col int, to *schema.Column) (chunk, error) {
+func copySourceChunk(out *counter, src Source, rg *metadata.RowGroupMetaData, col int, to *schema.Column) (Chunk, error) {
 	meta, err := rg.ColumnChunk(col)
 	if err != nil {
-		return chunk{}, fmt.Errorf("%w: column %s: %v", ErrUnfit, to.Path(), err)
+		return Chunk{}, fmt.Errorf("%w: column %s: %v", ErrUnfit, to.Path(), err)
 	}
 	from, length, err := chunkRange(meta, src.Size)
 	if err != nil {
-		return chunk{}, fmt.Errorf("%w: column %s: %v", ErrUnfit, to.Path(), err)
+		return Chunk{}, fmt.Errorf("%w: column %s: %v", ErrUnfit, to.Path(), err)
 	}
-	cc := chunk{codec: meta.Compression(), values: meta.NumValues(), start: out.n, compressed: length}
+	cc := Chunk{Codec: meta.Compression(), Values: meta.NumValues(), Start: out.n, Compressed: length}
 	rc, err := openRange(src.R, from, length)
 	if err != nil {
-		return chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
+		return Chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
 	}
 	cp, err := copyChunk(out, rc, length)
 	rc.Close()
 	if err != nil {
-		return chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
+		return Chunk{}, fmt.Errorf("column %s: %w", to.Path(), err)
 	}
-	if cp.values != cc.values || cp.firstData != meta.DataPageOffset()-from || cp.dictionary != (from < meta.DataPageOffset()) {
-		return chunk{}, fmt.Errorf("%w: column %s: its pages disagree with its metadata", ErrUnfit, to.Path())
+	if cp.values != cc.Values || cp.firstData != meta.DataPageOffset()-from || cp.dictionary != (from < meta.DataPageOffset()) {
+		return Chunk{}, fmt.Errorf("%w: column %s: its pages disagree with its metadata", ErrUnfit, to.Path())
 	}
-	cc.data, cc.dictionary = cc.start+cp.firstData, cp.dictionary
-	cc.uncompressed, cc.encodings, cc.pageStats = cp.uncompressed, cp.encodings, cp.pageStats
+	cc.Data, cc.Dictionary = cc.Start+cp.firstData, cp.dictionary
+	cc.Uncompressed, cc.Encodings, cc.PageStats = cp.uncompressed, cp.encodings, cp.pageStats
 	return cc, nil
 }
 
@@ -140,15 +147,15 @@ func chunkRange(meta *metadata.ColumnChunkMetaData, size int64) (from, length in
 }
 
 // writeConstant writes a chunk of rows copies of value to out.
-func writeConstant(out *counter, col *schema.Column, value []byte, rows int64) (chunk, error) {
+func writeConstant(out *counter, col *schema.Column, value []byte, rows int64) (Chunk, error) {
 	b, dict, err := constantChunk(col, value, rows)
 	if err != nil {
-		return chunk{}, err
+		return Chunk{}, err
 	}
-	cc := chunk{codec: compress.Codecs.Uncompressed, values: rows, start: out.n, data: out.n + int64(dict),
-		dictionary: true, compressed: int64(len(b)), uncompressed: int64(len(b)),
-		encodings: []int32{encodingPlain, encodingRLE, encodingDict},
-		pageStats: map[pageKind]int32{{pageDictionary, encodingPlain}: 1, {pageData, encodingDict}: 1}}
+	cc := Chunk{Codec: compress.Codecs.Uncompressed, Values: rows, Start: out.n, Data: out.n + int64(dict),
+		Dictionary: true, Compressed: int64(len(b)), Uncompressed: int64(len(b)),
+		Encodings: []int32{encodingPlain, encodingRLE, encodingDict},
+		PageStats: map[PageKind]int32{{Page: pageDictionary, Encoding: encodingPlain}: 1, {Page: pageData, Encoding: encodingDict}: 1}}
 	_, err = out.Write(b)
 	return cc, err
 }
@@ -162,32 +169,32 @@ func constantStats(v []byte) metadata.EncodedStatistics {
 	return st
 }
 
-// value is the chunk's footer entry (a ColumnChunk), as col with stats.
-func (cc chunk) value(col *schema.Column, st metadata.EncodedStatistics) pqcompat.Value {
+// value is the chunk's footer entry (a Columnchunk), as col with stats.
+func (cc Chunk) Entry(col *schema.Column, st metadata.EncodedStatistics) pqcompat.Value {
 	path := make([]pqcompat.Value, 0, len(col.ColumnPath()))
 	for _, p := range col.ColumnPath() {
 		path = append(path, pqcompat.Binary([]byte(p)))
 	}
-	encs := make([]pqcompat.Value, 0, len(cc.encodings))
-	for _, e := range cc.encodings {
+	encs := make([]pqcompat.Value, 0, len(cc.Encodings))
+	for _, e := range cc.Encodings {
 		encs = append(encs, pqcompat.I32(e))
 	}
 	md := pqcompat.Struct(
 		field(1, pqcompat.I32(int32(col.PhysicalType()))),
 		field(2, pqcompat.List(pqcompat.TypeI32, encs...)),
 		field(3, pqcompat.List(pqcompat.TypeBinary, path...)),
-		field(4, pqcompat.I32(int32(cc.codec))),
-		field(5, pqcompat.I64(cc.values)),
-		field(6, pqcompat.I64(cc.uncompressed)),
-		field(7, pqcompat.I64(cc.compressed)),
-		field(9, pqcompat.I64(cc.data)),
+		field(4, pqcompat.I32(int32(cc.Codec))),
+		field(5, pqcompat.I64(cc.Values)),
+		field(6, pqcompat.I64(cc.Uncompressed)),
+		field(7, pqcompat.I64(cc.Compressed)),
+		field(9, pqcompat.I64(cc.Data)),
 		field(12, statsValue(st)),
 		field(13, cc.encodingStats()),
 	)
-	if cc.dictionary {
-		md.Set(11, pqcompat.I64(cc.start))
+	if cc.Dictionary {
+		md.Set(11, pqcompat.I64(cc.Start))
 	}
-	return pqcompat.Struct(field(2, pqcompat.I64(cc.start)), field(3, md))
+	return pqcompat.Struct(field(2, pqcompat.I64(cc.Start)), field(3, md))
 }
 
 // statsValue is a Statistics struct: the null count, min_value and
@@ -205,27 +212,28 @@ func statsValue(st metadata.EncodedStatistics) pqcompat.Value {
 	return v
 }
 
-func (cc chunk) encodingStats() pqcompat.Value {
-	kinds := make([]pageKind, 0, len(cc.pageStats))
-	for k := range cc.pageStats {
+func (cc Chunk) encodingStats() pqcompat.Value {
+	kinds := make([]PageKind, 0, len(cc.PageStats))
+	for k := range cc.PageStats {
 		kinds = append(kinds, k)
 	}
-	slices.SortFunc(kinds, func(a, b pageKind) int {
-		return int(a.page-b.page)*1000 + int(a.encoding-b.encoding)
+	slices.SortFunc(kinds, func(a, b PageKind) int {
+		return int(a.Page-b.Page)*1000 + int(a.Encoding-b.Encoding)
 	})
 	var out []pqcompat.Value
 	for _, k := range kinds {
-		out = append(out, pqcompat.Struct(field(1, pqcompat.I32(k.page)), field(2, pqcompat.I32(k.encoding)),
-			field(3, pqcompat.I32(cc.pageStats[k]))))
+		out = append(out, pqcompat.Struct(field(1, pqcompat.I32(k.Page)), field(2, pqcompat.I32(k.Encoding)),
+			field(3, pqcompat.I32(cc.PageStats[k]))))
 	}
 	return pqcompat.List(pqcompat.TypeStruct, out...)
 }
 
-// writeFooter writes the footer: plan's schema and column orders, as
-// arrow-go writes them, with groups, then its length and the magic.
-func writeFooter(out *counter, plan Plan, groups []rowGroup) error {
-	props := parquet.NewWriterProperties(parquet.WithCreatedBy(plan.CreatedBy))
-	fmd, err := metadata.NewFileMetadataBuilder(plan.Schema, props, plan.Metadata).Finish()
+// WriteFooter writes a file's footer to w: schema sc and its column
+// orders, as arrow-go writes them, created_by, the key-value metadata kv
+// and groups, then its length and the magic.
+func WriteFooter(w io.Writer, sc *schema.Schema, createdBy string, kv metadata.KeyValueMetadata, groups []RowGroup) error {
+	props := parquet.NewWriterProperties(parquet.WithCreatedBy(createdBy))
+	fmd, err := metadata.NewFileMetadataBuilder(sc, props, kv).Finish()
 	if err != nil {
 		return fmt.Errorf("pqcopy: footer: %w", err)
 	}
@@ -247,6 +255,6 @@ func writeFooter(out *counter, plan Plan, groups []rowGroup) error {
 	v.Set(4, pqcompat.List(pqcompat.TypeStruct, metas...))
 	b := v.Encode(nil)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(b)))
-	_, err = out.Write(append(b, "PAR1"...))
+	_, err = w.Write(append(b, "PAR1"...))
 	return err
 }

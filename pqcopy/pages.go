@@ -33,11 +33,11 @@ type chunkPages struct {
 	firstData    int64 // the first data page's offset from the chunk's start
 	dictionary   bool  // the chunk starts with a dictionary page
 	encodings    []int32
-	pageStats    map[pageKind]int32 // pages per (type, encoding)
+	pageStats    map[PageKind]int32 // pages per (type, encoding)
 }
 
-// pageKind is a page type and its encoding.
-type pageKind struct{ page, encoding int32 }
+// PageKind is a page type and its encoding.
+type PageKind struct{ Page, Encoding int32 }
 
 // copyChunk copies the length bytes of a column chunk from r to w, page
 // by page, checking every page header on the way: known page types only
@@ -46,7 +46,7 @@ type pageKind struct{ page, encoding int32 }
 // chunk exactly. Anything else wraps ErrUnfit.
 func copyChunk(w io.Writer, r io.Reader, length int64) (chunkPages, error) {
 	br := bufio.NewReaderSize(io.LimitReader(r, length), 256<<10)
-	cp := chunkPages{firstData: -1, pageStats: map[pageKind]int32{}}
+	cp := chunkPages{firstData: -1, pageStats: map[PageKind]int32{}}
 	for pos := int64(0); pos < length; {
 		hdr, n, err := readHeader(br, length-pos)
 		if err != nil {
@@ -154,7 +154,7 @@ func (cp *chunkPages) dataPage(hdr *pqcompat.Value, typ int32, pos int64) error 
 }
 
 func (cp *chunkPages) count(page, enc int32) {
-	cp.pageStats[pageKind{page, enc}]++
+	cp.pageStats[PageKind{Page: page, Encoding: enc}]++
 	cp.addEncoding(enc)
 }
 

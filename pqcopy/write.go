@@ -98,17 +98,17 @@ func Write(ctx context.Context, w io.Writer, parts ...Part) (n int64, err error)
 	if _, err := io.WriteString(out, "PAR1"); err != nil {
 		return out.n, err
 	}
-	var groups []rowGroup
+	var groups []RowGroup
 	for i, p := range parts {
 		if groups, err = writeGroups(ctx, out, p, stats[i], groups); err != nil {
 			return out.n, err
 		}
 	}
-	return out.n, writeFooter(out, parts[0].Plan, groups)
+	return out.n, WriteFooter(out, parts[0].Plan.Schema, parts[0].Plan.CreatedBy, parts[0].Plan.Metadata, groups)
 }
 
 // writeGroups writes a part's row groups with rows, after groups.
-func writeGroups(ctx context.Context, out *counter, p Part, stats [][]metadata.EncodedStatistics, groups []rowGroup) ([]rowGroup, error) {
+func writeGroups(ctx context.Context, out *counter, p Part, stats [][]metadata.EncodedStatistics, groups []RowGroup) ([]RowGroup, error) {
 	pf := p.Source.File
 	for i := range pf.NumRowGroups() {
 		if err := ctx.Err(); err != nil {
