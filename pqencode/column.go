@@ -42,6 +42,8 @@ type column struct {
 	pageNulls     int
 	scratch, zbuf []byte
 	pages         []byte // the chunk's data pages
+	head          []byte // its dictionary page, once sealed
+	headSize      int64  // that page uncompressed
 	levels, nulls int64
 	uncompressed  int64
 	dictPages     int // data pages written with the dictionary
@@ -80,7 +82,7 @@ func (c *column) startPage() {
 // is top.
 func (c *column) write(top arrow.Array, from, to int) error {
 	arrs := c.path.arrays(top)
-	leaf := arrs[len(arrs)-1]
+	leaf := arrs[len(arrs)-1].a
 	for r := from; r < to; r += rowsPerStep {
 		c.lv.reset()
 		c.path.collect(&c.lv, arrs, r, min(r+rowsPerStep, to))
@@ -150,9 +152,12 @@ func (c *column) flushPage() error {
 		field(3, pqcompat.I32(encRLE)),
 		field(4, pqcompat.I32(encRLE)),
 	)))
-	if err := c.appendPage(pageData, hdr, body); err != nil {
+	var unc int64
+	var err error
+	if c.pages, unc, err = c.encodePage(c.pages, pageData, hdr, body); err != nil {
 		return err
 	}
+	c.uncompressed += unc
 	if enc == encDict {
 		c.dictPages++
 	} else {
@@ -170,51 +175,52 @@ func levelSection(dst, rle []byte) []byte {
 	return append(dst, rle...)
 }
 
-// appendPage compresses body and appends it to the chunk's pages under
-// hdr, whose type and sizes it sets.
-func (c *column) appendPage(typ int32, hdr pqcompat.Value, body []byte) error {
+// encodePage appends the page of body under hdr, whose type and sizes it
+// sets, compressed, to dst; and its uncompressed size (header included).
+func (c *column) encodePage(dst []byte, typ int32, hdr pqcompat.Value, body []byte) ([]byte, int64, error) {
 	c.zbuf = c.codec.EncodeLevel(c.zbuf[:0], body, c.level)
 	if len(body) > math.MaxInt32 || len(c.zbuf) > math.MaxInt32 {
-		return fmt.Errorf("pqencode: column %s: a page of %d bytes", c.desc.Path(), len(body))
+		return dst, 0, fmt.Errorf("pqencode: column %s: a page of %d bytes", c.desc.Path(), len(body))
 	}
 	hdr.Set(1, pqcompat.I32(typ))
 	hdr.Set(2, pqcompat.I32(int32(len(body))))
 	hdr.Set(3, pqcompat.I32(int32(len(c.zbuf))))
-	before := len(c.pages)
-	c.pages = hdr.Encode(c.pages)
-	c.uncompressed += int64(len(c.pages)-before) + int64(len(body))
-	c.pages = append(c.pages, c.zbuf...)
-	return nil
+	before := len(dst)
+	dst = hdr.Encode(dst)
+	unc := int64(len(dst)-before) + int64(len(body))
+	return append(dst, c.zbuf...), unc, nil
 }
 
 // size is about how many bytes the chunk takes so far.
 func (c *column) size() int64 { return int64(len(c.pages) + c.enc.pageSize() + c.enc.dictSize()) }
 
-// finish ends the chunk: it writes the dictionary page (if any), then the
-// data pages, to out at offset, and returns the chunk's footer entry.
-func (c *column) finish(out *counter) (pqcompat.Value, int64, error) {
+// seal ends the chunk's pages: the pending data page, and the dictionary
+// page, if any, into head. Columns are sealed in parallel.
+func (c *column) seal() error {
 	if err := c.flushPage(); err != nil {
-		return pqcompat.Value{}, 0, err
+		return err
 	}
+	c.head, c.headSize = c.head[:0], 0
+	if !c.enc.dictionary() {
+		return nil
+	}
+	page, n := c.enc.dictPage(c.scratch[:0])
+	c.scratch = page
+	hdr := pqcompat.Struct(field(7, pqcompat.Struct(field(1, pqcompat.I32(int32(n))), field(2, pqcompat.I32(encPlain)))))
+	var err error
+	c.head, c.headSize, err = c.encodePage(c.head, pageDictionary, hdr, page)
+	return err
+}
+
+// finish writes the sealed chunk, its dictionary page first, to out and
+// returns its footer entry and uncompressed size; it starts a new chunk.
+func (c *column) finish(out *counter) (pqcompat.Value, int64, error) {
 	cc := pqcopy.Chunk{Codec: compress.Codecs.Zstd, Values: c.levels, Start: out.n, PageStats: map[pqcopy.PageKind]int32{}}
 	encs := []int32{encRLE}
-	var unc int64
-	if c.enc.dictionary() {
-		page, n := c.enc.dictPage(c.scratch[:0])
-		c.scratch = page
-		saved := c.pages
-		c.pages = nil
-		hdr := pqcompat.Struct(field(7, pqcompat.Struct(field(1, pqcompat.I32(int32(n))), field(2, pqcompat.I32(encPlain)))))
-		before := c.uncompressed
-		if err := c.appendPage(pageDictionary, hdr, page); err != nil {
+	if len(c.head) > 0 {
+		if _, err := out.Write(c.head); err != nil {
 			return pqcompat.Value{}, 0, err
 		}
-		unc = c.uncompressed - before
-		c.uncompressed = before
-		if _, err := out.Write(c.pages); err != nil {
-			return pqcompat.Value{}, 0, err
-		}
-		c.pages = saved
 		cc.Dictionary = true
 		cc.PageStats[pqcopy.PageKind{Page: pageDictionary, Encoding: encPlain}] = 1
 		encs = append(encs, encPlain, encDict)
@@ -225,7 +231,7 @@ func (c *column) finish(out *counter) (pqcompat.Value, int64, error) {
 	}
 	c.notePages(&cc, &encs)
 	cc.Compressed = out.n - cc.Start
-	cc.Uncompressed = unc + c.uncompressed
+	cc.Uncompressed = c.headSize + c.uncompressed
 	slices.Sort(encs)
 	cc.Encodings = slices.Compact(encs)
 	entry := cc.Entry(c.desc, c.stats())

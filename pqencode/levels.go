@@ -92,18 +92,37 @@ func (l *levels) reset() {
 	l.def, l.rep, l.idx = l.def[:0], l.rep[:0], l.idx[:0]
 }
 
+// stepArray is the array of one step of a leaf's path in a batch, with
+// what finding its levels reads: its validity bitmap and a list's offsets.
+type stepArray struct {
+	a       arrow.Array
+	valid   []byte // nil: no nulls
+	off     int
+	offsets []int32 // a list's, from the buffer's start
+}
+
+func (s *stepArray) null(i int) bool {
+	j := s.off + i
+	return s.valid != nil && s.valid[j>>3]&(1<<(j&7)) == 0
+}
+
 // arrays are the arrays on a leaf's path in one batch: arrays[k] holds
 // step k's values.
-func (p *leafPath) arrays(top arrow.Array) []arrow.Array {
-	out := make([]arrow.Array, len(p.steps))
+func (p *leafPath) arrays(top arrow.Array) []stepArray {
+	out := make([]stepArray, len(p.steps))
 	a := top
 	for k, s := range p.steps {
-		out[k] = a
+		out[k] = stepArray{a: a, off: a.Data().Offset()}
+		if a.NullN() > 0 {
+			out[k].valid = a.NullBitmapBytes()
+		}
 		switch s.kind {
 		case stepStruct:
 			a = a.(*array.Struct).Field(s.child)
 		case stepList:
-			a = a.(*array.List).ListValues()
+			l := a.(*array.List)
+			out[k].offsets = arrow.Int32Traits.CastFromBytes(l.Data().Buffers()[1].Bytes())
+			a = l.ListValues()
 		}
 	}
 	return out
@@ -111,9 +130,9 @@ func (p *leafPath) arrays(top arrow.Array) []arrow.Array {
 
 // collect adds the levels of rows [from, to) of the batch whose arrays on
 // the path are arrs.
-func (p *leafPath) collect(l *levels, arrs []arrow.Array, from, to int) {
+func (p *leafPath) collect(l *levels, arrs []stepArray, from, to int) {
 	if len(p.steps) == 1 {
-		p.collectFlat(l, arrs[0], from, to)
+		p.collectFlat(l, &arrs[0], from, to)
 		return
 	}
 	for i := from; i < to; i++ {
@@ -122,22 +141,15 @@ func (p *leafPath) collect(l *levels, arrs []arrow.Array, from, to int) {
 }
 
 // collectFlat is collect for a top-level leaf.
-func (p *leafPath) collectFlat(l *levels, a arrow.Array, from, to int) {
+func (p *leafPath) collectFlat(l *levels, a *stepArray, from, to int) {
 	if !p.steps[0].nullable {
 		for i := from; i < to; i++ {
 			l.idx = append(l.idx, int32(i))
 		}
 		return
 	}
-	if a.NullN() == 0 {
-		for i := from; i < to; i++ {
-			l.def = append(l.def, 1)
-			l.idx = append(l.idx, int32(i))
-		}
-		return
-	}
 	for i := from; i < to; i++ {
-		if a.IsNull(i) {
+		if a.null(i) {
 			l.def = append(l.def, 0)
 			continue
 		}
@@ -148,10 +160,10 @@ func (p *leafPath) collectFlat(l *levels, a arrow.Array, from, to int) {
 
 // walk adds the levels of value i of step k, whose first level has
 // repetition level r.
-func (p *leafPath) walk(l *levels, arrs []arrow.Array, k, i int, r int16) {
+func (p *leafPath) walk(l *levels, arrs []stepArray, k, i int, r int16) {
 	s := &p.steps[k]
-	a := arrs[k]
-	if s.nullable && a.IsNull(i) {
+	a := &arrs[k]
+	if s.nullable && a.null(i) {
 		p.level(l, s.def-1, r)
 		return
 	}
@@ -162,7 +174,7 @@ func (p *leafPath) walk(l *levels, arrs []arrow.Array, k, i int, r int16) {
 	case stepStruct:
 		p.walk(l, arrs, k+1, i, r)
 	case stepList:
-		start, end := a.(*array.List).ValueOffsets(i)
+		start, end := a.offsets[a.off+i], a.offsets[a.off+i+1]
 		if start == end {
 			p.level(l, s.def, r)
 			return

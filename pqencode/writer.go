@@ -174,13 +174,17 @@ func (fw *Writer) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// encode adds rows [from, to) of rec to every leaf, Parallel at a time.
+// encode adds rows [from, to) of rec to every leaf.
 func (fw *Writer) encode(rec arrow.RecordBatch, from, to int) error {
+	return fw.each(func(i int, c *column) error { return c.write(rec.Column(fw.tops[i]), from, to) })
+}
+
+// each calls fn for every leaf, Parallel at a time; a panic is an error.
+func (fw *Writer) each(fn func(i int, c *column) error) error {
 	var g errgroup.Group
 	g.SetLimit(max(fw.opt.Parallel, 1))
 	for i, c := range fw.cols {
-		top := rec.Column(fw.tops[i])
-		g.Go(func() error { return protect(func() error { return c.write(top, from, to) }) })
+		g.Go(func() error { return protect(func() error { return fn(i, c) }) })
 	}
 	return g.Wait()
 }
@@ -199,6 +203,9 @@ func protect(fn func() error) (err error) {
 func (fw *Writer) endGroup() error {
 	if fw.rows == 0 {
 		return nil
+	}
+	if err := fw.each(func(_ int, c *column) error { return c.seal() }); err != nil {
+		return err
 	}
 	start := fw.out.n
 	entries := make([]pqcompat.Value, 0, len(fw.cols))

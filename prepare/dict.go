@@ -23,18 +23,29 @@ func dictionaryProps(rec arrow.RecordBatch, props *parquet.WriterProperties) []p
 	if err != nil {
 		return nil // the writer will report it
 	}
+	plain := plainLeaves(rec)
+	if len(plain) != sc.NumColumns() {
+		return nil // a shape this walk does not know: keep the defaults
+	}
+	var out []parquet.WriterProperty
+	for i, p := range plain {
+		if p {
+			out = append(out, parquet.WithDictionaryPath(sc.Column(i).ColumnPath(), false))
+		}
+	}
+	return out
+}
+
+// plainLeaves reports, for each leaf column of rec in Parquet column
+// order, whether it is better written without a dictionary.
+func plainLeaves(rec arrow.RecordBatch) []bool {
 	var leaves []arrow.Array
 	for _, col := range rec.Columns() {
 		leaves = appendLeaves(leaves, col)
 	}
-	if len(leaves) != sc.NumColumns() {
-		return nil // a shape this walk does not know: keep the defaults
-	}
-	var out []parquet.WriterProperty
+	out := make([]bool, len(leaves))
 	for i, leaf := range leaves {
-		if highCardinality(leaf) {
-			out = append(out, parquet.WithDictionaryPath(sc.Column(i).ColumnPath(), false))
-		}
+		out[i] = highCardinality(leaf)
 	}
 	return out
 }

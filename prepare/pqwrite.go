@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/lagoon-dev/lagoon/lake"
+	"github.com/lagoon-dev/lagoon/pqencode"
 )
 
 // outWriter encodes record batches into the Parquet outputs of a
@@ -36,7 +37,44 @@ type outWriter struct {
 type output struct {
 	w  io.WriteCloser
 	cw *countingWriter
-	fw *pqarrow.FileWriter
+	fw fileEncoder
+}
+
+// fileEncoder writes one Parquet file: lagoon's own encoder (pqencode)
+// for the types it writes, arrow-go's for the others.
+type fileEncoder interface {
+	WriteBuffered(rec arrow.RecordBatch) error
+	// Buffered is the bytes of the open row group not yet written out.
+	Buffered() int64
+	AppendKeyValueMetadata(k, v string) error
+	// Close writes the footer and closes the sink's writer.
+	Close() error
+}
+
+// arrowEncoder is arrow-go's writer as a fileEncoder.
+type arrowEncoder struct{ *pqarrow.FileWriter }
+
+func (a arrowEncoder) Buffered() int64 { return a.RowGroupTotalBytesWritten() }
+
+// ownEncoder is pqencode's writer as a fileEncoder.
+type ownEncoder struct {
+	w    *pqencode.Writer
+	sink io.Closer
+	cw   *countingWriter
+}
+
+func (o ownEncoder) WriteBuffered(rec arrow.RecordBatch) error { return o.w.Write(rec) }
+func (o ownEncoder) Buffered() int64                           { return o.w.Size() - o.cw.n }
+func (o ownEncoder) AppendKeyValueMetadata(k, v string) error {
+	return o.w.AppendKeyValueMetadata(k, v)
+}
+
+func (o ownEncoder) Close() error {
+	err := o.w.Close()
+	if cerr := o.sink.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // startWriter starts the writer's goroutine; close or abort ends it.
@@ -115,7 +153,7 @@ func (w *outWriter) encode(rec arrow.RecordBatch) error {
 	if err := w.out.fw.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write parquet: %w", err)
 	}
-	if w.out.cw.n+w.out.fw.RowGroupTotalBytesWritten() >= w.opt.FileBytes {
+	if w.out.cw.n+w.out.fw.Buffered() >= w.opt.FileBytes {
 		return w.closeOutput()
 	}
 	return nil
@@ -129,15 +167,7 @@ func (w *outWriter) open(first arrow.RecordBatch) error {
 		return err
 	}
 	cw := &countingWriter{w: sw}
-	opts := []parquet.WriterProperty{
-		parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithCompressionLevel(w.opt.ZstdLevel),
-		parquet.WithMaxRowGroupLength(w.opt.RowGroupRows),
-		parquet.WithAllocator(w.opt.Mem),
-	}
-	opts = append(opts, dictionaryProps(first, parquet.NewWriterProperties(opts...))...)
-	fw, err := pqarrow.NewFileWriter(w.sc, cw, parquet.NewWriterProperties(opts...),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	fw, err := w.encoder(first, cw)
 	if err != nil {
 		sw.Close()
 		return fmt.Errorf("parquet writer: %w", err)
@@ -157,6 +187,33 @@ func (w *outWriter) open(first arrow.RecordBatch) error {
 	w.out = &output{w: sw, cw: cw, fw: fw}
 	w.outs++
 	return nil
+}
+
+// encoder is the writer of an output file shaped by its first batch:
+// pqencode's where it writes the schema, arrow-go's otherwise.
+func (w *outWriter) encoder(first arrow.RecordBatch, cw *countingWriter) (fileEncoder, error) {
+	if pqencode.Supports(w.sc) {
+		opt := pqencode.DefaultOptions()
+		opt.ZstdLevel, opt.RowGroupRows, opt.NoDictionary = w.opt.ZstdLevel, w.opt.RowGroupRows, plainLeaves(first)
+		pw, err := pqencode.NewWriter(cw, w.sc, opt)
+		if err != nil {
+			return nil, err
+		}
+		return ownEncoder{w: pw, sink: cw, cw: cw}, nil
+	}
+	opts := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(w.opt.ZstdLevel),
+		parquet.WithMaxRowGroupLength(w.opt.RowGroupRows),
+		parquet.WithAllocator(w.opt.Mem),
+	}
+	opts = append(opts, dictionaryProps(first, parquet.NewWriterProperties(opts...))...)
+	fw, err := pqarrow.NewFileWriter(w.sc, cw, parquet.NewWriterProperties(opts...),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, err
+	}
+	return arrowEncoder{fw}, nil
 }
 
 func (w *outWriter) closeOutput() error {
