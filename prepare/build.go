@@ -37,11 +37,11 @@ func mismatch(t *Type, path, format string, args ...any) *convError {
 // appendRecord appends one record (a KObject) to the builders of the top
 // struct t. On error the builders may hold part of the record: the caller
 // discards the batch and rebuilds it without the record.
-func appendRecord(fields []array.Builder, t *Type, v Value) error {
-	return appendFields(fields, t, v, "")
+func appendRecord(fields []array.Builder, t *Type, v Value, slot int) error {
+	return appendFields(fields, t, v, "", slot)
 }
 
-func appendFields(builders []array.Builder, t *Type, v Value, prefix string) error {
+func appendFields(builders []array.Builder, t *Type, v Value, prefix string, slot int) error {
 	var set []bool
 	if len(builders) <= 64 {
 		var small [64]bool
@@ -50,7 +50,7 @@ func appendFields(builders []array.Builder, t *Type, v Value, prefix string) err
 		set = make([]bool, len(builders))
 	}
 	for i, f := range v.Fields {
-		c := t.columnAt(i, f.Name)
+		c := t.columnAt(i, f.Name, slot)
 		if c == nil {
 			if f.Val.isNullish() {
 				continue
@@ -69,7 +69,7 @@ func appendFields(builders []array.Builder, t *Type, v Value, prefix string) err
 		set[c.idx] = true
 		// The path is spelled out only on error (appendValue's paths are
 		// relative to the one it is given).
-		if err := appendValue(builders[c.idx], c.Type, f.Val, ""); err != nil {
+		if err := appendValue(builders[c.idx], c.Type, f.Val, "", slot); err != nil {
 			if ce, ok := err.(*convError); ok {
 				ce.path = prefix + f.Name + ce.path
 			}
@@ -84,7 +84,7 @@ func appendFields(builders []array.Builder, t *Type, v Value, prefix string) err
 	return nil
 }
 
-func appendValue(b array.Builder, t *Type, v Value, path string) error {
+func appendValue(b array.Builder, t *Type, v Value, path string, slot int) error {
 	if v.Kind == KNull || (v.Kind == KText && v.Str == "" && !v.Quoted) {
 		if sb, ok := b.(*array.StringBuilder); ok && v.Kind == KText {
 			sb.Append("") // an empty CSV field of a text column
@@ -95,16 +95,16 @@ func appendValue(b array.Builder, t *Type, v Value, path string) error {
 	}
 	switch bb := b.(type) {
 	case *array.StructBuilder:
-		return appendStruct(bb, t, v, path)
+		return appendStruct(bb, t, v, path, slot)
 	case *array.ListBuilder:
-		return appendList(bb, t, v, path)
+		return appendList(bb, t, v, path, slot)
 	case *array.MapBuilder:
-		return appendMap(bb, t, v, path)
+		return appendMap(bb, t, v, path, slot)
 	}
 	return appendScalar(b, t, v, path)
 }
 
-func appendStruct(b *array.StructBuilder, t *Type, v Value, path string) error {
+func appendStruct(b *array.StructBuilder, t *Type, v Value, path string, slot int) error {
 	if v.Kind != KObject || t.Kind != TStruct {
 		return mismatch(t, path, "want an object, got %s", describe(v))
 	}
@@ -113,17 +113,17 @@ func appendStruct(b *array.StructBuilder, t *Type, v Value, path string) error {
 	for i := range children {
 		children[i] = b.FieldBuilder(i)
 	}
-	return appendFields(children, t, v, path+".")
+	return appendFields(children, t, v, path+".", slot)
 }
 
-func appendList(b *array.ListBuilder, t *Type, v Value, path string) error {
+func appendList(b *array.ListBuilder, t *Type, v Value, path string, slot int) error {
 	if v.Kind != KArray || t.Kind != TList {
 		return mismatch(t, path, "want an array, got %s", describe(v))
 	}
 	b.Append(true)
 	vb := b.ValueBuilder()
 	for _, e := range v.Elems {
-		if err := appendValue(vb, t.Elem, e, path+"[]"); err != nil {
+		if err := appendValue(vb, t.Elem, e, path+"[]", slot); err != nil {
 			return err
 		}
 	}
@@ -131,7 +131,7 @@ func appendList(b *array.ListBuilder, t *Type, v Value, path string) error {
 }
 
 // appendMap fills a table's map column from a JSON object.
-func appendMap(b *array.MapBuilder, t *Type, v Value, path string) error {
+func appendMap(b *array.MapBuilder, t *Type, v Value, path string, slot int) error {
 	if v.Kind != KObject {
 		return mismatch(t, path, "want an object for a map, got %s", describe(v))
 	}
@@ -142,7 +142,7 @@ func appendMap(b *array.MapBuilder, t *Type, v Value, path string) error {
 		if err := appendScalar(b.KeyBuilder(), keyT, Value{Kind: KString, Str: f.Name}, path+".key"); err != nil {
 			return err
 		}
-		if err := appendValue(b.ItemBuilder(), itemT, f.Val, path+"."+f.Name); err != nil {
+		if err := appendValue(b.ItemBuilder(), itemT, f.Val, path+"."+f.Name, slot); err != nil {
 			return err
 		}
 	}

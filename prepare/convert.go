@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -61,6 +62,9 @@ type Options struct {
 	SampleRecords int
 	// BatchRows is the number of rows per Arrow batch.
 	BatchRows int
+	// Builders is how many batches are built at once, each on a goroutine
+	// of its own (at least one).
+	Builders int
 	// RowGroupRows and FileBytes shape the Parquet output.
 	RowGroupRows int64
 	FileBytes    int64
@@ -116,6 +120,7 @@ func DefaultOptions() Options {
 	return Options{
 		SampleRecords:  20_000,
 		BatchRows:      8 * 1024,
+		Builders:       runtime.GOMAXPROCS(0),
 		RowGroupRows:   122_880,
 		FileBytes:      256 << 20,
 		MaxRecordBytes: 64 << 20,
@@ -233,12 +238,12 @@ func observe(ctx context.Context, srcs []Source, t *Type, opt Options, limit int
 	n := 0
 	for _, src := range srcs {
 		err := lake.ProtectFile(src.Key, func() error {
-			return eachRecord(ctx, src, opt, false, func(r Record, release func()) error {
+			return eachRecord(ctx, src, opt, false, func(r Record, mem recordMemory) error {
 				if r.Err == nil {
 					t.observe(r.Val) // keeps nothing of the record
 					n++
 				}
-				release()
+				mem.release()
 				if limit >= 0 && n >= limit {
 					return errStop
 				}
@@ -276,9 +281,9 @@ func isFileErr(err error) bool {
 // eachRecord calls fn for each record of src. Errors of the file itself
 // come back as fileErr; fn's errors pass through.
 //
-// With raw set, JSON records come unparsed (see jsonMode); fn calls
-// release once it no longer refers to any record it was given.
-func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(r Record, release func()) error) error {
+// With raw set, JSON records come unparsed (see jsonMode); fn says
+// through mem when it no longer refers to the records it was given.
+func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(r Record, mem recordMemory) error) error {
 	rc, err := src.Open()
 	if errors.Is(err, lake.ErrUnreadable) {
 		return &lake.FileError{Key: src.Key, Err: err}
@@ -294,10 +299,7 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		return fileErr{err}
 	}
 	defer closer.Close()
-	release := func() {}
-	if rl, ok := rr.(interface{ release() }); ok {
-		release = rl.release
-	}
+	mem := memoryOf(rr)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -327,10 +329,39 @@ func eachRecord(ctx context.Context, src Source, opt Options, raw bool, fn func(
 		if hook := testRecordHook.Load(); hook != nil {
 			(*hook)(src.Key)
 		}
-		if err := fn(rec, release); err != nil {
+		if err := fn(rec, mem); err != nil {
 			return err
 		}
 	}
+}
+
+// recordMemory is how a caller of eachRecord gives back the memory of the
+// records handed to it: release, once none of them is referred to any
+// more (their memory is reused at once); or detach, which hands their
+// memory over until the returned func is called, from any goroutine.
+type recordMemory struct {
+	release func()
+	detach  func() func()
+}
+
+// reusingReader is a reader whose records share memory it reuses.
+type reusingReader interface {
+	release()
+	detach() func()
+}
+
+var (
+	_ reusingReader = (*jsonMode)(nil)
+	_ reusingReader = (*csvRecords)(nil)
+)
+
+// memoryOf is rr's record memory. A reader that does not reuse memory
+// hands out records that own theirs.
+func memoryOf(rr recordReader) recordMemory {
+	if rl, ok := rr.(reusingReader); ok {
+		return recordMemory{release: rl.release, detach: rl.detach}
+	}
+	return recordMemory{release: func() {}, detach: func() func() { return func() {} }}
 }
 
 // openRecords picks the reader for a file's format.

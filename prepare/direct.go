@@ -14,10 +14,11 @@ import (
 type decoder struct {
 	p        jsonParser
 	children map[*array.StructBuilder][]array.Builder
+	slot     int // the builder's slot in the types' column hints
 }
 
-func newDecoder() *decoder {
-	return &decoder{children: map[*array.StructBuilder][]array.Builder{}}
+func newDecoder(slot int) *decoder {
+	return &decoder{children: map[*array.StructBuilder][]array.Builder{}, slot: slot}
 }
 
 // colPath is a lazily built column path, spelled out only for errors.
@@ -119,7 +120,7 @@ func (d *decoder) field(builders []array.Builder, set []bool, t *Type, pos int, 
 	if d.p.i >= len(d.p.b) {
 		return d.p.errf("unexpected end of input")
 	}
-	c := t.columnAt(pos, name)
+	c := t.columnAt(pos, name, d.slot)
 	if c == nil || c.idx < 0 {
 		if d.p.b[d.p.i] == 'n' { // null: nothing to add
 			return d.p.literal("null")
@@ -169,7 +170,7 @@ func (d *decoder) value(b array.Builder, t *Type, at *colPath, depth int) error 
 	}
 	// The path is spelled out only on error: appendValue's paths are
 	// relative to the one it is given.
-	err = appendValue(b, t, v, "")
+	err = appendValue(b, t, v, "", d.slot)
 	if ce, ok := err.(*convError); ok {
 		ce.path = at.String() + ce.path
 	}

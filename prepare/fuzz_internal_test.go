@@ -109,7 +109,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(typ.arrowFields(), nil))
 		defer rb.Release()
 		var err error
-		fuzzing.Within(t, "decoder", func() { err = newDecoder().record(rb.Fields(), typ, b) })
+		fuzzing.Within(t, "decoder", func() { err = newDecoder(0).record(rb.Fields(), typ, b) })
 		v, perr := parseJSON(b)
 		isObject := perr == nil && v.Kind == KObject
 		var ce *convError

@@ -3,6 +3,7 @@ package prepare
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -40,8 +41,8 @@ type Type struct {
 	Elem   *Type          // TList
 	byRaw  map[string]*Column
 	byName map[string]*Column
-	hints  []colHint // column of the field at each position, last seen
-	num    numStats  // TInt, TFloat: what the literals seen need
+	hints  [][]colHint // per slot: column of the field at each position, last seen
+	num    numStats    // TInt, TFloat: what the literals seen need
 }
 
 // numStats sums up the number literals a column has seen, so that it can
@@ -101,19 +102,44 @@ type colHint struct {
 }
 
 // columnAt is column(raw, false) for the field at position i of a record,
-// answered from the last record's mapping when the name is the same.
-func (t *Type) columnAt(i int, raw string) *Column {
-	if i < len(t.hints) && t.hints[i].name == raw {
-		return t.hints[i].c
-	}
-	c := t.column(raw, false)
-	if c != nil && i < 1024 {
-		for len(t.hints) <= i {
-			t.hints = append(t.hints, colHint{})
+// answered from the last record's mapping when the name is the same. The
+// mappings are kept per slot (see withHints): the builders of one
+// conversion, each with a slot, look columns up at once. Without a slot,
+// nothing is kept.
+func (t *Type) columnAt(i int, raw string, slot int) *Column {
+	if slot < len(t.hints) {
+		if h := t.hints[slot]; i < len(h) && h[i].name == raw {
+			return h[i].c
 		}
-		t.hints[i] = colHint{name: strings.Clone(raw), c: c}
+	}
+	columnsMu.Lock()
+	c := t.column(raw, false) // may note raw as a column's first spelling
+	columnsMu.Unlock()
+	if c != nil && i < 1024 && slot < len(t.hints) {
+		for len(t.hints[slot]) <= i {
+			t.hints[slot] = append(t.hints[slot], colHint{})
+		}
+		t.hints[slot][i] = colHint{name: strings.Clone(raw), c: c}
 	}
 	return c
+}
+
+// columnsMu guards the column maps of the types being converted into.
+var columnsMu sync.Mutex
+
+// withHints gives t and the struct types within it n slots of column
+// hints, before n builders convert into it.
+func (t *Type) withHints(n int) {
+	if t == nil {
+		return
+	}
+	if t.Kind == TStruct && len(t.hints) < n {
+		t.hints = append(t.hints, make([][]colHint, n-len(t.hints))...)
+	}
+	for _, c := range t.Fields {
+		c.Type.withHints(n)
+	}
+	t.Elem.withHints(n)
 }
 
 // Column is a named member of a struct (a record is the top struct).

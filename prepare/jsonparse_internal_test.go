@@ -58,7 +58,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 	t.observe(v)
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(t.arrowFields(), nil))
 	defer rb.Release()
-	d := newDecoder()
+	d := newDecoder(0)
 	b.SetBytes(int64(len(benchRecord)))
 	n := 0
 	for b.Loop() {
@@ -92,7 +92,7 @@ func TestDecoderSyntaxErrors(t *testing.T) {
 	typ.observe(good)
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(typ.arrowFields(), nil))
 	defer rb.Release()
-	d := newDecoder()
+	d := newDecoder(0)
 	for _, bad := range []string{`{"a":1,}`, `{"a":1,"b":[1,]}`, `{"a":1 "b":[1]}`, `{"c":{"d":"x",}}`, `{"a":1`, `[1]`, `{"a":1}x`, `{"a":"\q"}`} {
 		_, perr := parseJSON([]byte(bad))
 		if perr == nil {

@@ -110,6 +110,10 @@ func (m *jsonMode) record(b []byte, line, num int) Record {
 // release says that no record handed out so far is referred to any more.
 func (m *jsonMode) release() { m.slab.reset() }
 
+// detach hands over the records so far: they stay valid until the
+// returned func is called.
+func (m *jsonMode) detach() func() { return m.slab.detach() }
+
 // objectRecord parses one record. It copies b first: readers reuse their
 // buffers, and a record's values (Raw) outlive the read.
 func objectRecord(b []byte, line, num int) Record {
@@ -299,6 +303,16 @@ type csvRecords struct {
 func (cr *csvRecords) release() {
 	cr.c.release()
 	cr.fields.reset()
+}
+
+// detach hands over the records so far: they stay valid until the
+// returned func is called.
+func (cr *csvRecords) detach() func() {
+	text, fields := cr.c.text.detach(), cr.fields.detach()
+	return func() {
+		text()
+		fields()
+	}
 }
 
 func newCSVRecords(c *csvReader) (*csvRecords, error) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"slices"
@@ -25,9 +23,8 @@ type converter struct {
 	opt    Options
 	sink   Sink
 	w      *outWriter
-	rb     *array.RecordBuilder
+	pool   *buildPool
 	rows   int64
-	dec    *decoder
 	final  bool
 	pii    *piiPlan // the contract's personal-data actions (nil: none)
 }
@@ -36,7 +33,7 @@ type converter struct {
 // was inferred from every record) a value that does not fit makes its
 // record bad instead of asking to widen again.
 func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Options, final bool) (Result, error) {
-	c := &converter{t: t, opt: opt, sink: sink, dec: newDecoder(), final: final}
+	c := &converter{t: t, opt: opt, sink: sink, final: final}
 	c.sc, c.consts = outputSchema(t, srcs)
 	if err := checkPII(c.sc, opt.PII); err != nil {
 		return Result{}, err
@@ -45,8 +42,8 @@ func convertAll(ctx context.Context, srcs []Source, t *Type, sink Sink, opt Opti
 	if c.pii, err = newPIIPlan(c.sc, opt.PII, opt.PIIKey); err != nil {
 		return Result{}, err
 	}
-	c.rb = array.NewRecordBuilder(opt.Mem, c.sc)
-	defer c.rb.Release()
+	c.pool = c.startBuilders(opt.Builders)
+	defer c.pool.stop()
 	out := c.pii.schema(c.sc)
 	reg := registrable(out, opt.Register)
 	c.w = startWriter(out, reg, opt, sink)
@@ -101,31 +98,32 @@ func (c *converter) source(ctx context.Context, src Source) (SourceResult, error
 		}
 	}
 
+	p := c.startSource(src, &sr)
 	batch := make([]Record, 0, c.opt.BatchRows)
+	var mem recordMemory
 	flush := func() error {
-		n, bad, err := c.appendBatch(src, batch)
-		sr.Rows += n
-		sr.Bad += bad
-		batch = batch[:0]
+		if len(batch) == 0 {
+			return nil
+		}
+		err := p.submit(batch, mem.detach())
+		batch = make([]Record, 0, c.opt.BatchRows)
 		return err
 	}
-	err := eachRecord(ctx, src, c.opt, true, func(r Record, release func()) error {
-		if r.Err != nil {
-			sr.Bad++
-			return c.reject(src, r, r.Err.Error())
-		}
+	err := eachRecord(ctx, src, c.opt, true, func(r Record, m recordMemory) error {
+		mem = m
 		batch = append(batch, r)
 		if len(batch) == cap(batch) {
-			err := flush()
-			release() // the batch is in the builders (copied) or rejected
-			return err
+			return flush()
 		}
 		return nil
 	})
 	if err == nil || isFileErr(err) {
-		if ferr := flush(); ferr != nil {
-			return sr, ferr
+		if ferr := flush(); ferr != nil && err == nil {
+			err = ferr
 		}
+	}
+	if perr := p.wait(); perr != nil && (err == nil || isFileErr(err)) {
+		return sr, perr
 	}
 	if hr.whole { // eachRecord closed it: read to its end
 		sr.SHA256 = hex.EncodeToString(hr.h.Sum(nil))
@@ -135,100 +133,6 @@ func (c *converter) source(ctx context.Context, src Source) (SourceResult, error
 		return sr, nil
 	}
 	return sr, err
-}
-
-// appendBatch appends a batch's records and writes them out. A record that
-// does not convert is rejected and the batch rebuilt without it; a value
-// that needs a wider type stops the pass with errWiden.
-func (c *converter) appendBatch(src Source, batch []Record) (good, bad int64, err error) {
-	skip := map[int]bool{}
-	for {
-		i, cerr := c.tryBatch(src, batch, skip)
-		if cerr == nil {
-			break
-		}
-		var ce *convError
-		if !errors.As(cerr, &ce) {
-			return 0, 0, cerr
-		}
-		if ce.widen && !c.final {
-			return 0, 0, fmt.Errorf("%w: %s line %d: %v", errWiden, src.Key, batch[i].Line, ce)
-		}
-		skip[i] = true
-		if err := c.reject(src, batch[i], c.reason(ce)); err != nil {
-			return 0, 0, err
-		}
-		c.resetBuilders()
-	}
-	n := int64(len(batch) - len(skip))
-	if n == 0 {
-		return 0, int64(len(skip)), nil
-	}
-	c.rows += n
-	if c.opt.OnRows != nil {
-		c.opt.OnRows(n)
-	}
-	rec := c.rb.NewRecordBatch()
-	reserveLike(c.rb.Fields(), rec.Columns())
-	return n, int64(len(skip)), c.w.write(c.pii.apply(rec, c.opt.Mem))
-}
-
-// tryBatch appends the batch's records but those in skip; on error it
-// returns the index of the failing record.
-func (c *converter) tryBatch(src Source, batch []Record, skip map[int]bool) (int, error) {
-	all := c.rb.Fields()
-	builders := all[:len(all)-len(c.consts)]
-	consts := c.constColumns(src, all[len(builders):])
-	for i, r := range batch {
-		if skip[i] {
-			continue
-		}
-		var err error
-		if r.Unparsed {
-			err = c.dec.record(builders, c.t, r.Raw)
-		} else {
-			err = appendRecord(builders, c.t, r.Val)
-		}
-		if err != nil {
-			return i, err
-		}
-		for _, k := range consts {
-			if k.null {
-				k.b.AppendNull()
-			} else {
-				k.b.Append(k.value)
-			}
-		}
-	}
-	return 0, nil
-}
-
-// constColumn is one constant column's builder and its value for a source.
-type constColumn struct {
-	b     *array.StringBuilder
-	value string
-	null  bool // the source has no such column (e.g. no name=value folder)
-}
-
-// constColumns resolves the constant columns' values for src once, so the
-// per-row loop only appends.
-func (c *converter) constColumns(src Source, builders []array.Builder) []constColumn {
-	out := make([]constColumn, len(c.consts))
-	for j, name := range c.consts {
-		out[j] = constColumn{b: builders[j].(*array.StringBuilder), null: true}
-		if i := slices.IndexFunc(src.Consts, func(k Const) bool { return k.Name == name }); i >= 0 {
-			out[j].value, out[j].null = src.Consts[i].Value, false
-		}
-	}
-	return out
-}
-
-// resetBuilders drops whatever the builders hold. After a record failed
-// midway they differ in length, so each is emptied on its own.
-func (c *converter) resetBuilders() {
-	for _, b := range c.rb.Fields() {
-		b.NewArray().Release()
-	}
 }
 
 // reason is a conversion error as the rejects file says it: the value of
