@@ -176,7 +176,8 @@ func (b *batchBuilder) resetBuilders() {
 // sourcePipeline takes one source's batches to the builders and their
 // results back, in order, on a goroutine of its own: rejects written, rows
 // counted, record batches handed to the Parquet writer. At most
-// Options.Builders+1 batches are on their way, which bounds memory.
+// Options.Builders+1 batches are on their way (and one being read), which
+// bounds memory.
 type sourcePipeline struct {
 	src     Source
 	pool    *buildPool
@@ -188,7 +189,9 @@ type sourcePipeline struct {
 // startSource starts the pipeline of src, whose results go into sr; wait
 // ends it.
 func (c *converter) startSource(src Source, sr *SourceResult) *sourcePipeline {
-	p := &sourcePipeline{src: src, pool: c.pool, ordered: make(chan *buildJob, max(c.opt.Builders, 1)+1), result: make(chan error, 1)}
+	// The collector waits on one batch, the channel holds Builders-1, and
+	// the reader waits to send one more: Builders+1 on their way.
+	p := &sourcePipeline{src: src, pool: c.pool, ordered: make(chan *buildJob, max(c.opt.Builders, 2)-1), result: make(chan error, 1)}
 	go func() { p.result <- c.collect(src, sr, p) }()
 	return p
 }

@@ -119,7 +119,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		SampleRecords:  20_000,
-		BatchRows:      8 * 1024,
+		BatchRows:      4 * 1024,
 		Builders:       runtime.GOMAXPROCS(0),
 		RowGroupRows:   122_880,
 		FileBytes:      256 << 20,
